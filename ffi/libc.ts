@@ -1,0 +1,175 @@
+// The one table of libc symbols ctrnet calls. Only ffi/ imports bun:ffi (DESIGN 2).
+//
+// Rules the wrappers below follow (notes/bun-platform.md §1):
+// - errno is read right after a call returned -1, in the same synchronous block, and nowhere else;
+// - every wrapper either returns a useful value or throws SysError naming the operation.
+import { dlopen, ptr, read, FFIType as T } from "bun:ffi";
+import { SysError } from "./errno";
+
+const lib = dlopen("libc.so.6", {
+	__errno_location: { args: [], returns: T.ptr },
+	open: { args: [T.cstring, T.i32, T.u32], returns: T.i32 },
+	close: { args: [T.i32], returns: T.i32 },
+	read: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
+	write: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
+	setns: { args: [T.i32, T.i32], returns: T.i32 },
+	unshare: { args: [T.i32], returns: T.i32 },
+	mount: { args: [T.cstring, T.cstring, T.cstring, T.u64, T.ptr], returns: T.i32 },
+	umount2: { args: [T.cstring, T.i32], returns: T.i32 },
+	pipe2: { args: [T.ptr, T.i32], returns: T.i32 },
+	socket: { args: [T.i32, T.i32, T.i32], returns: T.i32 },
+	bind: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
+	setsockopt: { args: [T.i32, T.i32, T.i32, T.ptr, T.u32], returns: T.i32 },
+	sendto: { args: [T.i32, T.ptr, T.u64, T.i32, T.ptr, T.u32], returns: T.i64 },
+	recvfrom: { args: [T.i32, T.ptr, T.u64, T.i32, T.ptr, T.ptr], returns: T.i64 },
+	poll: { args: [T.ptr, T.u64, T.i32], returns: T.i32 },
+	getpid: { args: [], returns: T.i32 },
+	gettid: { args: [], returns: T.i32 },
+	geteuid: { args: [], returns: T.u32 },
+	kill: { args: [T.i32, T.i32], returns: T.i32 },
+});
+const C = lib.symbols;
+
+function errno(): number {
+	const p = C.__errno_location();
+	return p === null ? 0 : read.i32(p);
+}
+
+/** Throws SysError when a call returned a negative value; returns the value otherwise. */
+function check<N extends number | bigint>(rc: N, op: string, detail?: string): N {
+	if (rc < 0) throw new SysError(op, errno(), detail);
+	return rc;
+}
+
+// open(2) flags and friends used by callers.
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+
+export const CLONE_NEWNS = 0x00020000;
+export const CLONE_NEWNET = 0x40000000;
+export const CLONE_NEWUSER = 0x10000000;
+
+export const MS_RDONLY = 1;
+export const MS_BIND = 4096;
+export const MS_REC = 16384;
+export const MS_PRIVATE = 1 << 18;
+export const MS_SHARED = 1 << 20;
+export const MNT_DETACH = 2;
+
+export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_NETLINK = 16;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOCK_NONBLOCK = 0o4000;
+
+export const POLLIN = 0x1;
+export const POLLOUT = 0x4;
+
+export function open(path: string, flags: number, mode = 0): number {
+	return check(C.open(Buffer.from(`${path}\0`), flags | O_CLOEXEC, mode), "open", path);
+}
+
+export function close(fd: number): void {
+	check(C.close(fd), "close", String(fd));
+}
+
+export function readFd(fd: number, buf: Uint8Array): number {
+	return Number(check(C.read(fd, buf, buf.byteLength), "read"));
+}
+
+export function writeFd(fd: number, buf: Uint8Array): number {
+	return Number(check(C.write(fd, buf, buf.byteLength), "write"));
+}
+
+export function setns(fd: number, nstype: number, what?: string): void {
+	check(C.setns(fd, nstype), "setns", what);
+}
+
+export function unshare(flags: number): void {
+	check(C.unshare(flags), "unshare");
+}
+
+export function mount(
+	source: string | null,
+	target: string,
+	fstype: string | null,
+	flags: number,
+): void {
+	const src = source === null ? null : Buffer.from(`${source}\0`);
+	const fs = fstype === null ? null : Buffer.from(`${fstype}\0`);
+	check(C.mount(src, Buffer.from(`${target}\0`), fs, flags, null), "mount", target);
+}
+
+export function umount2(target: string, flags: number): void {
+	check(C.umount2(Buffer.from(`${target}\0`), flags), "umount2", target);
+}
+
+/** A real pipe (not a socketpair): [readEnd, writeEnd], both close-on-exec in this process. */
+export function pipe2(flags = O_CLOEXEC): [number, number] {
+	const fds = new Int32Array(2);
+	check(C.pipe2(fds, flags), "pipe2");
+	return [fds[0] as number, fds[1] as number];
+}
+
+export function socket(domain: number, type: number, protocol: number): number {
+	return check(C.socket(domain, type | SOCK_CLOEXEC, protocol), "socket");
+}
+
+export function bind(fd: number, addr: Uint8Array): void {
+	check(C.bind(fd, addr, addr.byteLength), "bind");
+}
+
+export function setsockopt(fd: number, level: number, name: number, value: Uint8Array): void {
+	check(C.setsockopt(fd, level, name, value, value.byteLength), "setsockopt");
+}
+
+export function sendto(
+	fd: number,
+	buf: Uint8Array,
+	flags = 0,
+	addr: Uint8Array | null = null,
+): number {
+	return Number(
+		check(C.sendto(fd, buf, buf.byteLength, flags, addr, addr?.byteLength ?? 0), "sendto"),
+	);
+}
+
+/** recvfrom into `buf` (the caller keeps one buffer and reuses it); returns bytes received. */
+export function recvfrom(fd: number, buf: Uint8Array, flags = 0): number {
+	return Number(check(C.recvfrom(fd, ptr(buf), buf.byteLength, flags, null, null), "recvfrom"));
+}
+
+/** Waits up to `timeoutMs` for `events` on one fd; true when ready. Blocks the JS thread. */
+export function pollOne(fd: number, events: number, timeoutMs: number): boolean {
+	const pfd = new Int32Array([fd, events]); // struct pollfd { int fd; short events, revents; }
+	return check(C.poll(pfd, 1, timeoutMs), "poll") > 0;
+}
+
+export function getpid(): number {
+	return C.getpid();
+}
+
+export function gettid(): number {
+	return C.gettid();
+}
+
+export function geteuid(): number {
+	return C.geteuid();
+}
+
+/** kill(2); returns false when the process does not exist (ESRCH) instead of throwing. */
+export function kill(pid: number, signal: number): boolean {
+	if (C.kill(pid, signal) === 0) return true;
+	const e = errno();
+	if (e === 3) return false;
+	throw new SysError("kill", e, String(pid));
+}

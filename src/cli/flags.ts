@@ -1,0 +1,45 @@
+// Strictness citty does not have: unknown flags and surplus arguments are errors (exit 125).
+import type { ArgsDef } from "citty";
+import { UsageError } from "../errors";
+
+const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Throws UsageError for the first flag `argsDef` does not declare, or for too many positionals. */
+export function rejectUnknownFlags(
+	rawArgs: readonly string[],
+	argsDef: ArgsDef,
+	maxPositionals?: number,
+): void {
+	const known = new Map<string, string | undefined>();
+	let positionals = 0;
+	for (const [name, def] of Object.entries(argsDef)) {
+		if (def.type === "positional") {
+			positionals++;
+			continue;
+		}
+		const aliases = "alias" in def && def.alias ? [def.alias].flat() : [];
+		for (const n of [name, camel(name), ...aliases]) known.set(n, def.type);
+		if (def.type === "boolean") known.set(`no-${name}`, "boolean");
+	}
+	const limit = maxPositionals ?? positionals;
+	let seen = 0;
+	for (let i = 0; i < rawArgs.length; i++) {
+		const arg = rawArgs[i] as string;
+		if (arg === "--") {
+			seen += rawArgs.length - i - 1;
+			break;
+		}
+		if (arg.startsWith("-") && arg !== "-") {
+			const [name = "", value] = arg.replace(/^--?/, "").split(/=(.*)/s);
+			if (!known.has(name)) throw new UsageError(`unknown flag: ${arg.split("=")[0]}`);
+			const type = known.get(name);
+			if ((type === "string" || type === "enum") && value === undefined) {
+				if (rawArgs[i + 1] === undefined) throw new UsageError(`flag needs an argument: ${arg}`);
+				i++;
+			}
+			continue;
+		}
+		seen++;
+	}
+	if (seen > limit) throw new UsageError(`too many arguments (expected at most ${limit})`);
+}

@@ -1,0 +1,56 @@
+import { listPlugins, pluginVersions } from "../cni/plugins";
+import { detectIptables, kernelRelease } from "../host/facts";
+import { writeOut } from "../io";
+import { detectSlirp } from "../slirp/features";
+import { VERSION } from "../version";
+import { command } from "./command";
+import { getConfig, outputFormat } from "./context";
+
+export default command({
+	meta: { name: "info", description: "Show paths, CNI plugins, slirp4netns and host facts" },
+	async run() {
+		const cfg = await getConfig();
+		const [plugins, slirp4netns, iptables] = await Promise.all([
+			Promise.all(listPlugins(cfg.cniPluginDirs).map((p) => pluginVersions(p.path))),
+			detectSlirp(),
+			detectIptables(),
+		]);
+		const info = {
+			version: VERSION,
+			rootless: cfg.rootless,
+			paths: {
+				root: cfg.root,
+				runRoot: cfg.runRoot,
+				netnsDir: cfg.netnsDir,
+				cniConfigDir: cfg.cniConfigDir,
+				cniCacheDir: cfg.cniCacheDir,
+				cniPluginDirs: cfg.cniPluginDirs,
+			},
+			cni: { plugins },
+			slirp4netns,
+			kernel: kernelRelease(),
+			iptables,
+		};
+		if ((await outputFormat()) === "json") {
+			writeOut(`${JSON.stringify(info, null, 2)}\n`);
+			return;
+		}
+		const lines = [
+			`version:        ${info.version}`,
+			`rootless:       ${info.rootless}`,
+			`kernel:         ${info.kernel}`,
+			`iptables:       ${iptables ? `${iptables.version} (${iptables.backend}) ${iptables.path}` : "not found"}`,
+			`slirp4netns:    ${slirp4netns ? `${slirp4netns.version} ${slirp4netns.path}` : "not found"}`,
+			...(slirp4netns ? [`  features:     ${slirp4netns.features.join(" ")}`] : []),
+			"paths:",
+			...Object.entries(info.paths).map(
+				([k, v]) => `  ${`${k}:`.padEnd(14)}${Array.isArray(v) ? v.join(":") : v}`,
+			),
+			`cni plugins (${plugins.length}):`,
+			...plugins.map(
+				(p) => `  ${p.name.padEnd(12)}${p.versions.join(",") || p.error || ""}  ${p.path}`,
+			),
+		];
+		writeOut(`${lines.join("\n")}\n`);
+	},
+});

@@ -1,0 +1,11 @@
+// The command tree. Subcommands load lazily so that each run pays only for what it uses.
+import type { CommandDef } from "citty";
+import { VERSION } from "../version";
+
+export const root: CommandDef = {
+	meta: { name: "ctrnet", version: VERSION, description: "Container networking for Linux" },
+	subCommands: {
+		version: () => import("./version").then((m) => m.default),
+		info: () => import("./info").then((m) => m.default),
+	},
+};

@@ -1,0 +1,79 @@
+// Finding CNI plugin binaries and asking each which spec versions it speaks (CNI_COMMAND=VERSION).
+import { accessSync, constants, readdirSync, statSync } from "node:fs";
+import { z } from "zod";
+
+export const VersionResultSchema = z.object({
+	cniVersion: z.string(),
+	supportedVersions: z.array(z.string()),
+});
+
+export interface PluginInfo {
+	name: string;
+	path: string;
+	/** Versions from VERSION; empty when the binary did not answer like a CNI plugin. */
+	versions: string[];
+	error?: string;
+}
+
+function isExecutableFile(path: string): boolean {
+	try {
+		if (!statSync(path).isFile()) return false;
+		accessSync(path, constants.X_OK);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** Plugin binaries in `dirs`, in dir order; the first dir holding a name wins (like libcni's FindInPath). */
+export function listPlugins(dirs: readonly string[]): { name: string; path: string }[] {
+	const found = new Map<string, string>();
+	for (const dir of dirs) {
+		let names: string[];
+		try {
+			names = readdirSync(dir).sort();
+		} catch {
+			continue;
+		}
+		for (const name of names) {
+			const path = `${dir}/${name}`;
+			if (!found.has(name) && isExecutableFile(path)) found.set(name, path);
+		}
+	}
+	return [...found].map(([name, path]) => ({ name, path }));
+}
+
+/** Finds one plugin by name in `dirs`; undefined when no dir has it. */
+export function findPlugin(name: string, dirs: readonly string[]): string | undefined {
+	for (const dir of dirs) {
+		const path = `${dir}/${name}`;
+		if (isExecutableFile(path)) return path;
+	}
+	return undefined;
+}
+
+/** Runs `CNI_COMMAND=VERSION` against a plugin. */
+export async function pluginVersions(path: string, timeoutMs = 5000): Promise<PluginInfo> {
+	const name = path.slice(path.lastIndexOf("/") + 1);
+	const proc = Bun.spawn([path], {
+		env: { CNI_COMMAND: "VERSION", PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
+		stdin: new TextEncoder().encode('{"cniVersion":"0.4.0"}'),
+		stdout: "pipe",
+		stderr: "ignore",
+		timeout: timeoutMs,
+	});
+	const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+	const parsed = VersionResultSchema.safeParse(safeJson(out));
+	if (code !== 0 || !parsed.success) {
+		return { name, path, versions: [], error: `VERSION failed (exit ${code})` };
+	}
+	return { name, path, versions: parsed.data.supportedVersions };
+}
+
+function safeJson(text: string): unknown {
+	try {
+		return JSON.parse(text);
+	} catch {
+		return undefined;
+	}
+}

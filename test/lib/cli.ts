@@ -1,0 +1,51 @@
+// Running the built binary from tests, and the rule for missing dependencies: in CI (CI=true) a
+// missing tool or privilege fails the test run loudly; on a developer's machine it is reported.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+
+export const BIN = resolve(import.meta.dir, "../../dist/ctrnet");
+
+export interface RunResult {
+	code: number;
+	stdout: string;
+	stderr: string;
+}
+
+export async function ctrnet(
+	args: string[],
+	opts: { env?: Record<string, string>; stdin?: string; argv0?: string; exe?: string } = {},
+): Promise<RunResult> {
+	const proc = Bun.spawn([opts.exe ?? BIN, ...args], {
+		env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root", ...opts.env },
+		stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+		stdout: "pipe",
+		stderr: "pipe",
+		argv0: opts.argv0,
+	});
+	const [stdout, stderr, code] = await Promise.all([
+		new Response(proc.stdout).text(),
+		new Response(proc.stderr).text(),
+		proc.exited,
+	]);
+	return { code, stdout, stderr };
+}
+
+/** Asserts the binary was built; every integration test file calls this first. */
+export function requireBinary(): void {
+	if (!existsSync(BIN)) throw new Error(`${BIN} missing: run scripts/build first`);
+}
+
+/**
+ * True when every named tool is on PATH (and we are root when `root` is set). In CI a missing one
+ * throws, so a dependency problem can never pass as a skipped test.
+ */
+export function have(tools: string[], root = false): boolean {
+	const path = `${process.env.PATH ?? ""}:/usr/sbin:/sbin`;
+	const missing = tools.filter((t) => !Bun.which(t, { PATH: path }));
+	if (root && process.geteuid?.() !== 0) missing.push("root privileges");
+	if (missing.length === 0) return true;
+	const msg = `missing dependencies: ${missing.join(", ")}`;
+	if (process.env.CI === "true" || process.env.CI === "1") throw new Error(msg);
+	console.warn(`skipping: ${msg}`);
+	return false;
+}
