@@ -1,0 +1,25 @@
+// A published port, in the shape CNI's portMappings capability and podman v2 (ocicni) use.
+import { z } from "zod";
+
+export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export const PortMappingSchema = z.object({
+	/** "" means every address (0.0.0.0 is stored as ""). */
+	hostIP: z.string(),
+	hostPort: z.number().int().min(1).max(65535),
+	containerPort: z.number().int().min(1).max(65535),
+	protocol: z.enum(PROTOCOLS),
+});
+export type PortMapping = z.infer<typeof PortMappingSchema>;
+
+/** A parsed --publish request: host ports may still be 0 ("pick a free one"). */
+export interface PortRequest {
+	hostIP: string;
+	/** First host port, or 0 when the user left it to us. */
+	hostPort: number;
+	containerPort: number;
+	/** Number of consecutive ports (ranges). */
+	count: number;
+	protocol: Protocol;
+}

@@ -1,0 +1,59 @@
+// What ctrnet remembers about a container: the single source of the stored record's type.
+// Stored as one JSON document per row, validated on every read (it crosses a process boundary).
+import { z } from "zod";
+import { NetworkModeSchema } from "../container/network-spec";
+import { PortMappingSchema } from "../ports/schema";
+
+export const HelperSchema = z.object({
+	kind: z.enum(["slirp4netns", "rootlessport"]),
+	pid: z.number().int().positive(),
+	/** Process start time (field 22 of /proc/PID/stat), so a recycled pid is never signalled. */
+	startTime: z.string(),
+	/** slirp4netns API socket, when port_handler=slirp4netns. */
+	apiSocket: z.string().optional(),
+});
+export type Helper = z.infer<typeof HelperSchema>;
+
+export const STATUSES = ["creating", "ready", "removing"] as const;
+
+export const ContainerSchema = z.object({
+	id: z.string(),
+	name: z.string(),
+	/** creating/removing: a ctrnet process (owner) is changing the host for this container. */
+	status: z.enum(STATUSES),
+	owner: z.object({ pid: z.number().int(), startTime: z.string() }).nullable(),
+	netns: z
+		.object({
+			path: z.string(),
+			/** ctrnet created it (setup without --netns): removed at teardown. */
+			owned: z.boolean(),
+			/** Rootless --pid without a bind mount: the container is gone when this process is. */
+			pid: z.number().int().optional(),
+			pidStartTime: z.string().optional(),
+		})
+		.nullable(),
+	mode: NetworkModeSchema,
+	staticIP: z.string().optional(),
+	staticMAC: z.string().optional(),
+	ports: z.array(PortMappingSchema),
+	/** Networks attached now, sorted. */
+	networks: z.array(z.string()),
+	aliases: z.record(z.string(), z.array(z.string())),
+	/** Interface per network, kept for the container's life (a reconnect reuses it). */
+	interfaces: z.record(z.string(), z.string()),
+	/** CNI ADD result per attached network (the plugin's JSON, in the config's version). */
+	results: z.record(z.string(), z.unknown()),
+	helpers: z.array(HelperSchema),
+	createdAt: z.string(),
+	updatedAt: z.string(),
+});
+export type Container = z.infer<typeof ContainerSchema>;
+
+export const EVENT_TYPES = ["setup", "teardown", "connect", "disconnect", "reload"] as const;
+export const EventSchema = z.object({
+	time: z.string(),
+	id: z.string(),
+	type: z.enum(EVENT_TYPES),
+	network: z.string().nullable(),
+});
+export type CtrEvent = z.infer<typeof EventSchema>;

@@ -1,0 +1,82 @@
+// The sqlite store, for real, in a temp dir; concurrency across processes is an integration test.
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import type { Container } from "../../src/state/schema";
+import { Store } from "../../src/state/store";
+
+const dirs: string[] = [];
+afterEach(() => {
+	for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function fresh(): Store {
+	const d = mkdtempSync(`${tmpdir()}/ctrnet-store-`);
+	dirs.push(d);
+	return Store.open(`${d}/state`);
+}
+
+const rec = (id: string, name = id): Container => ({
+	id,
+	name,
+	status: "creating",
+	owner: { pid: 1, startTime: "1" },
+	netns: null,
+	mode: { mode: "none" },
+	ports: [],
+	networks: [],
+	aliases: {},
+	interfaces: {},
+	results: {},
+	helpers: [],
+	createdAt: new Date().toISOString(),
+	updatedAt: new Date().toISOString(),
+});
+
+test("insert, get, update, list, remove", () => {
+	const s = fresh();
+	s.insert(rec("a"));
+	s.insert(rec("b"));
+	expect(s.get("a")?.status).toBe("creating");
+	s.update("a", (c) => ({ ...c, status: "ready" }));
+	expect(s.mustGet("a").status).toBe("ready");
+	expect(s.list().map((c) => c.id)).toEqual(["a", "b"]);
+	s.remove("a");
+	expect(s.get("a")).toBeUndefined();
+	expect(() => s.mustGet("a")).toThrow(/no container/);
+});
+
+test("duplicate ID or name is refused", () => {
+	const s = fresh();
+	s.insert(rec("a", "web"));
+	expect(() => s.insert(rec("a", "other"))).toThrow("container a is already set up");
+	expect(() => s.insert(rec("b", "web"))).toThrow(/name "web" is already used/);
+});
+
+test("events keep their order", () => {
+	const s = fresh();
+	s.addEvent("a", "setup", "n1");
+	s.addEvent("a", "teardown");
+	expect(s.events().map((e) => [e.type, e.network])).toEqual([
+		["setup", "n1"],
+		["teardown", null],
+	]);
+});
+
+test("database file is 0600 and a reopened store sees the rows", () => {
+	const d = mkdtempSync(`${tmpdir()}/ctrnet-store-`);
+	dirs.push(d);
+	const s = Store.open(`${d}/state`);
+	s.insert(rec("x"));
+	s.close();
+	expect(statSync(`${d}/state/ctrnet.db`).mode & 0o777).toBe(0o600);
+	expect(statSync(`${d}/state`).mode & 0o777).toBe(0o700);
+	expect(Store.open(`${d}/state`).get("x")?.id).toBe("x");
+});
+
+test("a corrupt record is an error, not silently dropped", () => {
+	const s = fresh();
+	const bad = { ...rec("z"), status: "weird" } as unknown as Container;
+	s.insert(bad);
+	expect(() => s.get("z")).toThrow();
+});
