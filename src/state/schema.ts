@@ -36,6 +36,8 @@ export const ContainerSchema = z.object({
 	staticIP: z.string().optional(),
 	staticMAC: z.string().optional(),
 	ports: z.array(PortMappingSchema),
+	/** The network whose portmap plugin carries the ports (the first one; moves on disconnect). */
+	portsNetwork: z.string().nullable(),
 	/** Networks attached now, sorted. */
 	networks: z.array(z.string()),
 	aliases: z.record(z.string(), z.array(z.string())),

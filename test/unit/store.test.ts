@@ -24,6 +24,7 @@ const rec = (id: string, name = id): Container => ({
 	netns: null,
 	mode: { mode: "none" },
 	ports: [],
+	portsNetwork: null,
 	networks: [],
 	aliases: {},
 	interfaces: {},

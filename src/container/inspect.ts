@@ -1,0 +1,151 @@
+// The inspect object (Docker/podman names, DESIGN 4), built from a stored container. Pure.
+import { z } from "zod";
+import type { PortMapping } from "../ports/schema";
+import type { Container } from "../state/schema";
+
+/** The parts of a CNI result (0.3.x, 0.4.0, 1.x) that inspect reads. */
+const ResultSchema = z.object({
+	interfaces: z
+		.array(
+			z.object({ name: z.string(), mac: z.string().optional(), sandbox: z.string().optional() }),
+		)
+		.optional(),
+	ips: z
+		.array(
+			z.object({
+				address: z.string(),
+				gateway: z.string().optional(),
+				interface: z.number().int().optional(),
+				version: z.string().optional(),
+			}),
+		)
+		.optional(),
+});
+
+export interface BasicNetworkConfig {
+	EndpointID: string;
+	Gateway: string;
+	IPAddress: string;
+	IPPrefixLen: number;
+	IPv6Gateway: string;
+	GlobalIPv6Address: string;
+	GlobalIPv6PrefixLen: number;
+	MacAddress: string;
+	SecondaryIPAddresses?: string[];
+	SecondaryIPv6Addresses?: string[];
+	AdditionalMACAddresses?: string[];
+}
+
+export interface NetworkEntry extends BasicNetworkConfig {
+	NetworkID: string;
+	Aliases?: string[];
+	/** ctrnet addition: the interface inside the container. */
+	InterfaceName: string;
+}
+
+export interface InspectObject {
+	Id: string;
+	Name: string;
+	NetworkSettings: BasicNetworkConfig & {
+		Bridge: string;
+		SandboxID: string;
+		SandboxKey: string;
+		HairpinMode: boolean;
+		LinkLocalIPv6Address: string;
+		LinkLocalIPv6PrefixLen: number;
+		Ports: Record<string, { HostIp: string; HostPort: string }[]>;
+		Networks: Record<string, NetworkEntry>;
+	};
+}
+
+function emptyBasic(): BasicNetworkConfig {
+	return {
+		EndpointID: "",
+		Gateway: "",
+		IPAddress: "",
+		IPPrefixLen: 0,
+		IPv6Gateway: "",
+		GlobalIPv6Address: "",
+		GlobalIPv6PrefixLen: 0,
+		MacAddress: "",
+	};
+}
+
+/** podman's resultToBasicNetworkConfig: first v4 and first v6 on top, the rest as secondaries. */
+export function basicFromResult(raw: unknown): BasicNetworkConfig {
+	const out = emptyBasic();
+	const parsed = ResultSchema.safeParse(raw);
+	if (!parsed.success) return out;
+	const { interfaces = [], ips = [] } = parsed.data;
+	for (const ip of ips) {
+		const [addr = "", len = "0"] = ip.address.split("/");
+		const mac = ip.interface === undefined ? undefined : interfaces[ip.interface]?.mac;
+		if (!addr.includes(":")) {
+			if (!out.IPAddress) {
+				out.IPAddress = addr;
+				out.IPPrefixLen = Number(len);
+				out.Gateway = ip.gateway ?? "";
+				out.MacAddress = mac ?? "";
+			} else {
+				out.SecondaryIPAddresses = [...(out.SecondaryIPAddresses ?? []), ip.address];
+				if (mac) out.AdditionalMACAddresses = [...(out.AdditionalMACAddresses ?? []), mac];
+			}
+		} else if (!out.GlobalIPv6Address) {
+			out.GlobalIPv6Address = addr;
+			out.GlobalIPv6PrefixLen = Number(len);
+			out.IPv6Gateway = ip.gateway ?? "";
+			if (!out.MacAddress && mac) out.MacAddress = mac;
+		} else {
+			out.SecondaryIPv6Addresses = [...(out.SecondaryIPv6Addresses ?? []), ip.address];
+		}
+	}
+	return out;
+}
+
+export function portBindings(
+	ports: PortMapping[],
+): Record<string, { HostIp: string; HostPort: string }[]> {
+	const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+	for (const p of ports) {
+		const key = `${p.containerPort}/${p.protocol}`;
+		if (!out[key]) out[key] = [];
+		out[key].push({ HostIp: p.hostIP, HostPort: String(p.hostPort) });
+	}
+	return out;
+}
+
+/** The bridge a result names: the first interface without a sandbox that is not the host veth. */
+function bridgeName(raw: unknown): string {
+	const parsed = ResultSchema.safeParse(raw);
+	return parsed.success ? (parsed.data.interfaces?.find((i) => !i.sandbox)?.name ?? "") : "";
+}
+
+export function buildInspect(c: Container): InspectObject {
+	const networks: Record<string, NetworkEntry> = {};
+	for (const net of c.networks) {
+		const aliases = c.aliases[net];
+		networks[net] = {
+			NetworkID: net,
+			...basicFromResult(c.results[net]),
+			...(aliases?.length ? { Aliases: aliases } : {}),
+			InterfaceName: c.interfaces[net] ?? "",
+		};
+	}
+	const first = c.networks[0];
+	const top = first ? basicFromResult(c.results[first]) : emptyBasic();
+	return {
+		Id: c.id,
+		Name: c.name,
+		NetworkSettings: {
+			...top,
+			Bridge: first ? bridgeName(c.results[first]) : "",
+			SandboxID: c.id,
+			SandboxKey: c.netns?.path ?? "",
+			HairpinMode: false,
+			LinkLocalIPv6Address: "",
+			LinkLocalIPv6PrefixLen: 0,
+			Ports: portBindings(c.ports),
+			Networks: networks,
+		},
+	};
+}
