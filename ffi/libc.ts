@@ -27,6 +27,9 @@ const lib = dlopen("libc.so.6", {
 	gettid: { args: [], returns: T.i32 },
 	geteuid: { args: [], returns: T.u32 },
 	kill: { args: [T.i32, T.i32], returns: T.i32 },
+	strerror: { args: [T.i32], returns: T.cstring },
+	// ioctl is variadic; every request ctrnet makes takes no third argument (NS_GET_NSTYPE).
+	ioctl: { args: [T.i32, T.u64], returns: T.i32 },
 });
 const C = lib.symbols;
 
@@ -173,3 +176,16 @@ export function kill(pid: number, signal: number): boolean {
 	if (e === 3) return false;
 	throw new SysError("kill", e, String(pid));
 }
+
+/** The C library's text for an errno ("No such device"), for messages that want words. */
+export function strerror(errno: number): string {
+	return String(C.strerror(errno));
+}
+
+/** ioctl(2) without an argument; returns the call's non-negative result. */
+export function ioctl(fd: number, request: number, what?: string): number {
+	return check(C.ioctl(fd, request), "ioctl", what);
+}
+
+/** <linux/nsfs.h>: which kind of namespace an nsfs fd refers to (returns a CLONE_NEW* flag). */
+export const NS_GET_NSTYPE = 0xb703;

@@ -1,0 +1,172 @@
+// A NETLINK_ROUTE socket. It belongs to the network namespace it was opened in and stays there
+// after the thread leaves (bun-platform §1), so opening one inside a netns is the only time we
+// enter it. Requests are synchronous: send, then read replies with our sequence number until
+// the ack (NLMSG_ERROR 0), the error, or the end of a dump (NLMSG_DONE).
+import {
+	AF_NETLINK,
+	close,
+	POLLIN,
+	pollOne,
+	recvfrom,
+	SOCK_RAW,
+	sendto,
+	setsockopt,
+	socket,
+	strerror,
+	bind as sysBind,
+} from "../../ffi/libc";
+import { inNetns } from "../netns/enter";
+import { type Attr, decodeError, decodeMessages, encodeMessage, type Message, u32 } from "./codec";
+import {
+	NETLINK_EXT_ACK,
+	NETLINK_ROUTE,
+	NLM_F_ACK,
+	NLM_F_DUMP,
+	NLM_F_DUMP_INTR,
+	NLM_F_REQUEST,
+	NLMSG_DONE,
+	NLMSG_ERROR,
+	NLMSG_NOOP,
+	SOL_NETLINK,
+} from "./constants";
+import { NetlinkError } from "./error";
+
+const ETIMEDOUT = 110;
+const EINTR_DUMP = 4; // reported when a dump keeps being interrupted by concurrent changes
+/** The kernel answers at once; a reply this late means something is badly wrong. */
+const REPLY_TIMEOUT_MS = 30_000;
+const DUMP_RETRIES = 5;
+
+/** A reply: type, flags and a private copy of the payload (the receive buffer is reused). */
+export type Reply = Pick<Message, "type" | "flags" | "payload">;
+
+export class NetlinkSocket {
+	readonly fd: number;
+	/** The netns this socket was opened in (undefined: the namespace ctrnet ran in). */
+	readonly netnsPath: string | undefined;
+	private seq = Math.floor(Math.random() * 0x7fffffff);
+	// One 64 KiB receive buffer per socket, reused: the kernel caps a dump datagram at 32 KiB.
+	private readonly buf = new Uint8Array(65536);
+	private closed = false;
+
+	/** Opens a socket in the calling thread's current netns. Prefer openNetlink(). */
+	constructor(netnsPath?: string) {
+		this.netnsPath = netnsPath;
+		this.fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+		try {
+			const sa = new Uint8Array(12); // sockaddr_nl: family, pad, pid 0 (kernel assigns), groups 0
+			new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
+			sysBind(this.fd, sa);
+			// Extended ack: the kernel explains its errors in words (best effort: old kernels lack it).
+			try {
+				setsockopt(this.fd, SOL_NETLINK, NETLINK_EXT_ACK, u32(1));
+			} catch {}
+		} catch (e) {
+			close(this.fd);
+			throw e;
+		}
+	}
+
+	/** A request that changes something: waits for the kernel's ack and returns any replies. */
+	request(op: string, type: number, flags: number, body: Uint8Array, attrs: Attr[] = []): Reply[] {
+		const seq = this.nextSeq();
+		this.send(encodeMessage({ type, flags: flags | NLM_F_REQUEST | NLM_F_ACK, seq }, body, attrs));
+		const replies: Reply[] = [];
+		for (;;) {
+			for (const m of this.receive(op)) {
+				if (m.seq !== seq) continue; // a late reply to an earlier, abandoned request
+				if (m.type === NLMSG_ERROR) {
+					const { errno, message } = decodeError(m.payload, m.flags);
+					if (errno === 0) return replies;
+					throw new NetlinkError(op, errno, message ?? strerror(errno));
+				}
+				if (m.type !== NLMSG_NOOP) replies.push(copy(m));
+			}
+		}
+	}
+
+	/** A dump (NLM_F_DUMP): every reply of every part until NLMSG_DONE; redone if interrupted. */
+	dump(op: string, type: number, body: Uint8Array, attrs: Attr[] = []): Reply[] {
+		for (let attempt = 0; attempt < DUMP_RETRIES; attempt++) {
+			const seq = this.nextSeq();
+			this.send(encodeMessage({ type, flags: NLM_F_REQUEST | NLM_F_DUMP, seq }, body, attrs));
+			const replies: Reply[] = [];
+			let interrupted = false;
+			let done = false;
+			while (!done) {
+				for (const m of this.receive(op)) {
+					if (m.seq !== seq) continue;
+					if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
+					if (m.type === NLMSG_DONE) {
+						// NLMSG_DONE carries an int: a negative errno when the dump failed part-way.
+						const err = m.payload.byteLength >= 4 ? decodeError(m.payload, m.flags) : { errno: 0 };
+						if (err.errno > 0) {
+							throw new NetlinkError(op, err.errno, err.message ?? strerror(err.errno));
+						}
+						done = true;
+						break;
+					}
+					if (m.type === NLMSG_ERROR) {
+						const { errno, message } = decodeError(m.payload, m.flags);
+						if (errno === 0) continue;
+						throw new NetlinkError(op, errno, message ?? strerror(errno));
+					}
+					if (m.type !== NLMSG_NOOP) replies.push(copy(m));
+				}
+			}
+			if (!interrupted) return replies;
+		}
+		throw new NetlinkError(op, EINTR_DUMP, "dump kept being interrupted by concurrent changes");
+	}
+
+	close(): void {
+		if (this.closed) return;
+		this.closed = true;
+		close(this.fd);
+	}
+
+	[Symbol.dispose](): void {
+		this.close();
+	}
+
+	private nextSeq(): number {
+		this.seq = (this.seq + 1) >>> 0 || 1;
+		return this.seq;
+	}
+
+	private send(msg: Uint8Array): void {
+		if (this.closed) throw new Error("netlink: socket is closed");
+		sendto(this.fd, msg);
+	}
+
+	private receive(op: string): Message[] {
+		if (!pollOne(this.fd, POLLIN, REPLY_TIMEOUT_MS)) {
+			throw new NetlinkError(op, ETIMEDOUT, "no reply from the kernel");
+		}
+		const n = recvfrom(this.fd, this.buf);
+		return decodeMessages(this.buf.subarray(0, n));
+	}
+}
+
+function copy(m: Message): Reply {
+	return { type: m.type, flags: m.flags, payload: m.payload.slice() };
+}
+
+/**
+ * A rtnetlink socket in the netns at `netnsPath` (opened inside it, so it keeps talking to that
+ * namespace), or in the current one. Close it, or hold it with `using`.
+ */
+export function openNetlink(netnsPath?: string): NetlinkSocket {
+	if (netnsPath === undefined) return new NetlinkSocket();
+	return inNetns(netnsPath, () => new NetlinkSocket(netnsPath));
+}
+
+/** Opens a socket, runs `fn` with it, closes it. `fn` must be synchronous (it usually is). */
+export function withNetlink<T>(netnsPath: string | undefined, fn: (nl: NetlinkSocket) => T): T {
+	const nl = openNetlink(netnsPath);
+	try {
+		return fn(nl);
+	} finally {
+		nl.close();
+	}
+}
