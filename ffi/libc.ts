@@ -28,8 +28,6 @@ const lib = dlopen("libc.so.6", {
 	geteuid: { args: [], returns: T.u32 },
 	kill: { args: [T.i32, T.i32], returns: T.i32 },
 	strerror: { args: [T.i32], returns: T.cstring },
-	// ioctl is variadic; every request ctrnet makes takes no third argument (NS_GET_NSTYPE).
-	ioctl: { args: [T.i32, T.u64], returns: T.i32 },
 });
 const C = lib.symbols;
 
@@ -181,11 +179,3 @@ export function kill(pid: number, signal: number): boolean {
 export function strerror(errno: number): string {
 	return String(C.strerror(errno));
 }
-
-/** ioctl(2) without an argument; returns the call's non-negative result. */
-export function ioctl(fd: number, request: number, what?: string): number {
-	return check(C.ioctl(fd, request), "ioctl", what);
-}
-
-/** <linux/nsfs.h>: which kind of namespace an nsfs fd refers to (returns a CLONE_NEW* flag). */
-export const NS_GET_NSTYPE = 0xb703;
