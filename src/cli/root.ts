@@ -7,5 +7,6 @@ export const root: CommandDef = {
 	subCommands: {
 		version: () => import("./version").then((m) => m.default),
 		info: () => import("./info").then((m) => m.default),
+		netns: () => import("./netns").then((m) => m.default),
 	},
 };
