@@ -8,5 +8,7 @@ export const root: CommandDef = {
 		version: () => import("./version").then((m) => m.default),
 		info: () => import("./info").then((m) => m.default),
 		netns: () => import("./netns").then((m) => m.default),
+		cni: () => import("./cni").then((m) => m.default),
+		network: () => import("./network").then((m) => m.default),
 	},
 };

@@ -1,0 +1,121 @@
+// Running one plugin process: Bun.spawn with an argv array (never a shell), the config on stdin,
+// the result or the CNI error read from stdout, a timeout. The only place a plugin is started.
+import { CtrnetError } from "../errors";
+import { writeErr } from "../io";
+import type { CniCommand } from "./invocation";
+import { PluginErrorSchema } from "./schema";
+
+/** A plugin failed: its own `{code, msg, details}` when it gave one, with its name and verb. */
+export class PluginError extends CtrnetError {
+	override name = "PluginError";
+	constructor(
+		readonly plugin: string,
+		readonly command: CniCommand,
+		readonly network: string,
+		readonly code: number,
+		readonly msg: string,
+		readonly details?: string,
+	) {
+		super(
+			`network ${JSON.stringify(network)}: plugin ${plugin} failed (${command.toLowerCase()}): ${msg}${
+				details ? ` (${details})` : ""
+			}`,
+		);
+	}
+}
+
+export interface PluginRun {
+	plugin: string;
+	command: CniCommand;
+	network: string;
+	ms: number;
+}
+
+export interface ExecOptions {
+	timeoutMs: number;
+	/** Called after every plugin process ends, with its wall time (for CTRNET_TRACE_PLUGINS). */
+	onRun?: (run: PluginRun) => void;
+}
+
+/**
+ * Runs `path` with `env` and `stdin`, returns its stdout on exit 0, throws PluginError otherwise.
+ * Like libcni, a plugin's stderr is passed on when it succeeds and folded into the error when it
+ * fails without a JSON error on stdout.
+ */
+export async function execPlugin(
+	path: string,
+	command: CniCommand,
+	network: string,
+	stdin: unknown,
+	env: Record<string, string>,
+	opts: ExecOptions,
+): Promise<string> {
+	const plugin = path.slice(path.lastIndexOf("/") + 1);
+	const started = performance.now();
+	let proc: Bun.Subprocess<Uint8Array, "pipe", "pipe">;
+	try {
+		proc = Bun.spawn([path], {
+			env,
+			stdin: new TextEncoder().encode(JSON.stringify(stdin)),
+			stdout: "pipe",
+			stderr: "pipe",
+			timeout: opts.timeoutMs,
+			killSignal: "SIGKILL",
+		});
+	} catch (e) {
+		throw new PluginError(
+			plugin,
+			command,
+			network,
+			999,
+			`cannot run ${path}: ${(e as Error).message}`,
+		);
+	}
+	const [stdout, stderr, code] = await Promise.all([
+		new Response(proc.stdout).text(),
+		new Response(proc.stderr).text(),
+		proc.exited,
+	]);
+	opts.onRun?.({ plugin, command, network, ms: performance.now() - started });
+	if (code === 0) {
+		if (stderr) writeErr(stderr.endsWith("\n") ? stderr : `${stderr}\n`);
+		return stdout;
+	}
+	if (proc.signalCode && performance.now() - started >= opts.timeoutMs) {
+		throw new PluginError(plugin, command, network, 999, `timed out after ${opts.timeoutMs} ms`);
+	}
+	throw pluginFailure(plugin, command, network, code, stdout, stderr);
+}
+
+/** libcni's RawExec.pluginErr: the JSON error on stdout, else stderr, else the exit status. */
+export function pluginFailure(
+	plugin: string,
+	command: CniCommand,
+	network: string,
+	exitCode: number,
+	stdout: string,
+	stderr: string,
+): PluginError {
+	const err = (msg: string, code = 999, details?: string) =>
+		new PluginError(plugin, command, network, code, msg, details);
+	if (stdout.trim() === "") {
+		return stderr.trim()
+			? err(`${stderr.trim()} (exit status ${exitCode})`)
+			: err(`failed with no error message (exit status ${exitCode})`);
+	}
+	let json: unknown;
+	try {
+		json = JSON.parse(stdout);
+	} catch {
+		return err(`failed, and its output is not a CNI error: ${JSON.stringify(stdout.trim())}`);
+	}
+	const parsed = PluginErrorSchema.safeParse(json);
+	if (!parsed.success) {
+		return err(`failed, and its output is not a CNI error: ${JSON.stringify(stdout.trim())}`);
+	}
+	return err(
+		parsed.data.msg || `error code ${parsed.data.code}`,
+		parsed.data.code,
+		parsed.data.details,
+	);
+}

@@ -1,0 +1,29 @@
+// Network definitions (`ctrnet network …`): podman-v2-style conflists in the CNI config dir.
+//
+//   createNetwork(config, req: CreateRequest) -> path          subnet choice, refusals (exit 125)
+//   removeNetwork(config, name, {force, detach?})              conflist + bridge device
+//   listNetworks(config) -> {networks, errors}                 (cni.loadNetworks on the config dir)
+//   inspectNetwork(list) -> the conflist JSON
+//   ensureDefaultNetwork(config) -> NetworkConfigList          written on first use
+//   containersUsingNetwork(name) -> string[]                   stub until the state store is wired
+//   planNetwork(req, ctx) (pure), firstFreeSubnet, parseSubnet, overlaps (pure)
+export { bridgeConflist, conflistSubnets, conflistText, macvlanConflist } from "./conflist";
+export {
+	containersUsingNetwork,
+	createNetwork,
+	DEFAULT_BRIDGE,
+	ensureDefaultNetwork,
+	inspectNetwork,
+	listNetworks,
+	type RemoveOptions,
+	removeNetwork,
+} from "./manage";
+export { type CreateRequest, type PlanContext, pickBridgeName, planNetwork } from "./plan";
+export {
+	contains,
+	firstFreeSubnet,
+	formatSubnet,
+	overlaps,
+	parseSubnet,
+	type Subnet,
+} from "./subnet";

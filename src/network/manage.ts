@@ -1,0 +1,111 @@
+// The effects of `ctrnet network …`: read the config dir, ask the host, write or remove files.
+// Decisions are in plan.ts; this file only gathers their inputs and carries them out.
+import { readFileSync } from "node:fs";
+import { findPlugin, type LoadedNetworks, loadNetworks, type NetworkConfigList } from "../cni";
+import type { Config } from "../config/schema";
+import { ConflictError, NotFoundError } from "../errors";
+import { conflistBridge, conflistText } from "./conflist";
+import { hostView } from "./host";
+import { type CreateRequest, type PlanContext, planNetwork } from "./plan";
+import { removeConflistFile, writeConflistFile } from "./store";
+import { parseSubnet } from "./subnet";
+
+export const DEFAULT_BRIDGE = "ctrnet0";
+
+export function listNetworks(config: Config): LoadedNetworks {
+	return loadNetworks(config.cniConfigDir, config.cniPluginDirs);
+}
+
+/** Creates the network and returns the path of its conflist. */
+export async function createNetwork(config: Config, req: CreateRequest): Promise<string> {
+	const { networks } = listNetworks(config);
+	const ctx: PlanContext = {
+		existing: [...networks.values()].map((n) => ({ name: n.name, plugins: n.plugins })),
+		host: await hostView(),
+		reserved: networks.has(config.defaultNetwork) ? [] : [parseSubnet(config.defaultSubnet)],
+		reservedBridges: networks.has(config.defaultNetwork) ? [] : [DEFAULT_BRIDGE],
+		haveDnsname: !!findPlugin("dnsname", config.cniPluginDirs),
+	};
+	const plan = planNetwork(req, ctx);
+	return writeConflistFile(config.cniConfigDir, plan.name, conflistText(plan.conflist));
+}
+
+/**
+ * IDs of the containers in ctrnet's state attached to `network`. Always empty for now: the state
+ * store's container records are wired in by the container work (the lead), which replaces this.
+ */
+export function containersUsingNetwork(_network: string): string[] {
+	return [];
+}
+
+export interface RemoveOptions {
+	force: boolean;
+	/** With --force: takes those containers off the network first (wired with the state store). */
+	detach?: (network: string, containerIds: string[]) => Promise<void>;
+}
+
+/** Removes the conflist and, as root, the bridge device when it exists. */
+export async function removeNetwork(
+	config: Config,
+	name: string,
+	opts: RemoveOptions,
+): Promise<void> {
+	const list = listNetworks(config).networks.get(name);
+	if (!list?.file) throw new NotFoundError(`no such network ${name}`);
+	const users = containersUsingNetwork(name);
+	if (users.length > 0) {
+		if (!opts.force) {
+			throw new ConflictError(
+				`network ${name} is used by container(s) ${users.join(", ")}; use --force to remove them from it`,
+			);
+		}
+		await opts.detach?.(name, users);
+	}
+	removeConflistFile(list.file);
+	const bridge = conflistBridge(list.plugins);
+	if (bridge && !config.rootless) {
+		const { deleteHostLink } = await import("./host");
+		await deleteHostLink(bridge);
+	}
+}
+
+/** The conflists as written (a .conf file shows as the list it is promoted to). */
+export function inspectNetwork(list: NetworkConfigList): unknown {
+	if (list.file?.endsWith(".conflist")) {
+		try {
+			return JSON.parse(readFileSync(list.file, "utf8"));
+		} catch {
+			// Fall through to the bytes read at load time.
+		}
+	}
+	return JSON.parse(list.bytes);
+}
+
+/**
+ * The default network (config.defaultNetwork, bridge ctrnet0, config.defaultSubnet), written on
+ * first use; returns its list. Concurrent first uses are safe: one file wins, the others read it.
+ */
+export async function ensureDefaultNetwork(config: Config): Promise<NetworkConfigList> {
+	const { findNetwork } = await import("../cni");
+	try {
+		return findNetwork(config.cniConfigDir, config.defaultNetwork);
+	} catch (e) {
+		if (!(e instanceof NotFoundError)) throw e;
+	}
+	const { bridgeConflist } = await import("./conflist");
+	const { formatSubnet, nthAddress } = await import("./subnet");
+	const s = parseSubnet(config.defaultSubnet);
+	const conflist = bridgeConflist({
+		name: config.defaultNetwork,
+		bridge: DEFAULT_BRIDGE,
+		ranges: [{ subnet: formatSubnet(s), gateway: nthAddress(s, 1) }],
+		gateway: true,
+		dnsname: !!findPlugin("dnsname", config.cniPluginDirs),
+	});
+	try {
+		writeConflistFile(config.cniConfigDir, config.defaultNetwork, conflistText(conflist));
+	} catch (e) {
+		if (!(e instanceof ConflictError)) throw e;
+	}
+	return findNetwork(config.cniConfigDir, config.defaultNetwork);
+}

@@ -1,0 +1,96 @@
+// Subnet arithmetic for network definitions: parsing, containment, overlap, and the choice of a
+// free /24. Pure; addresses are handled as BigInt so IPv4 and IPv6 share one code path.
+import { type Family, formatIp, ipFamily, parseIp } from "../netlink/ip";
+
+export interface Subnet {
+	family: Family;
+	/** The network address (host bits cleared). */
+	base: bigint;
+	prefixLen: number;
+}
+
+const bits = (f: Family) => (f === 4 ? 32 : 128);
+
+function toBig(bytes: Uint8Array): bigint {
+	let v = 0n;
+	for (const b of bytes) v = (v << 8n) | BigInt(b);
+	return v;
+}
+
+function fromBig(v: bigint, f: Family): string {
+	const n = f === 4 ? 4 : 16;
+	const out = new Uint8Array(n);
+	for (let i = n - 1; i >= 0; i--) {
+		out[i] = Number(v & 0xffn);
+		v >>= 8n;
+	}
+	return formatIp(out);
+}
+
+const hostMask = (s: Pick<Subnet, "family" | "prefixLen">) =>
+	(1n << BigInt(bits(s.family) - s.prefixLen)) - 1n;
+
+/** "10.1.2.0/24" -> Subnet; host bits are cleared ("10.1.2.7/24" is 10.1.2.0/24). Throws on junk. */
+export function parseSubnet(text: string): Subnet {
+	const [addr = "", len, extra] = text.split("/");
+	const family = ipFamily(addr);
+	if (!family || len === undefined || extra !== undefined || !/^\d{1,3}$/.test(len)) {
+		throw new Error(`invalid CIDR ${JSON.stringify(text)}`);
+	}
+	const prefixLen = Number(len);
+	if (prefixLen > bits(family)) throw new Error(`invalid CIDR ${JSON.stringify(text)}`);
+	const s = { family, prefixLen };
+	return { ...s, base: toBig(parseIp(addr)) & ~hostMask(s) };
+}
+
+export function parseAddress(text: string): { family: Family; value: bigint } {
+	const family = ipFamily(text);
+	if (!family) throw new Error(`invalid IP address ${JSON.stringify(text)}`);
+	return { family, value: toBig(parseIp(text)) };
+}
+
+export function formatSubnet(s: Subnet): string {
+	return `${fromBig(s.base, s.family)}/${s.prefixLen}`;
+}
+
+export function contains(s: Subnet, ip: string): boolean {
+	const a = parseAddress(ip);
+	return a.family === s.family && (a.value & ~hostMask(s)) === s.base;
+}
+
+/** Either contains the other's network address (podman's NetworkIntersect). */
+export function overlaps(a: Subnet, b: Subnet): boolean {
+	if (a.family !== b.family) return false;
+	const inA = (b.base & ~hostMask(a)) === a.base;
+	const inB = (a.base & ~hostMask(b)) === b.base;
+	return inA || inB;
+}
+
+/** The n-th address of the subnet (1 = the first host, the usual gateway). */
+export function nthAddress(s: Subnet, n: number): string {
+	return fromBig(s.base + BigInt(n), s.family);
+}
+
+/** The last address usable by a host: the one before broadcast in IPv4, the last in IPv6. */
+export function lastHostAddress(s: Subnet): string {
+	const last = s.base | hostMask(s);
+	return fromBig(s.family === 4 && s.prefixLen < 31 ? last - 1n : last, s.family);
+}
+
+/**
+ * The first /24 from `start` upward (inside 10.0.0.0/8) that overlaps nothing in `taken`, or
+ * undefined when the pool is exhausted.
+ */
+export function firstFreeSubnet(
+	taken: readonly Subnet[],
+	start = "10.89.0.0/24",
+): Subnet | undefined {
+	const first = parseSubnet(start);
+	const end = parseSubnet("10.0.0.0/8");
+	const step = 1n << BigInt(32 - first.prefixLen);
+	for (let base = first.base; contains(end, fromBig(base, 4)); base += step) {
+		const cand: Subnet = { family: 4, base, prefixLen: first.prefixLen };
+		if (!taken.some((t) => overlaps(t, cand))) return cand;
+	}
+	return undefined;
+}
