@@ -49,6 +49,11 @@ export function str(s: string): Uint8Array {
 	return new TextEncoder().encode(`${s}\0`);
 }
 
+/** A string without the NUL, as iproute2 sends IFLA_INFO_KIND (the kernel takes both). */
+export function bytes(s: string): Uint8Array {
+	return new TextEncoder().encode(s);
+}
+
 export function concat(parts: Uint8Array[]): Uint8Array {
 	const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
 	let off = 0;
@@ -312,11 +317,11 @@ export function decodeError(
 	flags: number,
 ): { errno: number; message?: string } {
 	const dv = view(payload);
-	const error = dv.getInt32(0, true);
-	if (payload.byteLength < 4 + NLMSG_HDRLEN) return { errno: -error };
+	const error = -dv.getInt32(0, true) | 0; // the kernel sends -errno; | 0 turns -0 into 0
+	if (payload.byteLength < 4 + NLMSG_HDRLEN) return { errno: error };
 	const origLen = dv.getUint32(4, true);
 	const tlvAt = 4 + (flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align4(origLen));
-	if (tlvAt >= payload.byteLength) return { errno: -error };
+	if (tlvAt >= payload.byteLength) return { errno: error };
 	const message = getStr(decodeAttrs(payload.subarray(tlvAt)).get(NLMSGERR_ATTR_MSG));
-	return message ? { errno: -error, message } : { errno: -error };
+	return message ? { errno: error, message } : { errno: error };
 }

@@ -2,6 +2,7 @@
 import { close, O_RDONLY, open } from "../../ffi/libc";
 import {
 	type Attr,
+	bytes,
 	decodeAttrs,
 	decodeIfinfomsg,
 	encodeIfinfomsg,
@@ -231,7 +232,7 @@ export function newLinkAttrs(
 	const attrs: Attr[] = [{ type: IFLA_IFNAME, value: str(name) }];
 	if (opts.mtu !== undefined) attrs.push({ type: IFLA_MTU, value: u32(opts.mtu) });
 	if (opts.mac !== undefined) attrs.push({ type: IFLA_ADDRESS, value: parseMac(opts.mac) });
-	const info: Attr[] = [{ type: IFLA_INFO_KIND, value: str(kind) }];
+	const info: Attr[] = [{ type: IFLA_INFO_KIND, value: bytes(kind) }];
 	if (opts.data) info.push({ type: IFLA_INFO_DATA, value: opts.data });
 	attrs.push({ type: IFLA_LINKINFO, value: info });
 	return attrs;
