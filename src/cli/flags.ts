@@ -43,3 +43,26 @@ export function rejectUnknownFlags(
 	}
 	if (seen > limit) throw new UsageError(`too many arguments (expected at most ${limit})`);
 }
+
+/**
+ * Every value of a repeatable string flag, in order (`--network a --network=b -p 1`); citty
+ * keeps only the last. `names` are long names, `short` single-letter aliases.
+ */
+export function repeatedFlag(
+	rawArgs: readonly string[],
+	names: string[],
+	short: string[] = [],
+): string[] {
+	const spellings = [...names.map((n) => `--${n}`), ...short.map((s) => `-${s}`)];
+	const out: string[] = [];
+	for (let i = 0; i < rawArgs.length; i++) {
+		const arg = rawArgs[i] as string;
+		if (arg === "--") break;
+		const eq = arg.indexOf("=");
+		const flag = eq > 0 ? arg.slice(0, eq) : arg;
+		if (!spellings.includes(flag)) continue;
+		if (eq > 0) out.push(arg.slice(eq + 1));
+		else if (i + 1 < rawArgs.length) out.push(rawArgs[++i] as string);
+	}
+	return out;
+}

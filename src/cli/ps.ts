@@ -1,0 +1,36 @@
+import { basicFromResult } from "../container/inspect";
+import { formatMapping } from "../ports/parse";
+import { command } from "./command";
+import { outputFormat } from "./context";
+import { printJson, printTable } from "./output";
+import { runtime } from "./runtime";
+
+export default command({
+	meta: { name: "ps", description: "Containers ctrnet knows, with their networks" },
+	async run() {
+		const rt = await runtime();
+		const rows = rt.store.list().map((c) => ({
+			id: c.id,
+			name: c.name,
+			mode: c.mode.mode,
+			status: c.status,
+			netns: c.netns?.path ?? "",
+			networks: c.networks,
+			ips: c.networks.map((n) => basicFromResult(c.results[n]).IPAddress).filter(Boolean),
+			ports: c.ports.map(formatMapping),
+		}));
+		if ((await outputFormat()) === "json") return printJson(rows);
+		printTable(
+			["ID", "NAME", "MODE", "NETWORKS", "IPS", "PORTS", "NETNS"],
+			rows.map((r) => [
+				r.id,
+				r.name,
+				r.mode,
+				r.networks.join(","),
+				r.ips.join(","),
+				r.ports.join(", "),
+				r.netns,
+			]),
+		);
+	},
+});

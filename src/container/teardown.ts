@@ -1,0 +1,61 @@
+// teardown: undo whatever the record says was done, going on past errors (DESIGN 4). It works when
+// the namespace or the process is gone (CNI DEL must succeed then) and is idempotent.
+import { CtrnetError, NotFoundError } from "../errors";
+import { self } from "../host/process";
+import { log } from "../log";
+import { removeNetns } from "../netns";
+import type { Container } from "../state/schema";
+import { detach } from "./attach";
+import { busy } from "./guard";
+import { stopHelper } from "./helpers";
+import type { Runtime } from "./runtime";
+
+export interface TeardownOptions {
+	keepNetns: boolean;
+	/** Record a teardown event (not for a setup's own rollback). */
+	event: boolean;
+}
+
+/** Returns the errors; the record is removed only when everything was undone. */
+export async function teardownContainer(
+	rt: Runtime,
+	c0: Container,
+	opts: TeardownOptions,
+): Promise<Error[]> {
+	if (busy(c0)) {
+		return [
+			new CtrnetError(`container ${c0.id} is being changed by ctrnet process ${c0.owner?.pid}`),
+		];
+	}
+	const c = rt.store.update(c0.id, (x) => ({ ...x, status: "removing", owner: self() }));
+	const errors: Error[] = [];
+	for (const h of c.helpers) {
+		await stopHelper(h).catch((e: Error) => errors.push(e));
+	}
+	for (const network of [...c.networks].reverse()) {
+		try {
+			await detach(rt, c, network);
+		} catch (e) {
+			// Nothing to DEL with: neither a cached config nor a conflist. Nothing was left by us.
+			if (e instanceof NotFoundError)
+				log.warn(`${c.id}: ${e.message}; skipping network ${network}`);
+			else errors.push(e as Error);
+		}
+	}
+	if (c.netns?.owned && !opts.keepNetns) {
+		try {
+			removeNetns(c.netns.path, { stale: true });
+		} catch (e) {
+			if (!(e instanceof NotFoundError)) errors.push(e as Error);
+		}
+	}
+	rt.store.tx(() => {
+		if (errors.length > 0) {
+			rt.store.update(c.id, (x) => ({ ...x, owner: null }));
+			return;
+		}
+		rt.store.remove(c.id);
+		if (opts.event) rt.store.addEvent(c.id, "teardown", null);
+	});
+	return errors;
+}
