@@ -83,6 +83,9 @@ export const RTN_LOCAL = 2;
 export const RTN_BROADCAST = 3;
 export const RTN_ANYCAST = 4;
 export const RTN_MULTICAST = 5;
+export const RTN_BLACKHOLE = 6;
+export const RTN_UNREACHABLE = 7;
+export const RTN_PROHIBIT = 8;
 export const RTM_F_CLONED = 0x200;
 
 export const AF_UNSPEC = 0;

@@ -2,10 +2,13 @@
 // avoid them) and link counters in a namespace (`ctrnet stats`). Each opens one socket, asks,
 // and closes it.
 import { listAddresses } from "./address";
+import { RTN_BLACKHOLE, RTN_PROHIBIT, RTN_UNICAST, RTN_UNREACHABLE } from "./constants";
 import type { Family } from "./ip";
 import { getLink, type LinkStats, listLinks } from "./link";
 import { listRoutes } from "./route";
 import { withNetlink } from "./socket";
+
+const STEERING = new Set([RTN_UNICAST, RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT]);
 
 export interface HostAddress {
 	ifname: string;
@@ -49,7 +52,7 @@ export function hostRoutes(): HostRoute[] {
 	return withNetlink(undefined, (nl) => {
 		const names = new Map(listLinks(nl).map((l) => [l.index, l.name]));
 		return listRoutes(nl)
-			.filter((r) => r.type === 1 || (r.type >= 6 && r.type <= 8))
+			.filter((r) => STEERING.has(r.type))
 			.map((r) => {
 				const out: HostRoute = { dst: r.dst, family: r.family };
 				if (r.gateway) out.gateway = r.gateway;

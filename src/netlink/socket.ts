@@ -32,6 +32,8 @@ import {
 import { NetlinkError } from "./error";
 
 const ETIMEDOUT = 110;
+const EMSGSIZE = 90;
+const MSG_TRUNC = 0x20;
 const EINTR_DUMP = 4; // reported when a dump keeps being interrupted by concurrent changes
 /** The kernel answers at once; a reply this late means something is badly wrong. */
 const REPLY_TIMEOUT_MS = 30_000;
@@ -143,7 +145,12 @@ export class NetlinkSocket {
 		if (!pollOne(this.fd, POLLIN, REPLY_TIMEOUT_MS)) {
 			throw new NetlinkError(op, ETIMEDOUT, "no reply from the kernel");
 		}
-		const n = recvfrom(this.fd, this.buf);
+		// MSG_TRUNC: the real datagram length comes back, so a reply that did not fit is an
+		// error instead of a silently cut message.
+		const n = recvfrom(this.fd, this.buf, MSG_TRUNC);
+		if (n > this.buf.byteLength) {
+			throw new NetlinkError(op, EMSGSIZE, `reply of ${n} bytes exceeds the receive buffer`);
+		}
 		return decodeMessages(this.buf.subarray(0, n));
 	}
 }

@@ -24,7 +24,7 @@ import { ConflictError } from "../errors";
 import { setLinkUp } from "../netlink/link";
 import { withNetlink } from "../netlink/socket";
 import { ensureNetnsDir } from "./dir";
-import { THREAD_NETNS } from "./enter";
+import { isThenable, THREAD_NETNS } from "./enter";
 import { randomNetnsName, validateNetnsName } from "./names";
 
 const EEXIST = 17;
@@ -56,7 +56,7 @@ export function createNetns(dir: string, name?: string, opts: CreateOptions = {}
 			withNetlink(undefined, (nl) => setLinkUp(nl, "lo"));
 			if (opts.inside) {
 				const r: unknown = opts.inside(path);
-				if (r instanceof Promise) throw new TypeError("createNetns: `inside` must be synchronous");
+				if (isThenable(r)) throw new TypeError("createNetns: `inside` must be synchronous");
 			}
 		} finally {
 			setns(origin, CLONE_NEWNET, THREAD_NETNS);

@@ -7,7 +7,8 @@ import { CLONE_NEWNET, close, O_RDONLY, open, setns } from "../../ffi/libc";
 /** The JS thread's own netns; thread-self, because only this thread moves (bun-platform §1). */
 export const THREAD_NETNS = "/proc/thread-self/ns/net";
 
-function isThenable(v: unknown): boolean {
+/** A promise or anything awaitable: what a netns callback must not return. */
+export function isThenable(v: unknown): boolean {
 	return (
 		v !== null &&
 		(typeof v === "object" || typeof v === "function") &&
