@@ -28,6 +28,7 @@ const lib = dlopen("libc.so.6", {
 	geteuid: { args: [], returns: T.u32 },
 	kill: { args: [T.i32, T.i32], returns: T.i32 },
 	strerror: { args: [T.i32], returns: T.cstring },
+	flock: { args: [T.i32, T.i32], returns: T.i32 },
 });
 const C = lib.symbols;
 
@@ -173,6 +174,14 @@ export function kill(pid: number, signal: number): boolean {
 	const e = errno();
 	if (e === 3) return false;
 	throw new SysError("kill", e, String(pid));
+}
+
+export const LOCK_EX = 2;
+export const LOCK_UN = 8;
+
+/** flock(2): blocks until the lock is held (LOCK_EX) or releases it (LOCK_UN). */
+export function flock(fd: number, op: number, what?: string): void {
+	check(C.flock(fd, op), "flock", what);
 }
 
 /** The C library's text for an errno ("No such device"), for messages that want words. */

@@ -1,8 +1,12 @@
 // Remove a named namespace: detach-unmount and unlink, like `ip netns del`. Only a path where a
 // network namespace is mounted is touched — a typo must not unlink someone's regular file.
 import { lstatSync, realpathSync, unlinkSync } from "node:fs";
+import { SysError } from "../../ffi/errno";
 import { MNT_DETACH, umount2 } from "../../ffi/libc";
 import { NotFoundError, UsageError } from "../errors";
+
+const EINVAL = 22;
+
 import { mountsAt, netnsInode, readMountinfo } from "./mountinfo";
 
 export interface RemoveOptions {
@@ -38,7 +42,16 @@ export function removeNetns(path: string, opts: RemoveOptions = {}): void {
 			`refusing to remove ${path}: the mount on it is ${foreign.fsType} ${foreign.root}, not a network namespace (nsfs net:[…])`,
 		);
 	}
-	// A file can carry stacked mounts (pinned twice); unlink only works once all are gone.
-	for (let i = 0; i < mounts.length; i++) umount2(real, MNT_DETACH);
+	// A file can carry stacked mounts (pinned twice), and one path can be listed more than once
+	// (the dir bind-mounted twice, mounts propagating to both): unmount until nothing is left,
+	// which umount2 reports as EINVAL. Bounded, in case something keeps mounting.
+	for (let i = 0; i <= mounts.length; i++) {
+		try {
+			umount2(real, MNT_DETACH);
+		} catch (e) {
+			if (i > 0 && e instanceof SysError && e.errno === EINVAL) break;
+			throw e;
+		}
+	}
 	unlinkSync(real);
 }

@@ -203,6 +203,27 @@ describe.if(ok)("ctrnet netns in its own --netns-dir", () => {
 		expect(mountLines(path)).toEqual([]);
 	});
 
+	test("20 concurrent creates in a fresh dir: one shared self-mount of the dir, all removable", async () => {
+		const dir = `${DIR}-race`;
+		try {
+			const names = Array.from({ length: 20 }, (_, i) => `${TAG}-r${i}`);
+			const rs = await Promise.all(
+				names.map((n) => ctrnet(["netns", "create", n, "--netns-dir", dir])),
+			);
+			for (const r of rs) expect(r.code).toBe(0);
+			// without the lock, racing first uses stack two bind mounts of the dir (iproute2 does)
+			expect(mountLines(dir).filter((l) => l.split(" ")[4] === dir)).toHaveLength(1);
+			expect(mountLines(`${dir}/`)).toHaveLength(20);
+			const rm = await ctrnet(["netns", "rm", ...names, "--netns-dir", dir]);
+			expect(rm.stderr).toBe("");
+			expect(readdirSync(dir)).toEqual([]);
+			expect(mountLines(`${dir}/`)).toEqual([]);
+		} finally {
+			while (mountLines(dir).length) sh(["umount", "-l", dir]);
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
 	test("bad input: one Error line, exit 125, nothing changed", async () => {
 		mkdirSync(DIR, { recursive: true });
 		const regular = `${TAG}-regular`;
