@@ -6,6 +6,7 @@ import { NAME_PATTERN } from "../config/schema";
 import { UsageError } from "../errors";
 import { parsePublish } from "../ports/parse";
 import type { PortRequest } from "../ports/schema";
+import type { HookOrigin } from "../state/schema";
 import { type NetworkMode, parseNetworkSpecs } from "./network-spec";
 
 export const RawSetupSchema = z.object({
@@ -31,6 +32,8 @@ export interface SetupRequest {
 	mac?: string;
 	ports: PortRequest[];
 	aliases: string[];
+	/** Set by the OCI hook; stored in the record (see HookOriginSchema). */
+	hook?: HookOrigin;
 }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;

@@ -45,6 +45,7 @@ function initialRecord(req: SetupRequest, rt: Runtime, taken: Set<string>): Cont
 		interfaces: {},
 		results: {},
 		helpers: [],
+		...(req.hook ? { hook: req.hook } : {}),
 		createdAt: now,
 		updatedAt: now,
 	};

@@ -16,6 +16,11 @@ export type Helper = z.infer<typeof HelperSchema>;
 
 export const STATUSES = ["creating", "ready", "removing"] as const;
 
+/** Set up by the OCI hook (src/hook): which runtime container it was, so that only the poststop
+ * of that same container tears it down (not a CLI setup, nor another runtime's, under one ID). */
+export const HookOriginSchema = z.object({ bundle: z.string(), pid: z.number().int() });
+export type HookOrigin = z.infer<typeof HookOriginSchema>;
+
 export const ContainerSchema = z.object({
 	id: z.string(),
 	name: z.string(),
@@ -46,6 +51,7 @@ export const ContainerSchema = z.object({
 	/** CNI ADD result per attached network (the plugin's JSON, in the config's version). */
 	results: z.record(z.string(), z.unknown()),
 	helpers: z.array(HelperSchema),
+	hook: HookOriginSchema.optional(),
 	createdAt: z.string(),
 	updatedAt: z.string(),
 });
