@@ -67,7 +67,7 @@ async function runtimeConf(args: {
 		} catch (e) {
 			throw new UsageError(`CAP_ARGS is not JSON: ${(e as Error).message}`);
 		}
-		const parsed = CapabilityArgsSchema.safeParse(json);
+		const parsed = CapabilityArgsSchema().safeParse(json);
 		if (!parsed.success) {
 			const i = parsed.error.issues[0];
 			throw new UsageError(`CAP_ARGS: ${i?.path.join(".") || "(top level)"}: ${i?.message}`);

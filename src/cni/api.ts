@@ -39,7 +39,9 @@ export interface CniOptions {
 }
 
 function traceToStderr(r: PluginRun): void {
-	writeErr(`trace: plugin ${r.plugin} ${r.command} network=${r.network} ms=${r.ms.toFixed(2)}\n`);
+	writeErr(
+		`trace: plugin ${r.plugin} ${r.command} network=${r.network} ms=${r.ms.toFixed(2)} at=${r.startedAt.toFixed(2)}\n`,
+	);
 }
 
 export class Cni {
@@ -222,7 +224,7 @@ export class Cni {
 		const path = findPlugin(type, this.pluginDirs);
 		if (!path) throw new NotFoundError(missingPluginMessage([type], this.pluginDirs));
 		const out = await this.exec("VERSION", path, "", { cniVersion: LATEST_VERSION }, undefined);
-		const parsed = VersionInfoSchema.safeParse(safeJson(out));
+		const parsed = VersionInfoSchema().safeParse(safeJson(out));
 		if (!parsed.success) throw new PluginError(type, "VERSION", "", 999, "invalid VERSION output");
 		return parsed.data;
 	}

@@ -73,7 +73,7 @@ export function parseCacheText(text: string): CacheRead {
 	} catch (e) {
 		return { kind: "corrupt", error: (e as Error).message };
 	}
-	const parsed = CacheEntrySchema.safeParse(json);
+	const parsed = CacheEntrySchema().safeParse(json);
 	if (!parsed.success || parsed.data.kind !== CACHE_KIND) {
 		return typeof json === "object" && json !== null && "cniVersion" in json
 			? { kind: "legacy", result: json }

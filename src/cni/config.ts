@@ -5,7 +5,7 @@ import { CNI_NAME_PATTERN, ConfListSchema, SingleConfSchema } from "./schema";
 import { compareVersions, isVersion, LATEST_VERSION, pickListVersion } from "./version";
 
 /** A plugin's config object, as written (unknown keys kept: they belong to the plugin). */
-export type PluginConf = z.infer<typeof ConfListSchema>["plugins"][number];
+export type PluginConf = z.infer<ReturnType<typeof ConfListSchema>>["plugins"][number];
 
 export interface NetworkConfigList {
 	name: string;
@@ -47,7 +47,7 @@ export function parseConfigFile(file: string, text: string): ParseOutcome {
 	const asList = file.endsWith(".conflist") || (obj && "plugins" in obj && !("type" in obj));
 	if (asList) return fromList(file, text, raw);
 
-	const single = SingleConfSchema.safeParse(raw);
+	const single = SingleConfSchema().safeParse(raw);
 	if (!single.success) {
 		const hint = obj && !("type" in obj) ? " (perhaps this is a .conflist?)" : "";
 		return { ok: false, error: `${zodMessage(single.error)}${hint}` };
@@ -61,7 +61,7 @@ export function parseConfigFile(file: string, text: string): ParseOutcome {
 }
 
 function fromList(file: string, text: string, raw: unknown): ParseOutcome {
-	const parsed = ConfListSchema.safeParse(raw);
+	const parsed = ConfListSchema().safeParse(raw);
 	if (!parsed.success) return { ok: false, error: zodMessage(parsed.error) };
 	const l = parsed.data;
 	const name = l.name || base(file);

@@ -28,7 +28,10 @@ export interface PluginRun {
 	plugin: string;
 	command: CniCommand;
 	network: string;
+	/** Wall time of the plugin process, spawn to exit. */
 	ms: number;
+	/** When it was spawned, in ms since ctrnet started (performance.now()). */
+	startedAt: number;
 }
 
 export interface ExecOptions {
@@ -76,7 +79,7 @@ export async function execPlugin(
 		new Response(proc.stderr).text(),
 		proc.exited,
 	]);
-	opts.onRun?.({ plugin, command, network, ms: performance.now() - started });
+	opts.onRun?.({ plugin, command, network, ms: performance.now() - started, startedAt: started });
 	if (code === 0) {
 		if (stderr) writeErr(stderr.endsWith("\n") ? stderr : `${stderr}\n`);
 		return stdout;
@@ -109,7 +112,7 @@ export function pluginFailure(
 	} catch {
 		return err(`failed, and its output is not a CNI error: ${JSON.stringify(stdout.trim())}`);
 	}
-	const parsed = PluginErrorSchema.safeParse(json);
+	const parsed = PluginErrorSchema().safeParse(json);
 	if (!parsed.success) {
 		return err(`failed, and its output is not a CNI error: ${JSON.stringify(stdout.trim())}`);
 	}

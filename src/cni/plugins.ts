@@ -1,11 +1,6 @@
 // Finding CNI plugin binaries and asking each which spec versions it speaks (CNI_COMMAND=VERSION).
 import { accessSync, constants, readdirSync, statSync } from "node:fs";
-import { z } from "zod";
-
-export const VersionResultSchema = z.object({
-	cniVersion: z.string(),
-	supportedVersions: z.array(z.string()),
-});
+import { VersionInfoSchema } from "./schema";
 
 export interface PluginInfo {
 	name: string;
@@ -63,7 +58,7 @@ export async function pluginVersions(path: string, timeoutMs = 5000): Promise<Pl
 		timeout: timeoutMs,
 	});
 	const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-	const parsed = VersionResultSchema.safeParse(safeJson(out));
+	const parsed = VersionInfoSchema().safeParse(safeJson(out));
 	if (code !== 0 || !parsed.success) {
 		return { name, path, versions: [], error: `VERSION failed (exit ${code})` };
 	}

@@ -49,7 +49,7 @@ const is4 = (cidrOrIp: string) => !cidrOrIp.includes(":");
  * answering a config of that version). Throws CtrnetError naming the field that is wrong.
  */
 export function parseResult(raw: unknown, fallbackVersion = "1.1.0"): CniResult {
-	const parsed = RawResultSchema.safeParse(raw);
+	const parsed = RawResultSchema().safeParse(raw);
 	if (!parsed.success) {
 		const issue = parsed.error.issues[0];
 		throw new CtrnetError(
