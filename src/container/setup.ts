@@ -9,7 +9,7 @@ import { assignHostPorts } from "../ports/assign";
 import { hostPortsInUse, localPortRange, portKey } from "../ports/host";
 import { checkMappings } from "../ports/parse";
 import type { Container } from "../state/schema";
-import { attach, interfaceFor } from "./attach";
+import { attach, interfaceFor, networkList } from "./attach";
 import { release } from "./guard";
 import type { SetupRequest } from "./request";
 import type { Runtime } from "./runtime";
@@ -76,7 +76,7 @@ function checkJoinTargets(rt: Runtime, req: SetupRequest): void {
 	}
 	if (req.mode.mode === "container") {
 		const other = rt.store.get(req.mode.id);
-		if (!other || other.status !== "ready")
+		if (other?.status !== "ready")
 			throw new NotFoundError(`no container with ID ${JSON.stringify(req.mode.id)}`);
 		if (!other.netns)
 			throw new UsageError(`container ${other.id} has no network namespace to share`);
@@ -116,6 +116,8 @@ async function attachAll(rt: Runtime, c0: Container): Promise<Container> {
 
 export async function setupContainer(rt: Runtime, req: SetupRequest): Promise<Container> {
 	checkJoinTargets(rt, req);
+	// Every network must exist before anything changes (the default one is written here).
+	if (req.mode.mode === "bridge") for (const n of req.mode.networks) await networkList(rt, n);
 	const existing = rt.store.get(req.id);
 	if (existing) throw new ConflictError(`container ${req.id} is already set up`);
 	let c = reserve(rt, req);

@@ -47,6 +47,7 @@ export async function teardownContainer(
 			removeNetns(c.netns.path, { stale: true });
 		} catch (e) {
 			if (!(e instanceof NotFoundError)) errors.push(e as Error);
+			log.debug(`teardown ${c.id}: netns ${c.netns.path}: ${(e as Error).message}`);
 		}
 	}
 	rt.store.tx(() => {

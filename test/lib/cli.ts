@@ -3,7 +3,8 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 
-export const BIN = resolve(import.meta.dir, "../../dist/ctrnet");
+// CTRNET_TEST_BIN lets a developer test a copy while dist/ctrnet is being rebuilt.
+export const BIN = process.env.CTRNET_TEST_BIN ?? resolve(import.meta.dir, "../../dist/ctrnet");
 
 export interface RunResult {
 	code: number;
