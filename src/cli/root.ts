@@ -21,5 +21,6 @@ export const root: CommandDef = {
 		ps: () => import("./ps").then((m) => m.default),
 		events: () => import("./events").then((m) => m.default),
 		gc: () => import("./gc").then((m) => m.default),
+		hook: () => import("./hook").then((m) => m.default),
 	},
 };

@@ -1,0 +1,48 @@
+// What the hook needs from a bundle's config.json: only where the container's network namespace
+// is. runc has created it by createRuntime; a `linux.namespaces` network entry with a `path` means
+// the container joins an existing one (ctrnet configures it there and never deletes it), and no
+// network entry at all means the container shares the runtime's (the host's) namespace.
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { UsageError } from "../errors";
+
+const NamespaceSchema = z.object({ type: z.string(), path: z.string().optional() });
+
+export const BundleNetSchema = z.object({
+	linux: z.object({ namespaces: z.array(NamespaceSchema).optional() }).optional(),
+});
+export type BundleNet = z.infer<typeof BundleNetSchema>;
+
+export type BundleNetns = { kind: "own" } | { kind: "path"; path: string } | { kind: "host" };
+
+/** Pure: the namespace decision for a parsed config.json. */
+export function bundleNetns(config: BundleNet): BundleNetns {
+	const entry = config.linux?.namespaces?.find((n) => n.type === "network");
+	if (!entry) return { kind: "host" };
+	if (entry.path) return { kind: "path", path: entry.path };
+	return { kind: "own" };
+}
+
+export function readBundleNetns(bundle: string): BundleNetns {
+	const file = `${bundle}/config.json`;
+	let text: string;
+	try {
+		text = readFileSync(file, "utf8");
+	} catch (e) {
+		// No config.json to read: rely on /proc/PID/ns/net (the host check still applies).
+		if ((e as NodeJS.ErrnoException).code === "ENOENT") return { kind: "own" };
+		throw e;
+	}
+	let json: unknown;
+	try {
+		json = JSON.parse(text);
+	} catch {
+		throw new UsageError(`${file} is not JSON`);
+	}
+	const r = BundleNetSchema.safeParse(json);
+	if (!r.success) {
+		const issue = r.error.issues[0];
+		throw new UsageError(`invalid ${file}: ${issue?.path.join(".")}: ${issue?.message}`);
+	}
+	return bundleNetns(r.data);
+}

@@ -1,0 +1,95 @@
+// The hook's effects: set a container up at createRuntime/prestart, tear it down at poststop.
+// What a stage decides is in request.ts, bundle.ts and annotations.ts; this file acts.
+import { statSync } from "node:fs";
+import { validateId } from "../container/request";
+import type { Runtime } from "../container/runtime";
+import { setupContainer } from "../container/setup";
+import { teardownContainer } from "../container/teardown";
+import { MultiError, UsageError } from "../errors";
+import { log } from "../log";
+import type { Container, HookOrigin } from "../state/schema";
+import { readBundleNetns } from "./bundle";
+import { clearFailed, markFailed, takeFailed } from "./marker";
+import { hookSetupRequest } from "./request";
+import type { OciState } from "./state";
+
+/** The record was made by this runtime container's setup hook (pid only when the state has one). */
+function sameContainer(origin: HookOrigin | undefined, state: OciState, pid = state.pid): boolean {
+	if (!origin || origin.bundle !== state.bundle) return false;
+	return pid === undefined || pid === 0 || origin.pid === pid;
+}
+
+/** Never configure the runtime's own namespace: that would put eth0 and routes on the host. */
+function refuseOwnNamespace(path: string): void {
+	const ns = statSync(path);
+	const own = statSync("/proc/self/ns/net");
+	if (ns.dev === own.dev && ns.ino === own.ino) {
+		throw new UsageError(
+			`${path} is the runtime's own network namespace (the host's): refusing to configure it`,
+		);
+	}
+}
+
+export async function hookSetup(rt: Runtime, state: OciState): Promise<Container | null> {
+	const id = validateId(state.id);
+	const existing = rt.store.get(id);
+	// Both prestart and createRuntime configured: the second finds its own finished work.
+	if (existing?.status === "ready" && existing.hook && sameContainer(existing.hook, state)) {
+		if (state.pid !== undefined) return existing;
+	}
+	clearFailed(rt.config.runRoot, id);
+	try {
+		const req = hookSetupRequest(
+			state,
+			readBundleNetns(state.bundle),
+			rt.config.defaultNetwork,
+			rt.config.rootless,
+		);
+		if (!req) return null;
+		refuseOwnNamespace(req.netns.kind === "path" ? req.netns.path : `/proc/${state.pid}/ns/net`);
+		return await setupContainer(rt, req);
+	} catch (e) {
+		const left = rt.store.get(id);
+		markFailed(rt.config.runRoot, {
+			id,
+			bundle: state.bundle,
+			pid: state.pid ?? 0,
+			error: (e as Error).message,
+			leftover: left !== undefined && sameContainer(left.hook, state),
+			time: new Date().toISOString(),
+		});
+		throw e;
+	}
+}
+
+/** Tears down what this runtime container's setup hook made; returns what it did, for the log. */
+export async function hookTeardown(rt: Runtime, state: OciState): Promise<string> {
+	let id: string;
+	try {
+		id = validateId(state.id);
+	} catch {
+		return `container ID ${JSON.stringify(state.id)} is not one ctrnet could have set up`;
+	}
+	const mark = takeFailed(rt.config.runRoot, id, state.bundle);
+	let c = rt.store.get(id);
+	if (mark) {
+		// The setup failed: its rollback already cleaned up, unless it said otherwise.
+		if (!mark.leftover || !c || !sameContainer(c.hook, state, mark.pid)) {
+			return `the setup hook of ${id} had failed (${mark.error}); nothing to tear down`;
+		}
+	} else if (!c) {
+		return `container ${id} is not known to ctrnet; nothing to tear down`;
+	} else if (!c.hook) {
+		log.warn(`container ${id} was set up by \`ctrnet setup\`, not by a hook; leaving it`);
+		return "left alone";
+	} else if (!sameContainer(c.hook, state)) {
+		log.warn(
+			`container ${id} was set up by the hook of another bundle (${c.hook.bundle}); leaving it`,
+		);
+		return "left alone";
+	}
+	c = c as Container;
+	const errors = await teardownContainer(rt, c, { keepNetns: false, event: true });
+	if (errors.length > 0) throw new MultiError(errors);
+	return `container ${id} torn down`;
+}

@@ -1,0 +1,33 @@
+// The OCI state the runtime writes on a hook's stdin (runtime-spec "State"). runc leaves `pid` out
+// at poststop (the process is gone) and sends it for createRuntime/prestart; podman runs its own
+// poststop hooks with `status: "stopped"` and no pid either.
+import { z } from "zod";
+import { UsageError } from "../errors";
+
+export const OciStateSchema = z.object({
+	ociVersion: z.string(),
+	id: z.string().min(1),
+	status: z.enum(["creating", "created", "running", "stopped"]),
+	pid: z.number().int().nonnegative().optional(),
+	bundle: z.string().refine((p) => p.startsWith("/"), "must be an absolute path"),
+	annotations: z.record(z.string(), z.string()).optional().default({}),
+});
+export type OciState = z.infer<typeof OciStateSchema>;
+
+/** Parses the state text; a bad document is a UsageError naming the first bad field. */
+export function parseOciState(text: string): OciState {
+	let json: unknown;
+	try {
+		json = JSON.parse(text);
+	} catch {
+		throw new UsageError("the OCI state on stdin is not JSON (is this run by an OCI runtime?)");
+	}
+	const r = OciStateSchema.safeParse(json);
+	if (!r.success) {
+		const issue = r.error.issues[0];
+		throw new UsageError(
+			`invalid OCI state on stdin: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`,
+		);
+	}
+	return r.data;
+}
