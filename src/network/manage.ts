@@ -7,7 +7,7 @@ import { ConflictError, NotFoundError } from "../errors";
 import { conflistBridge, conflistText } from "./conflist";
 import { hostView } from "./host";
 import { type CreateRequest, type PlanContext, planNetwork } from "./plan";
-import { removeConflistFile, writeConflistFile } from "./store";
+import { removeConflistFile, withConfigLock, writeConflistFile } from "./store";
 import { parseSubnet } from "./subnet";
 
 export const DEFAULT_BRIDGE = "ctrnet0";
@@ -17,7 +17,11 @@ export function listNetworks(config: Config): LoadedNetworks {
 }
 
 /** Creates the network and returns the path of its conflist. */
-export async function createNetwork(config: Config, req: CreateRequest): Promise<string> {
+export function createNetwork(config: Config, req: CreateRequest): Promise<string> {
+	return withConfigLock(config.cniConfigDir, () => createLocked(config, req));
+}
+
+async function createLocked(config: Config, req: CreateRequest): Promise<string> {
 	const { networks } = listNetworks(config);
 	const ctx: PlanContext = {
 		existing: [...networks.values()].map((n) => ({ name: n.name, plugins: n.plugins })),
@@ -63,7 +67,11 @@ export async function removeNetwork(
 	}
 	removeConflistFile(list.file);
 	const bridge = conflistBridge(list.plugins);
-	if (bridge && !config.rootless) {
+	// Another network may share the device (several conflists on cni0): then it stays.
+	const shared = [...listNetworks(config).networks.values()].some(
+		(n) => conflistBridge(n.plugins) === bridge,
+	);
+	if (bridge && !shared && !config.rootless) {
 		const { deleteHostLink } = await import("./host");
 		await deleteHostLink(bridge);
 	}

@@ -1,6 +1,14 @@
 // Conflist files in the CNI config dir: writing one exclusively (a name is claimed by creating
 // its file, so two concurrent creates cannot both win), reading all, removing one.
-import { chmodSync, closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import {
+	chmodSync,
+	closeSync,
+	mkdirSync,
+	openSync,
+	readFileSync,
+	rmSync,
+	writeSync,
+} from "node:fs";
 import { ConflictError } from "../errors";
 
 export function conflistPath(configDir: string, name: string): string {
@@ -34,4 +42,52 @@ export function writeConflistFile(configDir: string, name: string, text: string)
 
 export function removeConflistFile(path: string): void {
 	rmSync(path, { force: true });
+}
+
+const LOCK_WAIT_MS = 10_000;
+
+function holderAlive(lockPath: string): boolean {
+	try {
+		const pid = Number(readFileSync(lockPath, "utf8").trim());
+		if (!Number.isInteger(pid) || pid <= 0) return false;
+		process.kill(pid, 0);
+		return true;
+	} catch (e) {
+		// EPERM: the process exists but is not ours to signal.
+		return (e as NodeJS.ErrnoException).code === "EPERM";
+	}
+}
+
+/**
+ * Runs `fn` holding `<configDir>/.ctrnet-network.lock` (podman v2 held cni.lock the same way):
+ * two `network create` at once cannot both pick the same free subnet or bridge. A lock left by a
+ * dead process is taken over.
+ */
+export async function withConfigLock<T>(configDir: string, fn: () => Promise<T>): Promise<T> {
+	mkdirSync(configDir, { recursive: true, mode: 0o755 });
+	const lockPath = `${configDir}/.ctrnet-network.lock`;
+	const deadline = Date.now() + LOCK_WAIT_MS;
+	for (;;) {
+		try {
+			const fd = openSync(lockPath, "wx", 0o600);
+			writeSync(fd, `${process.pid}\n`);
+			closeSync(fd);
+			break;
+		} catch (e) {
+			if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+			if (!holderAlive(lockPath)) {
+				rmSync(lockPath, { force: true });
+				continue;
+			}
+			if (Date.now() > deadline) {
+				throw new ConflictError(`timed out waiting for ${lockPath}`);
+			}
+			await Bun.sleep(5);
+		}
+	}
+	try {
+		return await fn();
+	} finally {
+		rmSync(lockPath, { force: true });
+	}
 }

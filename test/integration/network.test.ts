@@ -130,6 +130,21 @@ describe.if(ROOT)("network create without --subnet", () => {
 	});
 });
 
+describe("concurrent creates", () => {
+	test("six at once without --subnet: six files, six different subnets and bridges", async () => {
+		const t = setup();
+		const names = Array.from({ length: 6 }, (_, i) => `t4-par${i}`);
+		const rs = await Promise.all(names.map((n) => t.run(["network", "create", n])));
+		for (const r of rs) expect([r.code, r.stderr]).toEqual([0, ""]);
+		expect(t.files()).toEqual(names.map((n) => `${n}.conflist`));
+		const confs = names.map((n) => JSON.parse(readFileSync(`${t.confDir}/${n}.conflist`, "utf8")));
+		const subnets = new Set(confs.map((c) => c.plugins[0].ipam.ranges[0][0].subnet));
+		const bridges = new Set(confs.map((c) => c.plugins[0].bridge));
+		expect(subnets.size).toBe(6);
+		expect(bridges.size).toBe(6);
+	});
+});
+
 describe("network refusals: exit 125, one line, no file written", () => {
 	const t = setup();
 	const taken = "10.214.60.0/24";
