@@ -7,6 +7,7 @@ import {
 	openSync,
 	readFileSync,
 	rmSync,
+	statSync,
 	writeSync,
 } from "node:fs";
 import { ConflictError } from "../errors";
@@ -47,9 +48,19 @@ export function removeConflistFile(path: string): void {
 const LOCK_WAIT_MS = 10_000;
 
 function holderAlive(lockPath: string): boolean {
+	let text: string;
+	let age: number;
 	try {
-		const pid = Number(readFileSync(lockPath, "utf8").trim());
-		if (!Number.isInteger(pid) || pid <= 0) return false;
+		text = readFileSync(lockPath, "utf8");
+		age = Date.now() - statSync(lockPath).mtimeMs;
+	} catch {
+		return false; // released meanwhile: try again
+	}
+	const pid = Number(text.trim());
+	// Created but its pid not written yet: the holder is between open and write, unless the file
+	// is old (it crashed right there).
+	if (!Number.isInteger(pid) || pid <= 0) return age < 5000;
+	try {
 		process.kill(pid, 0);
 		return true;
 	} catch (e) {

@@ -1,13 +1,15 @@
 // The CNI runtime against Debian's real plugins: ADD/CHECK/DEL into a test netns at every list
 // version, rollback of a failing list, DEL from the cache after the conflist is gone, STATUS/GC.
 // Names start with t4-, subnets are in 10.214.0.0/16; only our own leftovers are checked.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { BIN, ctrnet, have, requireBinary } from "../lib/cli";
 
 beforeAll(requireBinary);
+// Real plugins on a loaded machine (other suites run at the same time): 5 s is not enough.
+setDefaultTimeout(60_000);
 
 const FIXTURE_PLUGINS = resolve(import.meta.dir, "../fixtures/cni-plugins");
 const PODMAN_CONFLIST = resolve(

@@ -1,12 +1,14 @@
 // `ctrnet network …`: podman-v2-style conflists, the free-subnet choice checked against a real
 // netns on each network, every refusal (exit 125, no file), rm removing the bridge, the default
 // network written on first use. Temp config dirs; names t4-…; own leftovers only.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { BIN, ctrnet, have, requireBinary } from "../lib/cli";
 
 beforeAll(requireBinary);
+// Real plugins on a loaded machine (other suites run at the same time): 5 s is not enough.
+setDefaultTimeout(60_000);
 
 const ROOT = have(["ip", "iptables"], true) && existsSync("/usr/lib/cni/bridge");
 const cleanups: (() => void)[] = [];
