@@ -1,0 +1,143 @@
+// podman's rootlessport config (JSON on stdin), validated and normalised. Pure: no I/O here.
+//
+// The Go struct has no json tags, so the keys are the Go field names (`NetNSPath`, `ExitFD`, …).
+// Mappings come in two shapes and both are accepted, so podman v2 and podman 4 could both drive
+// this forwarder:
+//   podman v2 (ocicni):   {hostPort, containerPort, protocol, hostIP}
+//   podman 4 (types):     {host_ip, container_port, host_port, range, protocol}
+//                         `range` = consecutive ports, `protocol` may be "tcp,udp".
+import { isIP } from "node:net";
+import { z } from "zod";
+
+/** One port to forward, after range and protocol-list expansion. */
+export interface Forward {
+	proto: "tcp" | "udp";
+	/** Never "": podman's "" (every address) becomes 0.0.0.0, as rootlesskit's exposePorts does. */
+	hostIP: string;
+	hostPort: number;
+	containerPort: number;
+}
+
+export interface RootlessportConfig {
+	forwards: Forward[];
+	netnsPath: string;
+	/** null: ctrnet's extension `ExitFD: -1`, run until SIGTERM (see launch.ts). */
+	exitFd: number | null;
+	readyFd: number;
+	tmpDir: string;
+	childIP: string;
+	containerId: string;
+}
+
+/** slirp4netns' guest address, podman v3.0's hard-coded ChildIP; used when ChildIP is empty. */
+export const DEFAULT_CHILD_IP = "10.0.2.100";
+
+const port = z.number().int().min(0).max(65535);
+
+const V2Mapping = z.object({
+	hostPort: port,
+	containerPort: port,
+	protocol: z.string().default("tcp"),
+	hostIP: z.string().default(""),
+});
+
+const V4Mapping = z.object({
+	host_port: port,
+	container_port: port,
+	protocol: z.string().default("tcp"),
+	host_ip: z.string().default(""),
+	range: z.number().int().min(0).max(65535).default(1),
+});
+
+// Go zero values: a missing key is 0 / "" and podman's own checks report it, so everything is
+// optional here and the checks below produce podman's messages.
+const RawConfig = z.object({
+	Mappings: z.array(z.union([V4Mapping, V2Mapping])).nullish(),
+	NetNSPath: z.string().default(""),
+	ExitFD: z.number().int().default(0),
+	ReadyFD: z.number().int().default(0),
+	TmpDir: z.string().default(""),
+	ChildIP: z.string().default(""),
+	ContainerID: z.string().default(""),
+});
+
+/** A config problem, worded for the one line the forwarder prints on stdout. */
+export class ConfigError extends Error {
+	override name = "ConfigError";
+}
+
+type RawMapping = z.infer<typeof V2Mapping> | z.infer<typeof V4Mapping>;
+
+function expand(m: RawMapping): Forward[] {
+	const v4 = "container_port" in m;
+	const hostPort = v4 ? m.host_port : m.hostPort;
+	const containerPort = v4 ? m.container_port : m.containerPort;
+	const hostIP = (v4 ? m.host_ip : m.hostIP) || "0.0.0.0";
+	const count = v4 ? Math.max(m.range, 1) : 1;
+	if (isIP(hostIP) === 0) throw new ConfigError(`invalid host IP ${JSON.stringify(hostIP)}`);
+	const out: Forward[] = [];
+	for (const raw of m.protocol.split(",")) {
+		const proto = raw.trim().toLowerCase();
+		if (proto !== "tcp" && proto !== "udp") {
+			throw new ConfigError(`unsupported protocol ${JSON.stringify(raw)}`);
+		}
+		for (let i = 0; i < count; i++) {
+			const hp = hostPort + i;
+			const cp = containerPort + i;
+			if (hostPort < 1 || hp > 65535) throw new ConfigError(`invalid host port ${hp}`);
+			if (containerPort < 1 || cp > 65535) throw new ConfigError(`invalid container port ${cp}`);
+			out.push({ proto, hostIP, hostPort: hp, containerPort: cp });
+		}
+	}
+	return out;
+}
+
+/** rootlesskit refuses two ports on the same proto + address + port ("conflict with ID n"). */
+function checkConflicts(forwards: Forward[]): void {
+	const seen = new Map<string, number>();
+	forwards.forEach((f, i) => {
+		const key = `${f.proto}/${f.hostIP}/${f.hostPort}`;
+		const prev = seen.get(key);
+		if (prev !== undefined) {
+			throw new ConfigError(
+				`conflicting port mappings for host port ${f.hostPort} (protocol ${f.proto}): conflict with ID ${prev + 1}`,
+			);
+		}
+		seen.set(key, i);
+	});
+}
+
+function zodLine(err: z.ZodError): string {
+	return err.issues
+		.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message))
+		.join("; ");
+}
+
+/** Parses the JSON value podman writes on stdin; throws ConfigError with podman's wording. */
+export function parseConfig(input: unknown): RootlessportConfig {
+	const parsed = RawConfig.safeParse(input);
+	if (!parsed.success) throw new ConfigError(`invalid config: ${zodLine(parsed.error)}`);
+	const c = parsed.data;
+	// podman's order and messages. ExitFD -1 is ctrnet's extension: no exit pipe.
+	if (c.NetNSPath === "") throw new ConfigError("missing NetNSPath");
+	if (c.ExitFD === 0 || c.ExitFD < -1) throw new ConfigError("missing ExitFD");
+	if (c.ReadyFD <= 0) throw new ConfigError("missing ReadyFD");
+	const childIP = c.ChildIP || DEFAULT_CHILD_IP;
+	if (isIP(childIP) === 0) throw new ConfigError(`invalid ChildIP ${JSON.stringify(childIP)}`);
+	// Never dial the container's loopback: services bound to its localhost must stay private
+	// (CVE-2021-20199), and the container must see a network peer.
+	if (/^127\.|^::1$|^::ffff:127\./.test(childIP)) {
+		throw new ConfigError(`ChildIP ${childIP} is a loopback address`);
+	}
+	const forwards = (c.Mappings ?? []).flatMap(expand);
+	checkConflicts(forwards);
+	return {
+		forwards,
+		netnsPath: c.NetNSPath,
+		exitFd: c.ExitFD === -1 ? null : c.ExitFD,
+		readyFd: c.ReadyFD,
+		tmpDir: c.TmpDir,
+		childIP,
+		containerId: c.ContainerID,
+	};
+}
