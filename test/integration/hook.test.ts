@@ -189,7 +189,7 @@ beforeAll(async () => {
 	// Bridge names of their own: networks of other tests' config dirs may pick the same ctrnetN.
 	for (const [net, bridge, extra] of [
 		[NET, BRIDGE, null],
-		[NET_FAIL, BRIDGE_FAIL, { type: "t4-fixture", failOn: "ADD" }],
+		[NET_FAIL, BRIDGE_FAIL, { type: "t4-fixture", failOn: "ADD", log: `${W.dir}/fixture.log` }],
 	] as const) {
 		const file = `${W.env.CTRNET_CNI_CONFIG_DIR}/${net}.conflist`;
 		const conf = JSON.parse(readFileSync(file, "utf8"));
@@ -204,6 +204,7 @@ afterAll(async () => {
 	if (ok) {
 		for (const cid of ids) {
 			await runc(["delete", "--force", cid]);
+			await Bun.spawn(["runc", "--root", `${RUNC_ROOT}-2`, "delete", "--force", cid]).exited;
 			await W.run(["teardown", cid]);
 		}
 		for (const n of [NET, NET_FAIL]) await W.run(["network", "rm", "--force", n]);
@@ -311,6 +312,8 @@ describe.if(ok)("ctrnet as runc's hook", () => {
 		expect(r.code).not.toBe(0);
 		expect(r.err).toContain(`ctrnet hook createRuntime (container ${cid})`);
 		expect(r.err).toContain("t4-fixture refuses ADD");
+		// It failed on eth1: eth0 on the first network had been made, and was undone.
+		expect(readFileSync(`${W.dir}/fixture.log`, "utf8")).toContain(`ADD ${cid} eth1`);
 		expect(netnsEntries()).toEqual(before);
 		expect(await leftovers([cid])).toEqual([]);
 		const events = await W.json<{ id: string }[]>(["events", "--format", "json"]);
@@ -343,6 +346,55 @@ describe.if(ok)("ctrnet as runc's hook", () => {
 		expect(failMarks()).toEqual([]);
 		expect((await W.run(["teardown", cid])).code).toBe(0);
 		sleeper.kill();
+		expect(await leftovers([cid])).toEqual([]);
+	});
+
+	test("the same ID and bundle in another runc --root: refused, and the running one is kept", async () => {
+		const cid = id("twice");
+		const bundle = makeBundle(cid, ["sleep", "60"]);
+		await inject(bundle);
+		const first = await runcDetached(cid, bundle);
+		expect(first.code).toBe(0);
+		const i = await inspect(cid);
+		try {
+			// Same id, same bundle, so the failed setup's poststop cannot tell the containers apart
+			// by the state alone: the failure mark is what keeps it off the running container.
+			const p = Bun.spawn(["runc", "--root", `${RUNC_ROOT}-2`, "run", "--bundle", bundle, cid], {
+				stdin: "ignore",
+				stdout: "pipe",
+				stderr: "pipe",
+			});
+			const err = await new Response(p.stderr).text();
+			expect(await p.exited).not.toBe(0);
+			expect(err).toContain(`container ${cid} is already set up`);
+			expect((await inspect(cid)).NetworkSettings.IPAddress).toBe(i.NetworkSettings.IPAddress);
+			expect(mountsUnder(i.NetworkSettings.SandboxKey)).toHaveLength(1);
+			expect(failMarks()).toEqual([]);
+		} finally {
+			await runc(["kill", cid, "KILL"]);
+			for (let n = 0; n < 100; n++) {
+				if (JSON.parse((await runc(["state", cid])).out).status === "stopped") break;
+				await Bun.sleep(50);
+			}
+		}
+		expect((await runc(["delete", cid])).code).toBe(0);
+		expect(await leftovers([cid])).toEqual([]);
+	});
+
+	test("prestart and createRuntime both configured: set up once, torn down once", async () => {
+		const cid = id("both");
+		const bundle = makeBundle(cid, PRINT_ADDR);
+		await inject(bundle);
+		editSpec(bundle, (s) => {
+			const hooks = s.hooks as Record<string, { args: string[] }[]>;
+			const entry = hooks.createRuntime?.[0] as { args: string[] };
+			hooks.prestart = [{ ...entry, args: [BIN, "hook", "prestart"] }];
+		});
+		const r = await runc(["run", "--bundle", bundle, cid]);
+		expect(r.err).toBe("");
+		expect(addrOf(r.out)).toStartWith(prefix);
+		const events = await W.json<{ id: string; type: string }[]>(["events", "--format", "json"]);
+		expect(events.filter((e) => e.id === cid).map((e) => e.type)).toEqual(["setup", "teardown"]);
 		expect(await leftovers([cid])).toEqual([]);
 	});
 
