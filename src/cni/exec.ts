@@ -57,13 +57,14 @@ export async function execPlugin(
 	const started = performance.now();
 	let proc: Bun.Subprocess<Uint8Array, "pipe", "pipe">;
 	try {
+		// detached = its own process group, so a timeout kills whatever the plugin started too:
+		// a child left holding stdout would otherwise keep us waiting for EOF.
 		proc = Bun.spawn([path], {
 			env,
 			stdin: new TextEncoder().encode(JSON.stringify(stdin)),
 			stdout: "pipe",
 			stderr: "pipe",
-			timeout: opts.timeoutMs,
-			killSignal: "SIGKILL",
+			detached: true,
 		});
 	} catch (e) {
 		throw new PluginError(
@@ -74,18 +75,28 @@ export async function execPlugin(
 			`cannot run ${path}: ${(e as Error).message}`,
 		);
 	}
+	let timedOut = false;
+	const pid = proc.pid;
+	const timer = setTimeout(() => {
+		timedOut = true;
+		try {
+			process.kill(-pid, "SIGKILL");
+		} catch {
+			// already gone
+		}
+	}, opts.timeoutMs);
 	const [stdout, stderr, code] = await Promise.all([
 		new Response(proc.stdout).text(),
 		new Response(proc.stderr).text(),
 		proc.exited,
-	]);
+	]).finally(() => clearTimeout(timer));
 	opts.onRun?.({ plugin, command, network, ms: performance.now() - started, startedAt: started });
+	if (timedOut) {
+		throw new PluginError(plugin, command, network, 999, `timed out after ${opts.timeoutMs} ms`);
+	}
 	if (code === 0) {
 		if (stderr) writeErr(stderr.endsWith("\n") ? stderr : `${stderr}\n`);
 		return stdout;
-	}
-	if (proc.signalCode && performance.now() - started >= opts.timeoutMs) {
-		throw new PluginError(plugin, command, network, 999, `timed out after ${opts.timeoutMs} ms`);
 	}
 	throw pluginFailure(plugin, command, network, code, stdout, stderr);
 }

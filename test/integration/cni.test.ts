@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
+import { Cni, findNetwork, PluginError } from "../../src/cni";
 import { BIN, ctrnet, have, requireBinary } from "../lib/cli";
 
 beforeAll(requireBinary);
@@ -467,4 +468,38 @@ describe("1.1.0: STATUS, GC, ordering, capabilities (fixture plugins)", () => {
 		}
 		expect(n.calls()).toEqual([]);
 	});
+
+	test.if(have)(
+		"library: a plugin past its timeout is killed and reported; DEL by name from the cache",
+		async () => {
+			const n = fixtureNet("1.1.0", [{ type: "t4-fixture", sleep: "5" }]);
+			const confDir = `${n.log.slice(0, n.log.lastIndexOf("/"))}`;
+			const cni = new Cni({ pluginDirs: [FIXTURE_PLUGINS], cacheDir: n.cacheDir, timeoutMs: 300 });
+			const rt = { containerId: "t4-lib", netns: "/run/netns/t4-none", ifName: "eth0" };
+			const t0 = performance.now();
+			let err: unknown;
+			try {
+				await cni.addNetworkList(findNetwork(confDir, n.name), rt);
+			} catch (e) {
+				err = e;
+			}
+			expect(err).toBeInstanceOf(PluginError);
+			expect((err as Error).message).toContain("timed out after 300 ms");
+			// the rollback DEL timed out too, and says so
+			expect((err as Error).message).toContain("rollback also failed");
+			expect(performance.now() - t0).toBeLessThan(3000);
+
+			const quick = fixtureNet("1.0.0", [{ type: "t4-fixture" }]);
+			const quickDir = quick.log.slice(0, quick.log.lastIndexOf("/"));
+			const lib = new Cni({ pluginDirs: [FIXTURE_PLUGINS], cacheDir: quick.cacheDir });
+			const result = await lib.addNetworkList(findNetwork(quickDir, quick.name), rt);
+			expect(result.ips).toEqual([{ address: "10.214.250.2/24" }]);
+			expect(lib.cachedResult(quick.name, rt)).toEqual(result);
+			expect(lib.cachedAttachments("t4-lib").map((a) => a.network)).toEqual([quick.name]);
+			rmSync(`${quickDir}/${quick.name}.conflist`);
+			await lib.delNetworkList(undefined, rt, quick.name);
+			expect(lib.cachedAttachments("t4-lib")).toEqual([]);
+			expect(quick.calls().map((c) => c.head)).toEqual(["ADD t4-lib eth0", "DEL t4-lib eth0"]);
+		},
+	);
 });
