@@ -5,7 +5,13 @@ import { writeSync } from "node:fs";
 function writeAll(fd: number, text: string): void {
 	const buf = Buffer.from(text);
 	let off = 0;
-	while (off < buf.length) off += writeSync(fd, buf, off);
+	try {
+		while (off < buf.length) off += writeSync(fd, buf, off);
+	} catch (e) {
+		// The reader went away (`ctrnet … | head -1`). Nobody is left to tell, and a teardown must
+		// not stop half-way because its log line could not be written.
+		if ((e as NodeJS.ErrnoException).code !== "EPIPE") throw e;
+	}
 }
 
 export const writeOut = (text: string) => writeAll(1, text);

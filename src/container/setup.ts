@@ -6,8 +6,10 @@ import { ConflictError, NotFoundError, UsageError } from "../errors";
 import { self } from "../host/process";
 import { createNetns, pinNetns, randomNetnsName } from "../netns";
 import { assignHostPorts } from "../ports/assign";
-import { hostPortsInUse, localPortRange, portKey } from "../ports/host";
+import { localPortRange, portKey } from "../ports/host";
 import { checkMappings } from "../ports/parse";
+import { hostPortTaken } from "../ports/probe";
+import type { Protocol } from "../ports/schema";
 import type { Container } from "../state/schema";
 import { attach, interfaceFor, networkList } from "./attach";
 import { release } from "./guard";
@@ -16,8 +18,10 @@ import type { Runtime } from "./runtime";
 import { teardownContainer } from "./teardown";
 
 /** The record as first written: intent only, nothing on the host yet. */
-function initialRecord(req: SetupRequest, rt: Runtime, taken: Set<string>): Container {
+function initialRecord(req: SetupRequest, rt: Runtime, byOthers: Set<string>): Container {
 	const now = new Date().toISOString();
+	const taken = (proto: Protocol, port: number, hostIP: string) =>
+		byOthers.has(portKey(proto, port)) || hostPortTaken(proto, port, hostIP);
 	const ports = checkMappings(assignHostPorts(req.ports, taken, localPortRange()));
 	const first = req.mode.mode === "bridge" ? req.mode.networks[0] : undefined;
 	const netnsDir = rt.config.netnsDir;
@@ -53,9 +57,8 @@ function initialRecord(req: SetupRequest, rt: Runtime, taken: Set<string>): Cont
 
 /** Inserts the record, with host ports checked against the host and every other container. */
 function reserve(rt: Runtime, req: SetupRequest): Container {
-	const onHost = hostPortsInUse();
 	return rt.store.tx(() => {
-		const taken = new Set(onHost);
+		const taken = new Set<string>();
 		for (const other of rt.store.list())
 			for (const p of other.ports) taken.add(portKey(p.protocol, p.hostPort));
 		const c = initialRecord(req, rt, taken);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { assignHostPorts } from "../../src/ports/assign";
-import { parseProcNet } from "../../src/ports/host";
 import { checkMappings, expandRequest, formatMapping, parsePublish } from "../../src/ports/parse";
+import { sockaddr } from "../../src/ports/probe";
 
 describe("parsePublish", () => {
 	const cases: [string, object][] = [
@@ -71,13 +71,26 @@ test("podman port format", () => {
 	);
 });
 
+/** The "taken" test assignHostPorts wants, from a set of `proto/port` keys. */
+const inSet = (keys: Set<string>) => (proto: string, port: number) => keys.has(`${proto}/${port}`);
+
+test("sockaddr bytes for v4, v6 and the wildcard", () => {
+	expect([...sockaddr("127.0.0.1", 8080)]).toEqual([
+		2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+	]);
+	const v6 = sockaddr("::1", 80);
+	expect(v6.length).toBe(28);
+	expect([v6[0], v6[2], v6[3], v6[23]]).toEqual([10, 0, 80, 1]);
+	expect([...sockaddr("", 1).subarray(8, 24)].every((b) => b === 0)).toBe(true);
+});
+
 describe("assignHostPorts", () => {
 	test("explicit ports must be free", () => {
 		expect(() =>
-			assignHostPorts([parsePublish("8080:80")], new Set(["tcp/8080"]), [30000, 30010]),
+			assignHostPorts([parsePublish("8080:80")], inSet(new Set(["tcp/8080"])), [30000, 30010]),
 		).toThrow("host port 8080/tcp is already in use");
 		expect(
-			assignHostPorts([parsePublish("8080:80/udp")], new Set(["tcp/8080"]), [30000, 30010]),
+			assignHostPorts([parsePublish("8080:80/udp")], inSet(new Set(["tcp/8080"])), [30000, 30010]),
 		).toHaveLength(1);
 	});
 	test("picked ports avoid taken and explicit ones, and ranges stay consecutive", () => {
@@ -86,7 +99,7 @@ describe("assignHostPorts", () => {
 		const seq = [0, 0.5, 0.7];
 		const out = assignHostPorts(
 			[parsePublish("80-81"), parsePublish("30005:90")],
-			taken,
+			inSet(taken),
 			[30000, 30010],
 			() => seq[n++ % seq.length] as number,
 		);
@@ -97,18 +110,8 @@ describe("assignHostPorts", () => {
 	});
 	test("gives up clearly when nothing is free", () => {
 		const taken = new Set(["tcp/30000", "tcp/30001"]);
-		expect(() => assignHostPorts([parsePublish("80")], taken, [30000, 30001])).toThrow(/no 1 free/);
+		expect(() => assignHostPorts([parsePublish("80")], inSet(taken), [30000, 30001])).toThrow(
+			/no 1 free/,
+		);
 	});
-});
-
-test("parseProcNet: listening TCP sockets only, any UDP socket", () => {
-	const tcp = `  sl  local_address rem_address   st
-   0: 00000000:07E8 00000000:0000 0A 00000000:00000000
-   1: 0100007F:1F90 0100007F:C350 01 00000000:00000000
-`;
-	expect(parseProcNet(tcp, true)).toEqual([2024]);
-	const udp6 = `  sl  local_address                         remote_address                        st
-   0: 00000000000000000000000000000000:0035 00000000000000000000000000000000:0000 07
-`;
-	expect(parseProcNet(udp6, false)).toEqual([53]);
 });
