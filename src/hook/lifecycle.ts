@@ -33,9 +33,10 @@ function refuseOwnNamespace(path: string): void {
 export async function hookSetup(rt: Runtime, state: OciState): Promise<Container | null> {
 	const id = validateId(state.id);
 	const existing = rt.store.get(id);
-	// Both prestart and createRuntime configured: the second finds its own finished work.
-	if (existing?.status === "ready" && existing.hook && sameContainer(existing.hook, state)) {
-		if (state.pid !== undefined) return existing;
+	// Both prestart and createRuntime configured: the second finds its own finished work (the
+	// same bundle and pid; a setup state always has a pid, checked in hookSetupRequest).
+	if (existing?.status === "ready" && state.pid && sameContainer(existing.hook, state)) {
+		return existing;
 	}
 	clearFailed(rt.config.runRoot, id);
 	try {
