@@ -1,11 +1,12 @@
 // The CNI runtime: libcni's AddNetworkList / CheckNetworkList / DelNetworkList / GCNetworkList /
 // GetStatusNetworkList, with two things libcni leaves to its callers done here: a failed ADD is
 // rolled back, and DEL prefers the config kept in the cache (so it works after the file changed).
-import { CtrnetError, MultiError, NotFoundError, UsageError } from "../errors";
+import { ConflictError, CtrnetError, MultiError, NotFoundError, UsageError } from "../errors";
 import { writeErr } from "../io";
 import {
 	type CachedAttachment,
 	cachedAttachments,
+	cacheFile,
 	deleteCache,
 	readCache,
 	writeCache,
@@ -66,6 +67,13 @@ export class Cni {
 	 */
 	async addNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
 		checkAttachment(list.name, rt);
+		// The spec forbids a second ADD of one attachment, and here its rollback would DEL the
+		// first one (host-local releases by container ID): refuse it while the cache says it exists.
+		if (readCache(this.cacheDir, list.name, rt).kind !== "none") {
+			throw new ConflictError(
+				`container ${rt.containerId} is already attached to network ${list.name} as ${rt.ifName} (${cacheFile(this.cacheDir, list.name, rt)}); DEL it first`,
+			);
+		}
 		const paths = this.pluginPaths(list);
 		let result: CniResult | undefined;
 		for (let i = 0; i < list.plugins.length; i++) {

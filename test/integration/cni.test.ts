@@ -496,6 +496,10 @@ describe("1.1.0: STATUS, GC, ordering, capabilities (fixture plugins)", () => {
 			expect(result.ips).toEqual([{ address: "10.214.250.2/24" }]);
 			expect(lib.cachedResult(quick.name, rt)).toEqual(result);
 			expect(lib.cachedAttachments("t4-lib").map((a) => a.network)).toEqual([quick.name]);
+			// a second ADD of the same attachment is refused before any plugin runs
+			const again = lib.addNetworkList(findNetwork(quickDir, quick.name), rt);
+			expect(again).rejects.toThrow(/already attached to network/);
+			await again.catch(() => {});
 			rmSync(`${quickDir}/${quick.name}.conflist`);
 			await lib.delNetworkList(undefined, rt, quick.name);
 			expect(lib.cachedAttachments("t4-lib")).toEqual([]);
