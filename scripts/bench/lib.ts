@@ -1,0 +1,65 @@
+// Shared by the benchmark scripts: medians, timing a process, netavark's input, plugin traces.
+
+export const median = (xs: number[]): number => {
+	const s = [...xs].sort((a, b) => a - b);
+	const m = s.length >> 1;
+	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+export async function timed(argv: string[], env: Record<string, string> = {}, stdin?: string) {
+	const t0 = performance.now();
+	const p = Bun.spawn(argv, {
+		env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root", ...env },
+		stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+		stdout: "pipe",
+		stderr: "pipe",
+	});
+	const [out, err, code] = await Promise.all([
+		new Response(p.stdout).text(),
+		new Response(p.stderr).text(),
+		p.exited,
+	]);
+	const ms = performance.now() - t0;
+	if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}: ${err || out}`);
+	return { ms, out, err };
+}
+
+/** Sum of the plugin wall times ctrnet printed with CTRNET_TRACE_PLUGINS=1. */
+export const pluginMs = (trace: string): number =>
+	[...trace.matchAll(/^trace: plugin \S+ \S+ network=\S* ms=([\d.]+)/gm)].reduce(
+		(a, m) => a + Number(m[1]),
+		0,
+	);
+
+/** netavark 1.x setup/teardown input: one bridge network, a static IP, one published port. */
+export function netavarkInput(o: {
+	id: string;
+	net: string;
+	bridge: string;
+	subnet24: string;
+	ip: number;
+	hostPort: number;
+}) {
+	const hex = (s: string) => Buffer.from(s).toString("hex").padEnd(64, "0").slice(0, 64);
+	return JSON.stringify({
+		container_id: hex(o.id),
+		container_name: o.id,
+		networks: { [o.net]: { interface_name: "eth0", static_ips: [`${o.subnet24}.${o.ip}`] } },
+		network_info: {
+			[o.net]: {
+				name: o.net,
+				id: hex(o.net),
+				driver: "bridge",
+				network_interface: o.bridge,
+				subnets: [{ subnet: `${o.subnet24}.0/24`, gateway: `${o.subnet24}.1` }],
+				ipv6_enabled: false,
+				internal: false,
+				dns_enabled: false,
+				ipam_options: { driver: "host-local" },
+			},
+		},
+		port_mappings: [
+			{ container_port: 80, host_ip: "", host_port: o.hostPort, protocol: "tcp", range: 1 },
+		],
+	});
+}
