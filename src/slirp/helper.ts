@@ -1,0 +1,188 @@
+// Starting and stopping a long-lived helper process (slirp4netns, rootlessport) the way podman
+// does, shared by both launchers:
+// - its own session (detached → setsid), cwd "/", no inherited stdout/stderr: a caller's
+//   `$(ctrnet setup …)` must not hang on a pipe the helper keeps open (bun-platform §3);
+// - stdout/stderr go to files that are unlinked right after opening; they are read back only to
+//   explain a failure, and vanish with the last fd;
+// - fd 4 = write end of a real pipe (pipe2; a Bun "pipe" entry would be a socketpair): the
+//   helper writes "1" there when ready (podman's waitForSync);
+// - fd 3 = read end of an exit pipe when the caller holds the write end (podman's conmon model),
+//   absent otherwise: ctrnet's CLI exits right after setup, so nothing could hold it, and a
+//   closed write end would stop the helper at once. Such helpers run until stopHelper().
+import { closeSync, openSync, read, readFileSync, readSync, unlinkSync } from "node:fs";
+import { kill, O_CLOEXEC, pipe2 } from "../../ffi/libc";
+
+export interface HelperSpec {
+	/** Program name used in messages: "slirp4netns", "rootlessport". */
+	name: string;
+	cmd: string[];
+	argv0?: string;
+	stdin?: Uint8Array;
+	/** The log file (stderr, and stdout unless `separateStdout`); unlinked right after opening. */
+	logPath: string;
+	/** Capture stdout in its own unlinked file (rootlessport prints its error line there). */
+	separateStdout?: boolean;
+	/** Create the exit pipe and give its write end to the caller (fd 3 in the helper). */
+	holdExit?: boolean;
+	/** Give up (and kill the helper) when it is alive but not ready after this long. */
+	timeoutMs: number;
+	env?: Record<string, string | undefined>;
+	/** Runs the spawn; lets a caller make the child in another namespace (see mountns.ts). */
+	around?: <T>(spawn: () => T) => T;
+}
+
+export interface StartedHelper {
+	pid: number;
+	/** Write end of the exit pipe (close it to stop the helper); null without holdExit. */
+	exitWriteFd: number | null;
+}
+
+/** A helper that failed to start; the message is what podman would show. */
+export class HelperError extends Error {
+	override name = "HelperError";
+}
+
+function openUnlinked(path: string): number {
+	const fd = openSync(path, "w+", 0o600);
+	unlinkSync(path);
+	return fd;
+}
+
+function readAll(fd: number): string {
+	const chunks: Buffer[] = [];
+	const buf = Buffer.alloc(65536);
+	let pos = 0;
+	for (;;) {
+		const n = readSync(fd, buf, 0, buf.length, pos);
+		if (n <= 0) break;
+		chunks.push(Buffer.from(buf.subarray(0, n)));
+		pos += n;
+	}
+	return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Resolves with the first bytes written to the ready pipe ("" at EOF: the helper went away). */
+function readReady(fd: number): Promise<string> {
+	return new Promise((resolve) => {
+		const buf = Buffer.alloc(16);
+		read(fd, buf, 0, buf.length, null, (err, n) => resolve(err ? "" : buf.toString("utf8", 0, n)));
+	});
+}
+
+type Outcome = { kind: "ready" } | { kind: "eof" } | { kind: "exit" } | { kind: "timeout" };
+
+export async function spawnHelper(spec: HelperSpec): Promise<StartedHelper> {
+	const logFd = openUnlinked(spec.logPath);
+	const outFd = spec.separateStdout ? openUnlinked(`${spec.logPath}.out`) : logFd;
+	const [readyR, readyW] = pipe2(O_CLOEXEC);
+	const [exitR, exitW] = spec.holdExit ? pipe2(O_CLOEXEC) : [null, null];
+	const spawn = () =>
+		Bun.spawn(spec.cmd, {
+			argv0: spec.argv0,
+			cwd: "/",
+			env: spec.env,
+			detached: true,
+			stdio: [spec.stdin ?? "ignore", outFd, logFd, exitR, readyW],
+		});
+	let proc: ReturnType<typeof spawn>;
+	try {
+		proc = spec.around ? spec.around(spawn) : spawn();
+	} catch (err) {
+		for (const fd of [logFd, outFd, readyR, readyW, exitR, exitW]) closeQuietly(fd);
+		throw new HelperError(`${spec.name}: ${err instanceof Error ? err.message : String(err)}`);
+	} finally {
+		closeQuietly(readyW);
+		closeQuietly(exitR);
+	}
+	let timer: Timer | undefined;
+	const outcome = await Promise.race<Outcome>([
+		readReady(readyR).then((s) => (s.length > 0 ? { kind: "ready" } : { kind: "eof" })),
+		proc.exited.then(() => ({ kind: "exit" })),
+		new Promise<Outcome>((r) => {
+			timer = setTimeout(() => r({ kind: "timeout" }), spec.timeoutMs);
+		}),
+	]);
+	clearTimeout(timer);
+	try {
+		if (outcome.kind === "ready") {
+			proc.unref();
+			return { pid: proc.pid, exitWriteFd: exitW };
+		}
+		// Not ready: make sure nothing is left running, then explain with what it printed.
+		if (proc.exitCode === null && proc.signalCode === null) kill(proc.pid, 9);
+		await proc.exited;
+		closeQuietly(exitW);
+		throw failure(spec, proc, outcome, readAll(outFd), readAll(logFd));
+	} finally {
+		closeQuietly(readyR);
+		closeQuietly(logFd);
+		if (outFd !== logFd) closeQuietly(outFd);
+	}
+}
+
+function failure(
+	spec: HelperSpec,
+	proc: { signalCode: NodeJS.Signals | number | null },
+	outcome: Outcome,
+	stdout: string,
+	log: string,
+): HelperError {
+	if (outcome.kind === "timeout") {
+		return new HelperError(
+			`${spec.name} did not become ready within ${spec.timeoutMs} ms: ${JSON.stringify(log)}`,
+		);
+	}
+	// podman: `rootlessport <stdout>` when the helper explained itself on stdout.
+	if (spec.separateStdout && stdout.trim()) {
+		return new HelperError(`${spec.name} ${stdout.trimEnd()}`);
+	}
+	if (proc.signalCode && proc.signalCode !== "SIGKILL") {
+		return new HelperError(`${spec.name} killed by signal`);
+	}
+	return new HelperError(`${spec.name} failed: ${JSON.stringify(log)}`);
+}
+
+function closeQuietly(fd: number | null): void {
+	if (fd === null) return;
+	try {
+		closeSync(fd);
+	} catch {
+		// already closed
+	}
+}
+
+/** argv[0] of a live process, or null when there is none (or it is a zombie). */
+function processName(pid: number): string | null {
+	try {
+		if (/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) return null;
+		const argv0 = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
+		return argv0.slice(argv0.lastIndexOf("/") + 1);
+	} catch {
+		return null;
+	}
+}
+
+/**
+ * Stops a helper by pid: SIGTERM, then SIGKILL after `graceMs`. Only a process whose argv[0]
+ * is one of `names` is signalled, so a recycled pid is never hit. True when one was running.
+ */
+export async function stopHelper(
+	pid: number,
+	names: readonly string[],
+	graceMs = 2000,
+): Promise<boolean> {
+	const name = processName(pid);
+	if (name === null || !names.includes(name)) return false;
+	kill(pid, 15);
+	const deadline = Date.now() + graceMs;
+	while (processName(pid) !== null) {
+		if (Date.now() > deadline) {
+			kill(pid, 9);
+			const hard = Date.now() + 1000;
+			while (processName(pid) !== null && Date.now() < hard) await Bun.sleep(10);
+			break;
+		}
+		await Bun.sleep(10);
+	}
+	return true;
+}
