@@ -30,6 +30,9 @@ export function deathReason(
 	if (c.status !== "ready") return `left half torn down (${c.status})`;
 	if (c.mode.mode === "container" && !facts.known(c.mode.id))
 		return `the container it shared (${c.mode.id}) is gone`;
+	// Set up by an OCI hook whose poststop never came (the runtime was killed): the init is gone.
+	if (c.hook?.startTime && !facts.alive(c.hook.pid, c.hook.startTime))
+		return `its OCI runtime container's process ${c.hook.pid} is gone`;
 	if (!c.netns) return undefined;
 	if (c.netns.pid !== undefined) {
 		return facts.alive(c.netns.pid, c.netns.pidStartTime ?? "")

@@ -6,6 +6,7 @@ import type { Runtime } from "../container/runtime";
 import { setupContainer } from "../container/setup";
 import { teardownContainer } from "../container/teardown";
 import { MultiError, UsageError } from "../errors";
+import { processStartTime } from "../host/process";
 import { log } from "../log";
 import type { Container, HookOrigin } from "../state/schema";
 import { readBundleNetns } from "./bundle";
@@ -47,6 +48,8 @@ export async function hookSetup(rt: Runtime, state: OciState): Promise<Container
 			rt.config.rootless,
 		);
 		if (!req) return null;
+		const startTime = processStartTime(state.pid ?? 0);
+		if (req.hook && startTime) req.hook.startTime = startTime;
 		refuseOwnNamespace(req.netns.kind === "path" ? req.netns.path : `/proc/${state.pid}/ns/net`);
 		return await setupContainer(rt, req);
 	} catch (e) {

@@ -18,7 +18,12 @@ export const STATUSES = ["creating", "ready", "removing"] as const;
 
 /** Set up by the OCI hook (src/hook): which runtime container it was, so that only the poststop
  * of that same container tears it down (not a CLI setup, nor another runtime's, under one ID). */
-export const HookOriginSchema = z.object({ bundle: z.string(), pid: z.number().int() });
+export const HookOriginSchema = z.object({
+	bundle: z.string(),
+	/** The container's init process, and its start time: gc's sign that poststop never came. */
+	pid: z.number().int(),
+	startTime: z.string().optional(),
+});
 export type HookOrigin = z.infer<typeof HookOriginSchema>;
 
 export const ContainerSchema = z.object({

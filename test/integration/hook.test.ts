@@ -479,6 +479,35 @@ describe.if(ok)("hook stages without a runtime", () => {
 		expect(bad.stderr).toStartWith("Error: invalid OCI state on stdin");
 	});
 
+	test("gc reclaims a hook's container whose poststop never came", async () => {
+		const cid = id("orphan");
+		const sleeper = Bun.spawn(["unshare", "-n", "sleep", "60"], { stdout: "ignore" });
+		sleepers.push(sleeper);
+		await Bun.sleep(100);
+		const bundle = makeBundle(cid, ["true"]);
+		const state = JSON.stringify({
+			ociVersion: "1.0.2",
+			id: cid,
+			status: "creating",
+			pid: sleeper.pid,
+			bundle,
+			annotations: { "io.ctrnet.network": NET },
+		});
+		const r = await W.run(["hook", "createRuntime"], { stdin: state });
+		expect(r).toEqual({ code: 0, stdout: "", stderr: "" });
+		const i = await inspect(cid);
+		expect(i.NetworkSettings.IPAddress).toStartWith(prefix);
+		// Alive: gc leaves it. Gone without a poststop (a killed runtime): gc reclaims it.
+		await W.json(["gc", "--format", "json"]).catch(() => undefined);
+		expect((await inspect(cid)).Id).toBe(cid);
+		sleeper.kill();
+		await sleeper.exited;
+		const gc = await W.run(["gc"]);
+		expect(gc.code).toBe(0);
+		expect(gc.stdout).toContain(`reclaimed ${cid}: its OCI runtime container's process`);
+		expect(await leftovers([cid])).toEqual([]);
+	});
+
 	test("hook config prints a hooks.d 1.0.0 document running this binary", async () => {
 		const r = await W.run(["hook", "config"]);
 		expect(r.code).toBe(0);
