@@ -22,7 +22,8 @@ function sameContainer(origin: HookOrigin | undefined, state: OciState, pid = st
 
 /** Never configure the runtime's own namespace: that would put eth0 and routes on the host. */
 function refuseOwnNamespace(path: string): void {
-	const ns = statSync(path);
+	const ns = statSync(path, { throwIfNoEntry: false });
+	if (!ns) return; // setup reports a missing namespace in its own words
 	const own = statSync("/proc/self/ns/net");
 	if (ns.dev === own.dev && ns.ino === own.ino) {
 		throw new UsageError(
@@ -53,15 +54,20 @@ export async function hookSetup(rt: Runtime, state: OciState): Promise<Container
 		refuseOwnNamespace(req.netns.kind === "path" ? req.netns.path : `/proc/${state.pid}/ns/net`);
 		return await setupContainer(rt, req);
 	} catch (e) {
-		const left = rt.store.get(id);
-		markFailed(rt.config.runRoot, {
-			id,
-			bundle: state.bundle,
-			pid: state.pid ?? 0,
-			error: (e as Error).message,
-			leftover: left !== undefined && sameContainer(left.hook, state),
-			time: new Date().toISOString(),
-		});
+		try {
+			const left = rt.store.get(id);
+			markFailed(rt.config.runRoot, {
+				id,
+				bundle: state.bundle,
+				pid: state.pid ?? 0,
+				error: (e as Error).message,
+				leftover: left !== undefined && sameContainer(left.hook, state),
+				time: new Date().toISOString(),
+			});
+		} catch (markError) {
+			// The setup's own error is the one the runtime must show.
+			log.warn(`cannot mark the failed setup of ${id}: ${(markError as Error).message}`);
+		}
 		throw e;
 	}
 }
