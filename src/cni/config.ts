@@ -1,6 +1,6 @@
 // Parsing one CNI config file into a network list. Pure: the bytes and the file name in, a list
 // or an error naming the file and the field out. Loading a directory is load.ts.
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import { CNI_NAME_PATTERN, ConfListSchema, SingleConfSchema } from "./schema";
 import { compareVersions, isVersion, LATEST_VERSION, pickListVersion } from "./version";
 
@@ -25,7 +25,7 @@ export type ParseOutcome = { ok: true; list: NetworkConfigList } | { ok: false; 
 const base = (file: string) =>
 	(file.split("/").pop() ?? file).replace(/\.(conflist|conf|json)$/, "");
 
-function zodMessage(error: z.ZodError): string {
+function zodMessage(error: { issues: z.core.$ZodIssue[] }): string {
 	const issue = error.issues[0];
 	const path = issue?.path.length ? issue.path.join(".") : "(top level)";
 	return `${path}: ${issue?.message ?? "invalid"}`;

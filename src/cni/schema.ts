@@ -4,7 +4,7 @@
 //
 // Each schema is built on first use: building all of them costs several ms of a CLI run that
 // needs two or three (measured in the compiled binary), and ctrnet runs once per container.
-import { z } from "zod";
+import * as z from "zod/mini";
 
 function lazy<T>(build: () => T): () => T {
 	let value: T | undefined;
@@ -19,36 +19,36 @@ export const CNI_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export const PluginConfSchema = lazy(() =>
 	z.looseObject({
-		type: z.string().min(1, "must name a plugin"),
-		capabilities: z.record(z.string(), z.boolean()).optional(),
+		type: z.string().check(z.minLength(1, "must name a plugin")),
+		capabilities: z.optional(z.record(z.string(), z.boolean())),
 	}),
 );
 
 export const ConfListSchema = lazy(() =>
 	z.looseObject({
-		cniVersion: z.string().optional(),
-		cniVersions: z.array(z.string()).optional(),
-		name: z.string().optional(),
-		disableCheck: z.boolean().optional(),
-		disableGC: z.boolean().optional(),
-		plugins: z.array(PluginConfSchema()).min(1, "must list at least one plugin"),
+		cniVersion: z.optional(z.string()),
+		cniVersions: z.optional(z.array(z.string())),
+		name: z.optional(z.string()),
+		disableCheck: z.optional(z.boolean()),
+		disableGC: z.optional(z.boolean()),
+		plugins: z.array(PluginConfSchema()).check(z.minLength(1, "must list at least one plugin")),
 	}),
 );
 
 /** A single-plugin `.conf`: the plugin object itself, with the network's name and version. */
 export const SingleConfSchema = lazy(() =>
-	PluginConfSchema().extend({
-		cniVersion: z.string().optional(),
-		name: z.string().optional(),
+	z.extend(PluginConfSchema(), {
+		cniVersion: z.optional(z.string()),
+		name: z.optional(z.string()),
 	}),
 );
 
 export const PluginErrorSchema = lazy(() =>
 	z.object({
-		cniVersion: z.string().optional(),
-		code: z.number().int(),
-		msg: z.string().optional().default(""),
-		details: z.string().optional(),
+		cniVersion: z.optional(z.string()),
+		code: z.int(),
+		msg: z._default(z.string(), ""),
+		details: z.optional(z.string()),
 	}),
 );
 
@@ -63,58 +63,58 @@ export const VersionInfoSchema = lazy(() =>
 const RouteSchema = lazy(() =>
 	z.object({
 		dst: z.string(),
-		gw: z.string().optional(),
-		mtu: z.number().int().optional(),
-		advmss: z.number().int().optional(),
-		priority: z.number().int().optional(),
-		table: z.number().int().optional(),
-		scope: z.number().int().optional(),
+		gw: z.optional(z.string()),
+		mtu: z.optional(z.int()),
+		advmss: z.optional(z.int()),
+		priority: z.optional(z.int()),
+		table: z.optional(z.int()),
+		scope: z.optional(z.int()),
 	}),
 );
 export const DnsSchema = lazy(() =>
 	z.object({
-		nameservers: z.array(z.string()).optional(),
-		domain: z.string().optional(),
-		search: z.array(z.string()).optional(),
-		options: z.array(z.string()).optional(),
+		nameservers: z.optional(z.array(z.string())),
+		domain: z.optional(z.string()),
+		search: z.optional(z.array(z.string())),
+		options: z.optional(z.array(z.string())),
 	}),
 );
 const Ip02Schema = lazy(() =>
 	z.object({
 		ip: z.string(),
-		gateway: z.string().optional(),
-		routes: z.array(RouteSchema()).optional(),
+		gateway: z.optional(z.string()),
+		routes: z.optional(z.array(RouteSchema())),
 	}),
 );
 export const RawResultSchema = lazy(() =>
 	z.object({
-		cniVersion: z.string().optional(),
-		interfaces: z
-			.array(
+		cniVersion: z.optional(z.string()),
+		interfaces: z.nullish(
+			z.array(
 				z.object({
 					name: z.string(),
-					mac: z.string().optional(),
-					mtu: z.number().int().optional(),
-					sandbox: z.string().optional(),
-					socketPath: z.string().optional(),
-					pciID: z.string().optional(),
+					mac: z.optional(z.string()),
+					mtu: z.optional(z.int()),
+					sandbox: z.optional(z.string()),
+					socketPath: z.optional(z.string()),
+					pciID: z.optional(z.string()),
 				}),
-			)
-			.nullish(),
-		ips: z
-			.array(
+			),
+		),
+		ips: z.nullish(
+			z.array(
 				z.object({
-					version: z.enum(["4", "6"]).optional(),
-					interface: z.number().int().nullish(),
+					version: z.optional(z.enum(["4", "6"])),
+					interface: z.nullish(z.int()),
 					address: z.string(),
-					gateway: z.string().optional(),
+					gateway: z.optional(z.string()),
 				}),
-			)
-			.nullish(),
-		routes: z.array(RouteSchema()).nullish(),
-		dns: DnsSchema().nullish(),
-		ip4: Ip02Schema().nullish(),
-		ip6: Ip02Schema().nullish(),
+			),
+		),
+		routes: z.nullish(z.array(RouteSchema())),
+		dns: z.nullish(DnsSchema()),
+		ip4: z.nullish(Ip02Schema()),
+		ip6: z.nullish(Ip02Schema()),
 	}),
 );
 export type RawResult = z.infer<ReturnType<typeof RawResultSchema>>;
@@ -124,23 +124,23 @@ export const CacheEntrySchema = lazy(() =>
 	z.object({
 		kind: z.string(),
 		containerId: z.string(),
-		config: z.string().optional(),
+		config: z.optional(z.string()),
 		ifName: z.string(),
 		networkName: z.string(),
-		netns: z.string().optional(),
-		cniArgs: z.array(z.tuple([z.string(), z.string()])).nullish(),
-		capabilityArgs: z.record(z.string(), z.unknown()).nullish(),
-		result: z.record(z.string(), z.unknown()).nullish(),
+		netns: z.optional(z.string()),
+		cniArgs: z.nullish(z.array(z.tuple([z.string(), z.string()]))),
+		capabilityArgs: z.nullish(z.record(z.string(), z.unknown())),
+		result: z.nullish(z.record(z.string(), z.unknown())),
 	}),
 );
 export type CacheEntry = z.infer<ReturnType<typeof CacheEntrySchema>>;
 
 const PortMappingSchema = lazy(() =>
 	z.looseObject({
-		hostPort: z.number().int().min(0).max(65535),
-		containerPort: z.number().int().min(1).max(65535),
-		protocol: z.string().optional(),
-		hostIP: z.string().optional(),
+		hostPort: z.int().check(z.minimum(0), z.maximum(65535)),
+		containerPort: z.int().check(z.minimum(1), z.maximum(65535)),
+		protocol: z.optional(z.string()),
+		hostIP: z.optional(z.string()),
 	}),
 );
 
@@ -150,9 +150,9 @@ const PortMappingSchema = lazy(() =>
  */
 export const CapabilityArgsSchema = lazy(() =>
 	z.looseObject({
-		portMappings: z.array(PortMappingSchema()).optional(),
-		ips: z.array(z.string()).optional(),
-		mac: z.string().optional(),
-		aliases: z.record(z.string(), z.array(z.string())).optional(),
+		portMappings: z.optional(z.array(PortMappingSchema())),
+		ips: z.optional(z.array(z.string())),
+		mac: z.optional(z.string()),
+		aliases: z.optional(z.record(z.string(), z.array(z.string()))),
 	}),
 );
