@@ -6,12 +6,18 @@ import { ConfigError, parseConfig } from "./config";
 
 export async function main(_args: string[]): Promise<number> {
 	const input = await Bun.stdin.text();
+	let json: unknown;
+	try {
+		json = JSON.parse(input);
+	} catch (err) {
+		writeOut(`rootlessport config is not JSON: ${err instanceof Error ? err.message : err}\n`);
+		return 1;
+	}
 	let config: ReturnType<typeof parseConfig>;
 	try {
-		config = parseConfig(JSON.parse(input));
+		config = parseConfig(json);
 	} catch (err) {
-		const msg = err instanceof ConfigError ? err.message : `cannot parse config: ${String(err)}`;
-		writeOut(`${msg}\n`);
+		writeOut(`${err instanceof ConfigError ? err.message : String(err)}\n`);
 		return 1;
 	}
 	const { forward } = await import("./forward");
