@@ -458,6 +458,78 @@ describe.if(ok)("ctrnet as runc's hook", () => {
 	});
 });
 
+const okPodman = ok && have(["podman"], true);
+
+describe.if(okPodman)("ctrnet as podman's hooks.d hook", () => {
+	test("podman run --network none + annotations: `hook auto` sets up and tears down", async () => {
+		const hooksDir = `${W.dir}/hooks.d`;
+		mkdirSync(hooksDir, { recursive: true });
+		const conf = await W.run(["hook", "config"]);
+		expect(conf.code).toBe(0);
+		writeFileSync(`${hooksDir}/ctrnet.json`, conf.stdout);
+		const rootfs = `${makeBundle(`t6-${tag}-podman`, ["true"])}/rootfs`;
+		const before = new Set(
+			(await W.json<{ id: string }[]>(["events", "--format", "json"])).map((e) =>
+				JSON.stringify(e),
+			),
+		);
+		// Its own storage and run dirs; runc (crun refuses this host's cgroups); low rlimits (this
+		// host refuses the nofile/nproc podman asks for by default); `--rootfs`: no image needed.
+		const p = Bun.spawn(
+			[
+				"podman",
+				"--root",
+				`${W.dir}/podman/root`,
+				"--runroot",
+				`${W.dir}/podman/run`,
+				"--hooks-dir",
+				hooksDir,
+				"--cgroup-manager",
+				"cgroupfs",
+				"--events-backend",
+				"file",
+				"run",
+				"--rm",
+				"--runtime",
+				"runc",
+				"--ulimit",
+				"nofile=1024:1024",
+				"--ulimit",
+				"nproc=1024:1024",
+				"--network",
+				"none",
+				"--annotation",
+				`io.ctrnet.network=${NET}`,
+				"--rootfs",
+				rootfs,
+				"ip",
+				"-4",
+				"-o",
+				"addr",
+				"show",
+				"dev",
+				"eth0",
+			],
+			{ stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+		);
+		const [out, err, code] = await Promise.all([
+			new Response(p.stdout).text(),
+			new Response(p.stderr).text(),
+			p.exited,
+		]);
+		expect(err).toBe("");
+		expect(code).toBe(0);
+		expect(addrOf(out)).toStartWith(prefix);
+		// One setup and one teardown for podman's container ID, and nothing left.
+		const events = (
+			await W.json<{ id: string; type: string }[]>(["events", "--format", "json"])
+		).filter((e) => !before.has(JSON.stringify(e)));
+		expect(events.map((e) => e.type)).toEqual(["setup", "teardown"]);
+		expect(events[0]?.id).toMatch(/^[0-9a-f]{64}$/);
+		expect(await leftovers([events[0]?.id as string])).toEqual([]);
+	});
+});
+
 describe.if(ok)("hook stages without a runtime", () => {
 	const stateOf = (cid: string, status: string) =>
 		JSON.stringify({ ociVersion: "1.0.2", id: cid, status, bundle: `${W.dir}/none` });
