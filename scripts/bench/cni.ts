@@ -6,7 +6,8 @@
 //   2. library: Cni.addNetworkList + delNetworkList in this process (what container setup does),
 //      the same plugins, no ctrnet start-up in the figure;
 //   3. netavark setup + teardown (its JSON on stdin), static IP, one port, its own bridge.
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+// The three are interleaved in every iteration, so a change in the machine's load hits all alike.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { Cni, findNetwork, type PluginRun } from "../../src/cni";
@@ -23,17 +24,18 @@ const PODMAN_CONFLIST = existsSync("/etc/cni/net.d/87-podman-bridge.conflist")
 const work = mkdtempSync(`${tmpdir()}/t4-bench-`);
 const confDir = `${work}/conf`;
 const cacheDir = `${work}/cache`;
-Bun.spawnSync(["mkdir", "-p", confDir, cacheDir]);
+mkdirSync(confDir);
 copyFileSync(PODMAN_CONFLIST, `${confDir}/87-podman-bridge.conflist`);
 const ns = `t4-bench-${process.pid}`;
 const nsPath = `/run/netns/${ns}`;
 const hadPodmanBridge = Bun.spawnSync(["ip", "link", "show", "cni-podman0"]).exitCode === 0;
+const capArgs = { portMappings: [{ hostPort: 28080, containerPort: 80, protocol: "tcp" }] };
 
-const median = (xs: number[]) => {
+function median(xs: number[]): number {
 	const s = [...xs].sort((a, b) => a - b);
 	const m = s.length >> 1;
 	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
+}
 
 async function timed(argv: string[], env: Record<string, string>, stdin?: string) {
 	const t0 = performance.now();
@@ -53,20 +55,21 @@ async function timed(argv: string[], env: Record<string, string>, stdin?: string
 	return { ms, out, err };
 }
 
-const pluginMs = (trace: string) =>
-	[...trace.matchAll(/^trace: plugin \S+ \S+ network=\S* ms=([\d.]+) at=[\d.]+$/gm)].reduce(
-		(a, m) => a + Number(m[1]),
-		0,
-	);
+/** The CTRNET_TRACE_PLUGINS lines: each plugin's wall time and its spawn offset. */
+function traces(stderr: string): { ms: number; at: number }[] {
+	const re = /^trace: plugin \S+ \S+ network=\S* ms=([\d.]+) at=([\d.]+)$/gm;
+	return [...stderr.matchAll(re)].map((m) => ({ ms: Number(m[1]), at: Number(m[2]) }));
+}
 
-const capArgs = { portMappings: [{ hostPort: 28080, containerPort: 80, protocol: "tcp" }] };
-
-async function benchCli() {
-	const wall: number[] = [];
-	const overhead: number[] = [];
-	const plugins: number[] = [];
+const cli = {
+	wall: [] as number[],
+	plugins: [] as number[],
+	overhead: [] as number[],
+	start: [] as number[],
+};
+async function cliOnce(record: boolean): Promise<void> {
 	const env = { CTRNET_TRACE_PLUGINS: "1", CAP_ARGS: JSON.stringify(capArgs) };
-	const args = [
+	const flags = [
 		"--cni-config-dir",
 		confDir,
 		"--cni-cache-dir",
@@ -74,102 +77,99 @@ async function benchCli() {
 		"--cni-plugin-dir",
 		PLUGIN_DIRS.join(":"),
 	];
-	for (let i = 0; i < WARMUP + RUNS; i++) {
-		const add = await timed(
-			[BIN, "cni", "add", "podman", nsPath, "--id", "t4-bench-cli", ...args],
-			env,
-		);
-		const del = await timed(
-			[BIN, "cni", "del", "podman", nsPath, "--id", "t4-bench-cli", ...args],
-			env,
-		);
-		if (i < WARMUP) continue;
-		const p = pluginMs(add.err) + pluginMs(del.err);
-		wall.push(add.ms + del.ms);
-		plugins.push(p);
-		overhead.push(add.ms + del.ms - p);
-	}
-	return { wall: median(wall), plugins: median(plugins), overhead: median(overhead) };
+	const add = await timed(
+		[BIN, "cni", "add", "podman", nsPath, "--id", "t4-bench-cli", ...flags],
+		env,
+	);
+	const del = await timed(
+		[BIN, "cni", "del", "podman", nsPath, "--id", "t4-bench-cli", ...flags],
+		env,
+	);
+	if (!record) return;
+	const runs = [...traces(add.err), ...traces(del.err)];
+	const plugins = runs.reduce((a, t) => a + t.ms, 0);
+	cli.wall.push(add.ms + del.ms);
+	cli.plugins.push(plugins);
+	cli.overhead.push(add.ms + del.ms - plugins);
+	for (const err of [add.err, del.err]) cli.start.push(traces(err)[0]?.at ?? Number.NaN);
 }
 
-async function benchLibrary() {
-	const wall: number[] = [];
-	const overhead: number[] = [];
-	let runs: PluginRun[] = [];
-	const cni = new Cni({ pluginDirs: PLUGIN_DIRS, cacheDir, onRun: (r) => runs.push(r) });
-	const rt = {
-		containerId: "t4-bench-lib",
-		netns: nsPath,
-		ifName: "eth0",
-		capabilityArgs: capArgs,
-	};
-	for (let i = 0; i < WARMUP + RUNS; i++) {
-		runs = [];
-		const t0 = performance.now();
-		// The list is loaded each time, as a setup would: reading the config dir is ctrnet's work.
-		await cni.addNetworkList(findNetwork(confDir, "podman"), rt);
-		await cni.delNetworkList(findNetwork(confDir, "podman"), rt);
-		const ms = performance.now() - t0;
-		if (i < WARMUP) continue;
-		wall.push(ms);
-		overhead.push(ms - runs.reduce((a, r) => a + r.ms, 0));
-	}
-	return { wall: median(wall), overhead: median(overhead) };
+const lib = { wall: [] as number[], plugins: [] as number[], overhead: [] as number[] };
+let libRuns: PluginRun[] = [];
+const cni = new Cni({ pluginDirs: PLUGIN_DIRS, cacheDir, onRun: (r) => libRuns.push(r) });
+const rt = { containerId: "t4-bench-lib", netns: nsPath, ifName: "eth0", capabilityArgs: capArgs };
+async function libraryOnce(record: boolean): Promise<void> {
+	libRuns = [];
+	const t0 = performance.now();
+	// The list is loaded each time, as a setup would: reading the config dir is ctrnet's work.
+	await cni.addNetworkList(findNetwork(confDir, "podman"), rt);
+	await cni.delNetworkList(findNetwork(confDir, "podman"), rt);
+	const ms = performance.now() - t0;
+	if (!record) return;
+	const plugins = libRuns.reduce((a, r) => a + r.ms, 0);
+	lib.wall.push(ms);
+	lib.plugins.push(plugins);
+	lib.overhead.push(ms - plugins);
 }
 
-async function benchNetavark() {
-	const input = JSON.stringify({
-		container_id: "t4bench0000000000000000000000000000000000000000000000000000000001",
-		container_name: "t4bench",
-		networks: { t4nv: { interface_name: "eth0", static_ips: ["10.214.240.2"] } },
-		network_info: {
-			t4nv: {
-				name: "t4nv",
-				id: "t4nv000000000000000000000000000000000000000000000000000000000001",
-				driver: "bridge",
-				network_interface: "t4nv0",
-				subnets: [{ subnet: "10.214.240.0/24", gateway: "10.214.240.1" }],
-				ipv6_enabled: false,
-				internal: false,
-				dns_enabled: false,
-				ipam_options: { driver: "host-local" },
-			},
+const netavarkInput = JSON.stringify({
+	container_id: "t4bench0000000000000000000000000000000000000000000000000000000001",
+	container_name: "t4bench",
+	networks: { t4nv: { interface_name: "eth0", static_ips: ["10.214.240.2"] } },
+	network_info: {
+		t4nv: {
+			name: "t4nv",
+			id: "t4nv000000000000000000000000000000000000000000000000000000000001",
+			driver: "bridge",
+			network_interface: "t4nv0",
+			subnets: [{ subnet: "10.214.240.0/24", gateway: "10.214.240.1" }],
+			ipv6_enabled: false,
+			internal: false,
+			dns_enabled: false,
+			ipam_options: { driver: "host-local" },
 		},
-		port_mappings: [
-			{ container_port: 80, host_ip: "", host_port: 28081, protocol: "tcp", range: 1 },
-		],
-	});
+	},
+	port_mappings: [{ container_port: 80, host_ip: "", host_port: 28081, protocol: "tcp", range: 1 }],
+});
+const nv = { wall: [] as number[] };
+async function netavarkOnce(record: boolean): Promise<void> {
 	const cfg = `${work}/netavark`;
-	const wall: number[] = [];
-	for (let i = 0; i < WARMUP + RUNS; i++) {
-		const s = await timed([NETAVARK, "--config", cfg, "setup", nsPath], {}, input);
-		const t = await timed([NETAVARK, "--config", cfg, "teardown", nsPath], {}, input);
-		if (i >= WARMUP) wall.push(s.ms + t.ms);
-	}
-	return { wall: median(wall) };
+	const s = await timed([NETAVARK, "--config", cfg, "setup", nsPath], {}, netavarkInput);
+	const t = await timed([NETAVARK, "--config", cfg, "teardown", nsPath], {}, netavarkInput);
+	if (record) nv.wall.push(s.ms + t.ms);
 }
 
 try {
 	if (Bun.spawnSync(["ip", "netns", "add", ns]).exitCode !== 0)
 		throw new Error(`ip netns add ${ns} failed`);
-	const cli = await benchCli();
-	const lib = await benchLibrary();
-	const nv = existsSync(NETAVARK) ? await benchNetavark() : undefined;
+	const haveNetavark = existsSync(NETAVARK);
+	for (let i = 0; i < WARMUP + RUNS; i++) {
+		const record = i >= WARMUP;
+		await cliOnce(record);
+		await libraryOnce(record);
+		if (haveNetavark) await netavarkOnce(record);
+	}
 	const f = (x: number) => x.toFixed(2).padStart(8);
+	const m = median;
 	console.log(
-		`CNI add+del on podman v2's conflist (bridge, portmap, firewall, tuning; 1 port), medians of ${RUNS}:`,
+		`CNI add+del, podman v2's conflist (bridge, portmap, firewall, tuning; 1 port), medians of ${RUNS}:`,
 	);
-	console.log(`  ctrnet cni add + del (2 processes)       wall ${f(cli.wall)} ms`);
-	console.log(`    inside plugin processes                     ${f(cli.plugins)} ms`);
-	console.log(`    ctrnet's own overhead (CLI)                 ${f(cli.overhead)} ms`);
-	console.log(`  library addNetworkList + delNetworkList  wall ${f(lib.wall)} ms`);
+	console.log(`  ctrnet cni add + del (2 processes)        wall ${f(m(cli.wall))} ms`);
+	console.log(`    inside plugin processes                      ${f(m(cli.plugins))} ms`);
+	console.log(`    ctrnet's own overhead (CLI)                  ${f(m(cli.overhead))} ms`);
+	console.log(`      start to first plugin spawn, per process   ${f(m(cli.start))} ms`);
+	console.log(`  library addNetworkList + delNetworkList   wall ${f(m(lib.wall))} ms`);
+	console.log(`    inside plugin processes                      ${f(m(lib.plugins))} ms`);
 	console.log(
-		`    ctrnet's own overhead (in-process)          ${f(lib.overhead)} ms   (goal <= 10 ms)`,
+		`    ctrnet's own overhead (in-process)           ${f(m(lib.overhead))} ms   (goal <= 10 ms)`,
 	);
-	if (nv) {
-		console.log(`  netavark setup + teardown (1.4)          wall ${f(nv.wall)} ms`);
+	if (haveNetavark) {
+		console.log(`  netavark setup + teardown (1.4)           wall ${f(m(nv.wall))} ms`);
 		console.log(
-			`  ratio ctrnet cni add+del / netavark           ${(cli.wall / nv.wall).toFixed(2)}x`,
+			`  ratio ctrnet cni add+del / netavark            ${(m(cli.wall) / m(nv.wall)).toFixed(2)}x`,
+		);
+		console.log(
+			`  ratio library add+del / netavark               ${(m(lib.wall) / m(nv.wall)).toFixed(2)}x`,
 		);
 	} else {
 		console.log(`  netavark: ${NETAVARK} not found`);
