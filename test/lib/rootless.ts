@@ -1,0 +1,181 @@
+// Fixtures for the rootless-networking tests: throw-away named netns, servers living inside one,
+// pipes for a helper's fds 3/4, and leftover checks. Names start with t7- so a test only ever
+// looks at (and removes) what it made itself.
+import { read, readFileSync } from "node:fs";
+import { O_CLOEXEC, pipe2 } from "../../ffi/libc";
+import { inNetns } from "../../src/netns/enter";
+
+export function sh(cmd: string[]): string {
+	const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+	if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr.toString()}`);
+	return r.stdout.toString();
+}
+
+export const uniq = () => Math.random().toString(36).slice(2, 8);
+
+/** A named netns with lo up; `addr` (e.g. "10.77.0.100") is added to lo as a /32. */
+export function makeNetns(addr?: string): { name: string; path: string; remove(): void } {
+	const name = `t7-${uniq()}`;
+	sh(["ip", "netns", "add", name]);
+	sh(["ip", "-n", name, "link", "set", "lo", "up"]);
+	if (addr) sh(["ip", "-n", name, "addr", "add", `${addr}/32`, "dev", "lo"]);
+	return {
+		name,
+		path: `/run/netns/${name}`,
+		remove: () => {
+			Bun.spawnSync(["ip", "netns", "del", name]);
+		},
+	};
+}
+
+/** Is `path` still a mount point (a named netns that survived)? */
+export function isMounted(path: string): boolean {
+	return readFileSync("/proc/self/mountinfo", "utf8")
+		.split("\n")
+		.some((l) => l.split(" ")[4] === path);
+}
+
+export interface TcpServer {
+	port: number;
+	peers: string[];
+	stop(): void;
+}
+
+/**
+ * A TCP server inside the netns: greets with `peer <addr>`, echoes, and on the client's FIN
+ * answers `bye` and then shuts its own side (a half-close check).
+ */
+export function tcpServerIn(netnsPath: string, port: number): TcpServer {
+	const peers: string[] = [];
+	const l = inNetns(netnsPath, () =>
+		Bun.listen({
+			hostname: "0.0.0.0",
+			port,
+			allowHalfOpen: true,
+			socket: {
+				open(s) {
+					peers.push(s.remoteAddress);
+					s.write(`peer ${s.remoteAddress}\n`);
+				},
+				data(s, d) {
+					s.write(d);
+				},
+				end(s) {
+					setTimeout(() => {
+						s.write("bye\n");
+						s.shutdown();
+					}, 20);
+				},
+			},
+		}),
+	);
+	return { port: l.port, peers, stop: () => l.stop(true) };
+}
+
+/** A UDP echo server inside the netns: answers `echo:<data>`. */
+export async function udpEchoIn(netnsPath: string, port: number): Promise<{ stop(): void }> {
+	const { made } = inNetns(netnsPath, () => ({
+		made: Bun.udpSocket({
+			hostname: "0.0.0.0",
+			port,
+			socket: {
+				data(s, buf, p, a) {
+					s.send(Buffer.concat([Buffer.from("echo:"), buf]), p, a);
+				},
+			},
+		}),
+	}));
+	const u = await made;
+	return { stop: () => u.close() };
+}
+
+/** Connects, writes `msg`, half-closes, returns everything read until the server closes. */
+export async function tcpExchange(host: string, port: number, msg: string, timeoutMs = 5000) {
+	return new Promise<string>((resolve, reject) => {
+		let got = "";
+		const t = setTimeout(() => reject(new Error(`timeout; got ${JSON.stringify(got)}`)), timeoutMs);
+		Bun.connect({
+			hostname: host,
+			port,
+			allowHalfOpen: true,
+			socket: {
+				open(s) {
+					s.write(msg);
+					s.shutdown();
+				},
+				data(_s, d) {
+					got += d.toString();
+				},
+				close() {
+					clearTimeout(t);
+					resolve(got);
+				},
+				connectError(_s, e) {
+					clearTimeout(t);
+					reject(e);
+				},
+			},
+		}).catch(() => {});
+	});
+}
+
+export async function udpExchange(host: string, port: number, msg: string, timeoutMs = 3000) {
+	return new Promise<string>((resolve, reject) => {
+		const t = setTimeout(() => reject(new Error("udp timeout")), timeoutMs);
+		Bun.udpSocket({
+			socket: {
+				data(s, buf) {
+					clearTimeout(t);
+					s.close();
+					resolve(buf.toString());
+				},
+			},
+		}).then((s) => s.send(msg, port, host), reject);
+	});
+}
+
+/** A real pipe, both ends close-on-exec here: [read, write]. */
+export const pipe = () => pipe2(O_CLOEXEC);
+
+/** First bytes from a pipe ("" at EOF). */
+export function readPipe(fd: number): Promise<string> {
+	return new Promise((resolve) => {
+		const b = Buffer.alloc(16);
+		read(fd, b, 0, 16, null, (e, n) => resolve(e ? "" : b.toString("utf8", 0, n)));
+	});
+}
+
+/** A TCP port nothing listens on right now (on 127.0.0.1). */
+export function freePort(): number {
+	const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+	const p = l.port;
+	l.stop(true);
+	return p;
+}
+
+/** True when nothing (of ours) is bound to 127.0.0.1:port any more. */
+export function portFree(port: number, hostname = "127.0.0.1"): boolean {
+	try {
+		Bun.listen({ hostname, port, exclusive: true, socket: { data() {} } }).stop(true);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+export function alive(pid: number): boolean {
+	try {
+		return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+	} catch {
+		return false;
+	}
+}
+
+export async function waitGone(pid: number, ms = 3000): Promise<boolean> {
+	const end = Date.now() + ms;
+	while (alive(pid)) {
+		if (Date.now() > end) return false;
+		await Bun.sleep(20);
+	}
+	return true;
+}
