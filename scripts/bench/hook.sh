@@ -24,6 +24,7 @@ cleanup() {
 	for id in "$tag-hook" "$tag-pre"; do runc --root "$work/runc" delete --force "$id" >/dev/null 2>&1 || true; done
 	"$ctrnet" teardown "$tag-cli" >/dev/null 2>&1 || true
 	"$ctrnet" network rm --force "$net" >/dev/null 2>&1 || true
+	rm -rf "/var/lib/cni/networks/$net" # host-local's lock and last_reserved_ip outlive `network rm`
 	ip netns del "$tag" 2>/dev/null || true
 	while grep -q " $work/netns " /proc/self/mountinfo; do umount -l "$work/netns"; done
 	rm -rf "$work"

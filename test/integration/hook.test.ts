@@ -9,6 +9,7 @@ import {
 	mkdirSync,
 	readdirSync,
 	readFileSync,
+	rmSync,
 	symlinkSync,
 	writeFileSync,
 } from "node:fs";
@@ -207,7 +208,14 @@ afterAll(async () => {
 			await Bun.spawn(["runc", "--root", `${RUNC_ROOT}-2`, "delete", "--force", cid]).exited;
 			await W.run(["teardown", cid]);
 		}
-		for (const n of [NET, NET_FAIL]) await W.run(["network", "rm", "--force", n]);
+		// A runtime that never ran poststop (podman after a failed create) leaves it to gc.
+		await W.run(["gc"]);
+		for (const n of [NET, NET_FAIL]) {
+			await W.run(["network", "rm", "--force", n]);
+			// host-local's dir (lock, last_reserved_ip) outlives `network rm`; ours when lease-free.
+			if (leaseFiles(n).length === 0)
+				rmSync(`/var/lib/cni/networks/${n}`, { recursive: true, force: true });
+		}
 	}
 	W.cleanup();
 });
