@@ -23,7 +23,7 @@ const CHILD_IP = "10.77.0.100";
 
 /** Pids of running forwarders (argv0 rootlessport). */
 function forwarders(): string[] {
-	return Bun.spawnSync(["pgrep", "-x", "rootlessport"])
+	return Bun.spawnSync(["pgrep", "-f", "^rootlessport( |$)"])
 		.stdout.toString()
 		.split("\n")
 		.filter(Boolean);
