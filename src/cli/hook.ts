@@ -22,11 +22,13 @@ function inContext(err: unknown, prefix: string): unknown {
 }
 
 async function runStage(requested: Stage | "auto"): Promise<void> {
-	const { parseOciState } = await import("../hook/state");
-	const { stageFromStatus } = await import("../hook/stage");
-	const state = parseOciState(await Bun.stdin.text());
-	const stage = requested === "auto" ? stageFromStatus(state.status) : requested;
+	let where = `ctrnet hook ${requested}`;
 	try {
+		const { parseOciState } = await import("../hook/state");
+		const { stageFromStatus } = await import("../hook/stage");
+		const state = parseOciState(await Bun.stdin.text());
+		const stage = requested === "auto" ? stageFromStatus(state.status) : requested;
+		where = `ctrnet hook ${stage} (container ${state.id})`;
 		const { hookSetup, hookTeardown } = await import("../hook/lifecycle");
 		const rt = await runtime();
 		if (stage === "poststop") {
@@ -36,7 +38,7 @@ async function runStage(requested: Stage | "auto"): Promise<void> {
 		const c = await hookSetup(rt, state);
 		log.info(c ? `container ${c.id} set up in ${c.netns?.path}` : "network host: nothing to do");
 	} catch (e) {
-		throw inContext(e, `ctrnet hook ${stage} (container ${state.id})`);
+		throw inContext(e, where);
 	}
 }
 

@@ -556,7 +556,7 @@ describe.if(ok)("hook stages without a runtime", () => {
 		const bad = await W.run(["hook", "createRuntime"], { stdin: "{}" });
 		expect(bad.code).toBe(125);
 		expect(bad.stderr.trim().split("\n")).toHaveLength(1);
-		expect(bad.stderr).toStartWith("Error: invalid OCI state on stdin");
+		expect(bad.stderr).toStartWith("Error: ctrnet hook createRuntime: invalid OCI state on stdin");
 	});
 
 	test("gc reclaims a hook's container whose poststop never came", async () => {
