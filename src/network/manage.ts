@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { findPlugin, type LoadedNetworks, loadNetworks, type NetworkConfigList } from "../cni";
 import type { Config } from "../config/schema";
-import { ConflictError, NotFoundError } from "../errors";
+import { ConflictError, MultiError, NotFoundError } from "../errors";
 import { conflistBridge, conflistText } from "./conflist";
 import { hostView } from "./host";
 import { type CreateRequest, type PlanContext, planNetwork } from "./plan";
@@ -48,7 +48,12 @@ export interface RemoveOptions {
 	detach?: (network: string, containerIds: string[]) => Promise<void>;
 }
 
-/** Removes the conflist and, as root, the bridge device when it exists. */
+/**
+ * Removes the conflist and, as root, the bridge device when it exists. A network still in use is
+ * refused unless `force`: in use by containers in ctrnet's state (containersUsingNetwork), or by
+ * attachments in the CNI result cache (whoever made them: ctrnet, cnitool, podman). With `force`
+ * the state's containers are detached (`detach`), then every cached attachment gets a CNI DEL.
+ */
 export async function removeNetwork(
 	config: Config,
 	name: string,
@@ -56,14 +61,34 @@ export async function removeNetwork(
 ): Promise<void> {
 	const list = listNetworks(config).networks.get(name);
 	if (!list?.file) throw new NotFoundError(`no such network ${name}`);
+	const { Cni } = await import("../cni");
+	const cni = new Cni({ pluginDirs: config.cniPluginDirs, cacheDir: config.cniCacheDir });
+	const cached = () => cni.cachedAttachments().filter((a) => a.network === name);
 	const users = containersUsingNetwork(name);
-	if (users.length > 0) {
-		if (!opts.force) {
-			throw new ConflictError(
-				`network ${name} is used by container(s) ${users.join(", ")}; use --force to remove them from it`,
-			);
+	const attached = cached();
+	if ((users.length > 0 || attached.length > 0) && !opts.force) {
+		const ids = [...new Set([...users, ...attached.map((a) => a.containerId)])];
+		throw new ConflictError(
+			`network ${name} is in use by container(s) ${ids.join(", ")}; use --force to take them off it`,
+		);
+	}
+	if (users.length > 0) await opts.detach?.(name, users);
+	const errors: Error[] = [];
+	for (const a of cached()) {
+		try {
+			await cni.delNetworkList(list, {
+				containerId: a.containerId,
+				netns: a.netns ?? "",
+				ifName: a.ifName,
+				args: a.cniArgs,
+				capabilityArgs: a.capabilityArgs,
+			});
+		} catch (e) {
+			errors.push(e as Error);
 		}
-		await opts.detach?.(name, users);
+	}
+	if (errors.length > 0) {
+		throw errors.length === 1 ? errors[0] : new MultiError(errors);
 	}
 	removeConflistFile(list.file);
 	const bridge = conflistBridge(list.plugins);

@@ -122,8 +122,42 @@ describe.if(ROOT)("network create without --subnet", () => {
 			);
 		}
 
+		// in use (a cached attachment): rm is refused; --force DELs it, then removes
+		const ns = `t4-${rand()}`;
+		expect(sh(["ip", "netns", "add", ns]).code).toBe(0);
+		cleanups.push(() => sh(["ip", "netns", "del", ns]));
+		const add = await t.run([
+			"cni",
+			"add",
+			names[0] as string,
+			`/run/netns/${ns}`,
+			"--id",
+			"t4-busy",
+		]);
+		expect(add.code).toBe(0);
+		const busyIp = JSON.parse(add.stdout).ips[0].address.split("/")[0];
+		const refused = await t.run(["network", "rm", names[0] as string]);
+		expect(refused.code).toBe(125);
+		expect(refused.stderr).toContain(`network ${names[0]} is in use by container(s) t4-busy`);
+		expect(t.files()).toContain(`${names[0]}.conflist`);
+		const forced = await t.run(["network", "rm", "--force", names[0] as string]);
+		expect(forced.stderr).toBe("");
+		expect(forced.code).toBe(0);
+		expect(existsSync(`/var/lib/cni/networks/${names[0]}/${busyIp}`)).toBe(false);
+		expect(sh(["ip", "-n", ns, "link", "show", "eth0"]).code).not.toBe(0);
+		expect(readdirSync(`${t.cacheDir}/results`)).toEqual([]);
+		expect(sh(["ip", "link", "show", bridges[0] as string]).code).not.toBe(0);
+
 		// rm: the conflist and the bridge device go
-		expect(sh(["ip", "link", "show", bridges[0] as string]).code).toBe(0);
+		expect(
+			(await t.run(["cni", "add", names[1] as string, `/run/netns/${ns}`, "--id", "t4-x"])).code,
+		).toBe(0);
+		expect(
+			(await t.run(["cni", "del", names[1] as string, `/run/netns/${ns}`, "--id", "t4-x"])).code,
+		).toBe(0);
+		expect(sh(["ip", "link", "show", bridges[1] as string]).code).toBe(0);
+		names.shift();
+		bridges.shift();
 		const rm = await t.run(["network", "rm", ...names]);
 		expect(rm.stderr).toBe("");
 		expect(rm.stdout).toBe(`${names.join("\n")}\n`);
