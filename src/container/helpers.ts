@@ -1,23 +1,20 @@
 // Helper processes a container owns (slirp4netns, rootlessport): stopped by pid, but only while
 // the pid still belongs to the process that was started (start time recorded with it).
-import { kill } from "../../ffi/libc";
+import { rmSync } from "node:fs";
 import { isSameProcessAlive } from "../host/process";
+import { stopRootlessport } from "../rootlessport/launch";
+import { stopSlirp4netns } from "../slirp/launch";
 import type { Helper } from "../state/schema";
 
-const SIGTERM = 15;
-const SIGKILL = 9;
-
-export async function stopHelper(h: Helper, graceMs = 2000): Promise<void> {
-	if (!isSameProcessAlive(h.pid, h.startTime)) return;
-	kill(h.pid, SIGTERM);
-	const deadline = Date.now() + graceMs;
-	while (Date.now() < deadline) {
-		if (!isSameProcessAlive(h.pid, h.startTime)) return;
-		await Bun.sleep(10);
+export async function stopHelper(h: Helper): Promise<void> {
+	if (isSameProcessAlive(h.pid, h.startTime)) {
+		if (h.kind === "slirp4netns") await stopSlirp4netns(h.pid, h.apiSocket);
+		else await stopRootlessport(h.pid);
 	}
-	kill(h.pid, SIGKILL);
+	if (h.apiSocket) rmSync(h.apiSocket, { force: true });
 }
 
-export function helperAlive(h: Helper): boolean {
-	return isSameProcessAlive(h.pid, h.startTime);
+/** The per-container runtime dir (API socket, unlinked logs): gone with the container. */
+export function removeRunDir(runRoot: string, id: string): void {
+	rmSync(`${runRoot}/${id}`, { recursive: true, force: true });
 }

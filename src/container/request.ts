@@ -106,6 +106,9 @@ export function parseSetup(raw: RawSetup, defaultNetwork: string, rootless: bool
 	) {
 		throw new UsageError(`--netns and --pid cannot be used with --network ${mode.mode}`);
 	}
+	if (rootless && (raw.ip !== undefined || mac !== undefined)) {
+		throw new UsageError("rootless containers cannot be assigned static IP or MAC addresses");
+	}
 	if (rootless && mode.mode === "bridge") {
 		throw new UsageError("CNI networks need root; rootless containers use slirp4netns");
 	}

@@ -3,7 +3,7 @@
 // here rolls back at once; a killed ctrnet leaves a record that gc uses.
 import { existsSync } from "node:fs";
 import { ConflictError, NotFoundError, UsageError } from "../errors";
-import { self } from "../host/process";
+import { processStartTime, self } from "../host/process";
 import { createNetns, pinNetns, randomNetnsName } from "../netns";
 import { assignHostPorts } from "../ports/assign";
 import { localPortRange, portKey } from "../ports/host";
@@ -15,6 +15,7 @@ import { attach, interfaceFor, networkList } from "./attach";
 import { release } from "./guard";
 import type { SetupRequest } from "./request";
 import type { Runtime } from "./runtime";
+import { planSlirp, startSlirp } from "./slirp";
 import { teardownContainer } from "./teardown";
 
 /** The record as first written: intent only, nothing on the host yet. */
@@ -29,7 +30,16 @@ function initialRecord(req: SetupRequest, rt: Runtime, byOthers: Set<string>): C
 	if (req.mode.mode === "ns") netns = { path: req.mode.path, owned: false };
 	else if (req.mode.mode === "host" || req.mode.mode === "container") netns = null;
 	else if (req.netns.kind === "path") netns = { path: req.netns.path, owned: false };
-	else netns = { path: `${netnsDir}/${randomNetnsName()}`, owned: true };
+	else if (req.netns.kind === "pid" && rt.config.rootless) {
+		// No bind mount without privileges: keep the process, whose end ends the container.
+		const pid = req.netns.pid;
+		netns = {
+			path: `/proc/${pid}/ns/net`,
+			owned: false,
+			pid,
+			pidStartTime: processStartTime(pid) ?? "",
+		};
+	} else netns = { path: `${netnsDir}/${randomNetnsName()}`, owned: true };
 	return {
 		id: req.id,
 		name: req.name,
@@ -84,8 +94,12 @@ function checkJoinTargets(rt: Runtime, req: SetupRequest): void {
 		if (!other.netns)
 			throw new UsageError(`container ${other.id} has no network namespace to share`);
 	}
-	if (req.mode.mode === "slirp4netns") {
-		throw new UsageError("--network slirp4netns is not available in this build yet");
+	if (rt.config.rootless && req.netns.kind === "create" && req.mode.mode !== "host") {
+		// An unprivileged process cannot make a network namespace of its own (no user namespace
+		// here): the container's runtime made one, and setup joins it.
+		throw new UsageError(
+			"rootless setup needs --pid PID (a process in its own user and network namespace)",
+		);
 	}
 }
 
@@ -119,6 +133,7 @@ async function attachAll(rt: Runtime, c0: Container): Promise<Container> {
 
 export async function setupContainer(rt: Runtime, req: SetupRequest): Promise<Container> {
 	checkJoinTargets(rt, req);
+	const slirp = req.mode.mode === "slirp4netns" ? await planSlirp(req.mode.options) : undefined;
 	// Every network must exist before anything changes (the default one is written here).
 	if (req.mode.mode === "bridge") for (const n of req.mode.networks) await networkList(rt, n);
 	const existing = rt.store.get(req.id);
@@ -134,6 +149,7 @@ export async function setupContainer(rt: Runtime, req: SetupRequest): Promise<Co
 		}
 		c = makeNetns(req, c);
 		c = await attachAll(rt, c);
+		if (slirp) c = await startSlirp(rt, c, slirp);
 	} catch (err) {
 		const leftovers = await teardownContainer(rt, rt.store.mustGet(c.id), {
 			keepNetns: false,

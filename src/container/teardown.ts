@@ -7,7 +7,7 @@ import { removeNetns } from "../netns";
 import type { Container } from "../state/schema";
 import { detach } from "./attach";
 import { busy } from "./guard";
-import { stopHelper } from "./helpers";
+import { removeRunDir, stopHelper } from "./helpers";
 import type { Runtime } from "./runtime";
 
 export interface TeardownOptions {
@@ -32,6 +32,7 @@ export async function teardownContainer(
 	for (const h of c.helpers) {
 		await stopHelper(h).catch((e: Error) => errors.push(e));
 	}
+	removeRunDir(rt.config.runRoot, c.id);
 	for (const network of [...c.networks].reverse()) {
 		try {
 			await detach(rt, c, network);

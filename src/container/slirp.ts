@@ -1,0 +1,82 @@
+// --network slirp4netns: user-mode networking as podman v2 runs it (setupSlirp4netns), with the
+// published ports forwarded by slirp4netns' API (port_handler=slirp4netns, keeps the client's
+// address) or by this binary re-executed as rootlessport (the default).
+import { mkdirSync } from "node:fs";
+import { UsageError } from "../errors";
+import { processStartTime } from "../host/process";
+import { startRootlessport } from "../rootlessport/launch";
+import { publishViaSlirp } from "../slirp/api";
+import { detectSlirp, type SlirpInfo } from "../slirp/features";
+import { hostInterfaceNames, startSlirp4netns } from "../slirp/launch";
+import {
+	parseSlirpOptions,
+	SlirpOptionError,
+	type SlirpOptions,
+	slirpGuestIP,
+} from "../slirp/options";
+import type { Container, Helper } from "../state/schema";
+import type { Runtime } from "./runtime";
+
+export interface SlirpPlan {
+	slirp: SlirpInfo;
+	options: SlirpOptions;
+}
+
+/** Everything that can be refused is refused here, before the host changes. */
+export async function planSlirp(raw: string[]): Promise<SlirpPlan> {
+	const slirp = await detectSlirp();
+	if (!slirp) throw new UsageError("slirp4netns not found in PATH");
+	try {
+		return { slirp, options: parseSlirpOptions(raw, slirp.features, hostInterfaceNames()) };
+	} catch (e) {
+		if (e instanceof SlirpOptionError) throw new UsageError(e.message);
+		throw e;
+	}
+}
+
+function helper(kind: Helper["kind"], pid: number, apiSocket?: string | null): Helper {
+	return { kind, pid, startTime: processStartTime(pid) ?? "", ...(apiSocket ? { apiSocket } : {}) };
+}
+
+/**
+ * Starts slirp4netns into the container's namespace, then its port forwarding. Each helper is
+ * recorded as soon as it runs, so a failure later (or a kill) still stops it at teardown or gc.
+ */
+export async function startSlirp(rt: Runtime, c0: Container, plan: SlirpPlan): Promise<Container> {
+	let c = c0;
+	const netns = c.netns;
+	if (!netns) throw new Error("slirp4netns needs a network namespace");
+	const tmpDir = `${rt.config.runRoot}/${c.id}`;
+	mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+	const target = netns.pid !== undefined ? { pid: netns.pid } : { netnsPath: netns.path };
+	const started = await startSlirp4netns({
+		binary: plan.slirp.path,
+		features: plan.slirp.features,
+		options: plan.options,
+		target,
+		containerId: c.id,
+		tmpDir,
+		hasPorts: c.ports.length > 0,
+	});
+	c = rt.store.update(c.id, (x) => ({
+		...x,
+		helpers: [...x.helpers, helper("slirp4netns", started.pid, started.apiSocket)],
+	}));
+	if (c.ports.length === 0) return c;
+	if (plan.options.portHandler === "slirp4netns" && started.apiSocket) {
+		await publishViaSlirp(started.apiSocket, c.ports);
+		return c;
+	}
+	const fwd = await startRootlessport({
+		mappings: c.ports,
+		netnsPath: netns.path,
+		childIP: slirpGuestIP(plan.options.cidr),
+		containerId: c.id,
+		tmpDir,
+		...(netns.pid !== undefined ? { userns: `/proc/${netns.pid}/ns/user` } : {}),
+	});
+	return rt.store.update(c.id, (x) => ({
+		...x,
+		helpers: [...x.helpers, helper("rootlessport", fwd.pid)],
+	}));
+}
