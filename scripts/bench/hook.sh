@@ -73,16 +73,26 @@ make_bundle "$work/pre" "/run/netns/$tag"
 runc --root "$work/runc" run --bundle "$work/hook" "$tag-hook"
 runc --root "$work/runc" run --bundle "$work/pre" "$tag-pre"
 
-hyperfine --warmup 3 --runs "$RUNS" --export-json "$work/r.json" \
-	-n "runc run + ctrnet hooks" "runc --root $work/runc run --bundle $work/hook $tag-hook" \
-	-n "runc run, pre-made netns" "runc --root $work/runc run --bundle $work/pre $tag-pre" \
-	-n "ctrnet setup + teardown" \
-	"$ctrnet setup $tag-cli --network $net >/dev/null && $ctrnet teardown $tag-cli" >/dev/null 2>&1
-python3 - "$work/r.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-hook, pre, cli = (x["median"] * 1000 for x in r)
-print("runc run of `true` (medians of hyperfine runs):")
+# Several short hyperfine rounds, the three commands in turn: on a shared machine the load drifts,
+# and one long block per command would charge the drift to whichever ran during it.
+rounds=${ROUNDS:-3}
+per=$(((RUNS + rounds - 1) / rounds))
+for r in $(seq "$rounds"); do
+	hyperfine --warmup 2 --runs "$per" --export-json "$work/r$r.json" \
+		-n "runc run + ctrnet hooks" "runc --root $work/runc run --bundle $work/hook $tag-hook" \
+		-n "runc run, pre-made netns" "runc --root $work/runc run --bundle $work/pre $tag-pre" \
+		-n "ctrnet setup + teardown" \
+		"$ctrnet setup $tag-cli --network $net >/dev/null && $ctrnet teardown $tag-cli" >/dev/null 2>&1
+done
+python3 - "$work"/r*.json <<'PY'
+import json, statistics, sys
+times = {}
+for f in sys.argv[1:]:
+    for x in json.load(open(f))["results"]:
+        times.setdefault(x["command"], []).extend(x["times"])
+hook, pre, cli = (statistics.median(t) * 1000 for t in times.values())
+n = len(next(iter(times.values())))
+print(f"runc run of `true` (medians of {n} runs each, hyperfine):")
 print(f"  with ctrnet hooks (createRuntime + poststop)  {hook:7.1f} ms")
 print(f"  pre-made netns, no hooks                      {pre:7.1f} ms")
 print(f"  added by the hooks                            {hook - pre:7.1f} ms")
