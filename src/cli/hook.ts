@@ -47,6 +47,10 @@ const stageCommand = (stage: Stage | "auto", description: string) =>
 
 /** The hook's binary: absolute (a runtime resolves no PATH), this one by default. */
 function binPath(path: string | undefined): string {
+	// Run from source (`bun src/main.ts`), execPath is bun itself, which is no hook. A compiled
+	// ctrnet's entry lives in bun's embedded file system.
+	if (path === undefined && !Bun.main.startsWith("/$bunfs/"))
+		throw new UsageError("ctrnet runs from source under bun: pass --path to a built ctrnet");
 	const p = path ?? process.execPath;
 	if (!isAbsolute(p)) throw new UsageError(`--path ${JSON.stringify(p)} must be an absolute path`);
 	if (!existsSync(p)) log.warn(`${p} does not exist (yet)`);
