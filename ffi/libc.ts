@@ -29,6 +29,8 @@ const lib = dlopen("libc.so.6", {
 	kill: { args: [T.i32, T.i32], returns: T.i32 },
 	strerror: { args: [T.i32], returns: T.cstring },
 	flock: { args: [T.i32, T.i32], returns: T.i32 },
+	listen: { args: [T.i32, T.i32], returns: T.i32 },
+	shutdown: { args: [T.i32, T.i32], returns: T.i32 },
 });
 const C = lib.symbols;
 
@@ -187,4 +189,19 @@ export function flock(fd: number, op: number, what?: string): void {
 /** The C library's text for an errno ("No such device"), for messages that want words. */
 export function strerror(errno: number): string {
 	return String(C.strerror(errno));
+}
+
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SHUT_RDWR = 2;
+
+export function listen(fd: number, backlog: number): void {
+	check(C.listen(fd, backlog), "listen");
+}
+
+/** shutdown(2); a socket that is not connected (ENOTCONN) is not an error here. */
+export function shutdown(fd: number, how: number): void {
+	if (C.shutdown(fd, how) === 0) return;
+	const e = errno();
+	if (e !== 107) throw new SysError("shutdown", e);
 }

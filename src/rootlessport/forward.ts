@@ -7,6 +7,7 @@ import { writeErr, writeOut } from "../io";
 import type { Forward, RootlessportConfig } from "./config";
 import { errorCode, listenErrorLine } from "./listen-error";
 import { listenTcp } from "./tcp";
+import { listenTcpSplice } from "./tcp-splice";
 import { listenUdp } from "./udp";
 
 const log = (line: string) => {
@@ -33,7 +34,21 @@ interface Closable {
 	close(): void;
 }
 
+/**
+ * The TCP data path: "splice" (ffi/pump.c, kernel copies on pump threads) unless it cannot be
+ * compiled here, or CTRNET_ROOTLESSPORT_ENGINE=js asks for the Bun.listen/Bun.connect one.
+ */
+async function tcpEngine(tmpDir: string): Promise<"splice" | "js"> {
+	if (process.env.CTRNET_ROOTLESSPORT_ENGINE === "js") return "js";
+	const { loadPump } = await import("../../ffi/pump");
+	if (loadPump(tmpDir || "/tmp", (why) => log(`splice engine unavailable, using js: ${why}`))) {
+		return "splice";
+	}
+	return "js";
+}
+
 async function listenAll(cfg: RootlessportConfig): Promise<Closable[]> {
+	const engine = cfg.forwards.some((f) => f.proto === "tcp") ? await tcpEngine(cfg.tmpDir) : "js";
 	const open: Closable[] = [];
 	const fail = (f: Forward, err: unknown): never => {
 		for (const c of open) c.close();
@@ -50,11 +65,15 @@ async function listenAll(cfg: RootlessportConfig): Promise<Closable[]> {
 	for (const f of cfg.forwards) {
 		try {
 			open.push(
-				f.proto === "tcp"
-					? listenTcp(f, cfg.netnsPath, cfg.childIP, log)
-					: await listenUdp(f, cfg.netnsPath, cfg.childIP, log),
+				f.proto === "udp"
+					? await listenUdp(f, cfg.netnsPath, cfg.childIP, log)
+					: engine === "splice"
+						? listenTcpSplice(f, cfg.netnsPath, cfg.childIP)
+						: listenTcp(f, cfg.netnsPath, cfg.childIP, log),
 			);
-			log(`listening ${f.proto} ${f.hostIP}:${f.hostPort} -> ${cfg.childIP}:${f.containerPort}`);
+			log(
+				`listening ${f.proto} ${f.hostIP}:${f.hostPort} -> ${cfg.childIP}:${f.containerPort} (${f.proto === "tcp" ? engine : "js"})`,
+			);
 		} catch (err) {
 			fail(f, err);
 		}

@@ -30,7 +30,10 @@ function forwarders(): string[] {
 }
 
 /** Spawns dist/ctrnet as `rootlessport` with fd 3 = exit pipe, fd 4 = ready pipe. */
-function spawnForwarder(config: object, opts: { uid?: number; gid?: number } = {}) {
+function spawnForwarder(
+	config: object,
+	opts: { uid?: number; gid?: number; env?: Record<string, string> } = {},
+) {
 	const [exitR, exitW] = pipe();
 	const [readyR, readyW] = pipe();
 	const proc = Bun.spawn([BIN], {
@@ -54,48 +57,66 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 	});
 	afterAll(() => ns?.remove());
 
-	test("forwards TCP (v4 and v6 host IPs, half-close) and UDP, ready on fd 4, exits at EOF of fd 3", async () => {
-		const srv = tcpServerIn(ns.path, 0);
-		const echo = await udpEchoIn(ns.path, 8001);
-		const [p1, p2, p3] = [freePort(), freePort(), freePort()];
-		const f = spawnForwarder({
-			Mappings: [
+	test.each([
+		["splice", {}],
+		["js", { CTRNET_ROOTLESSPORT_ENGINE: "js" }],
+	])(
+		"%s engine: forwards TCP (v4 and v6 host IPs, half-close) and UDP, ready on fd 4, exits at EOF of fd 3",
+		async (engine, env) => {
+			const srv = tcpServerIn(ns.path, 0);
+			const echo = await udpEchoIn(ns.path, 8001);
+			const [p1, p2, p3] = [freePort(), freePort(), freePort()];
+			const f = spawnForwarder(
 				{
-					host_ip: "127.0.0.1",
-					container_port: srv.port,
-					host_port: p1,
-					range: 1,
-					protocol: "tcp",
+					Mappings: [
+						{
+							host_ip: "127.0.0.1",
+							container_port: srv.port,
+							host_port: p1,
+							range: 1,
+							protocol: "tcp",
+						},
+						{ host_ip: "::1", container_port: srv.port, host_port: p2, range: 1, protocol: "tcp" },
+						{
+							host_ip: "127.0.0.1",
+							container_port: 8001,
+							host_port: p3,
+							range: 1,
+							protocol: "udp",
+						},
+					],
+					NetNSPath: ns.path,
+					ExitFD: 3,
+					ReadyFD: 4,
+					TmpDir: "/tmp",
+					ChildIP: CHILD_IP,
+					ContainerID: "t7-direct",
 				},
-				{ host_ip: "::1", container_port: srv.port, host_port: p2, range: 1, protocol: "tcp" },
-				{ host_ip: "127.0.0.1", container_port: 8001, host_port: p3, range: 1, protocol: "udp" },
-			],
-			NetNSPath: ns.path,
-			ExitFD: 3,
-			ReadyFD: 4,
-			TmpDir: "/tmp",
-			ChildIP: CHILD_IP,
-			ContainerID: "t7-direct",
-		});
-		try {
-			expect(await f.ready).toBe("1");
-			// The server answers after our FIN: the reply must still come back (half-close).
-			expect(await tcpExchange("127.0.0.1", p1, "hello\n")).toBe(`peer ${CHILD_IP}\nhello\nbye\n`);
-			expect(await tcpExchange("::1", p2, "six\n")).toBe(`peer ${CHILD_IP}\nsix\nbye\n`);
-			expect(srv.peers.length).toBe(2);
-			for (const p of srv.peers) expect(p).not.toStartWith("127.");
-			expect(await udpExchange("127.0.0.1", p3, "ping")).toBe("echo:ping");
-			expect(portFree(p1)).toBe(false);
-		} finally {
-			f.closeExit();
-		}
-		expect(await f.proc.exited).toBe(0);
-		expect(await f.stdout).toBe("");
-		expect(portFree(p1)).toBe(true);
-		expect(portFree(p2, "::1")).toBe(true);
-		srv.stop();
-		echo.stop();
-	});
+				{ env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } },
+			);
+			try {
+				expect(await f.ready).toBe("1");
+				// The server answers after our FIN: the reply must still come back (half-close).
+				expect(await tcpExchange("127.0.0.1", p1, "hello\n")).toBe(
+					`peer ${CHILD_IP}\nhello\nbye\n`,
+				);
+				expect(await tcpExchange("::1", p2, "six\n")).toBe(`peer ${CHILD_IP}\nsix\nbye\n`);
+				expect(srv.peers.length).toBe(2);
+				for (const p of srv.peers) expect(p).not.toStartWith("127.");
+				expect(await udpExchange("127.0.0.1", p3, "ping")).toBe("echo:ping");
+				expect(portFree(p1)).toBe(false);
+			} finally {
+				f.closeExit();
+			}
+			expect(await f.proc.exited).toBe(0);
+			expect(await f.stdout).toBe("");
+			expect(await f.stderr).toContain(`-> ${CHILD_IP}:${srv.port} (${engine})`);
+			expect(portFree(p1)).toBe(true);
+			expect(portFree(p2, "::1")).toBe(true);
+			srv.stop();
+			echo.stop();
+		},
+	);
 
 	test("SIGTERM stops it with exit 0", async () => {
 		const p = freePort();
