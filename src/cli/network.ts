@@ -7,6 +7,7 @@ import { writeErr, writeOut } from "../io";
 import { command } from "./command";
 import { getConfig, outputFormat } from "./context";
 import { printJson, printTable } from "./output";
+import { runtime } from "./runtime";
 
 const CreateFlags = z.object({
 	name: z.string().optional(),
@@ -114,9 +115,18 @@ const rm = command({
 	maxPositionals: Number.POSITIVE_INFINITY,
 	async run({ args }) {
 		const { removeNetwork } = await import("../network");
+		const { disconnectContainer } = await import("../container/connect");
 		const cfg = await getConfig();
+		const rt = await runtime();
 		for (const name of args._ as string[]) {
-			await removeNetwork(cfg, name, { force: !!args.force });
+			const users = rt.store
+				.list()
+				.filter((c) => c.networks.includes(name))
+				.map((c) => c.id);
+			const detach = async (network: string, ids: string[]) => {
+				for (const id of ids) await disconnectContainer(rt, network, id, true);
+			};
+			await removeNetwork(cfg, name, { force: !!args.force, users, detach });
 			writeOut(`${name}\n`);
 		}
 	},

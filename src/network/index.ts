@@ -5,11 +5,9 @@
 //   listNetworks(config) -> {networks, errors}                 (cni.loadNetworks on the config dir)
 //   inspectNetwork(list) -> the conflist JSON
 //   ensureDefaultNetwork(config) -> NetworkConfigList          written on first use
-//   containersUsingNetwork(name) -> string[]                   stub until the state store is wired
 //   planNetwork(req, ctx) (pure), firstFreeSubnet, parseSubnet, overlaps (pure)
 export { bridgeConflist, conflistSubnets, conflistText, macvlanConflist } from "./conflist";
 export {
-	containersUsingNetwork,
 	createNetwork,
 	DEFAULT_BRIDGE,
 	ensureDefaultNetwork,

@@ -34,23 +34,17 @@ async function createLocked(config: Config, req: CreateRequest): Promise<string>
 	return writeConflistFile(config.cniConfigDir, plan.name, conflistText(plan.conflist));
 }
 
-/**
- * IDs of the containers in ctrnet's state attached to `network`. Always empty for now: the state
- * store's container records are wired in by the container work (the lead), which replaces this.
- */
-export function containersUsingNetwork(_network: string): string[] {
-	return [];
-}
-
 export interface RemoveOptions {
 	force: boolean;
-	/** With --force: takes those containers off the network first (wired with the state store). */
+	/** Containers in ctrnet's state attached to the network (the caller reads the store). */
+	users?: string[];
+	/** With --force: takes those containers off the network first, keeping the state right. */
 	detach?: (network: string, containerIds: string[]) => Promise<void>;
 }
 
 /**
  * Removes the conflist and, as root, the bridge device when it exists. A network still in use is
- * refused unless `force`: in use by containers in ctrnet's state (containersUsingNetwork), or by
+ * refused unless `force`: in use by containers in ctrnet's state (`users`), or by
  * attachments in the CNI result cache (whoever made them: ctrnet, cnitool, podman). With `force`
  * the state's containers are detached (`detach`), then every cached attachment gets a CNI DEL.
  */
@@ -64,7 +58,7 @@ export async function removeNetwork(
 	const { Cni } = await import("../cni");
 	const cni = new Cni({ pluginDirs: config.cniPluginDirs, cacheDir: config.cniCacheDir });
 	const cached = () => cni.cachedAttachments().filter((a) => a.network === name);
-	const users = containersUsingNetwork(name);
+	const users = opts.users ?? [];
 	const attached = cached();
 	if ((users.length > 0 || attached.length > 0) && !opts.force) {
 		const ids = [...new Set([...users, ...attached.map((a) => a.containerId)])];

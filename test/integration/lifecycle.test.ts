@@ -473,6 +473,27 @@ describe.if(ok)("ports, reload, connect and disconnect", () => {
 	});
 });
 
+describe.if(ok)("network rm", () => {
+	test("a network a container uses is refused; --force takes the container off it first", async () => {
+		const extra = `t5r-${tag}`;
+		expect((await W.run(["network", "create", "--subnet", "10.215.6.0/24", extra])).code).toBe(0);
+		const cid = id("rm-user");
+		await W.json(["setup", cid, "--network", `${NET_C},${extra}`]);
+		const refused = await W.run(["network", "rm", extra]);
+		expect(refused.code).toBe(125);
+		expect(refused.stderr).toContain(`network ${extra} is in use by container(s) ${cid}`);
+		expect(existsSync(`${W.env.CTRNET_CNI_CONFIG_DIR}/${extra}.conflist`)).toBe(true);
+		const forced = await W.run(["network", "rm", "--force", extra]);
+		expect(forced.code).toBe(0);
+		const i = await inspect(cid);
+		expect(Object.keys(i.NetworkSettings.Networks)).toEqual([NET_C]);
+		expect(existsSync(`${W.env.CTRNET_CNI_CONFIG_DIR}/${extra}.conflist`)).toBe(false);
+		expect(leaseFiles(extra)).toEqual([]);
+		await W.run(["teardown", cid]);
+		expect(await leftovers([cid], [NET_C])).toEqual([]);
+	});
+});
+
 describe.if(ok)("gc", () => {
 	test("after a simulated reboot (netns gone, leases on disk) gc leaves no lease and no row", async () => {
 		const cid = id("reboot");
