@@ -1,7 +1,7 @@
 // `ctrnet network create|ls|inspect|rm|exists`: network definitions as podman v2 kept them
 // (conflists in the CNI config dir). `create` prints the conflist's path.
 import type { CommandDef } from "citty";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { NotFoundError, UsageError } from "../errors";
 import { writeErr, writeOut } from "../io";
 import { command } from "./command";
@@ -10,15 +10,15 @@ import { printJson, printTable } from "./output";
 import { runtime } from "./runtime";
 
 const CreateFlags = z.object({
-	name: z.string().optional(),
-	driver: z.string().default("bridge"),
-	subnet: z.string().optional(),
-	gateway: z.string().optional(),
-	ipRange: z.string().optional(),
-	internal: z.boolean().default(false),
-	ipv6: z.boolean().default(false),
-	disableDns: z.boolean().default(false),
-	macvlanParent: z.string().optional(),
+	name: z.optional(z.string()),
+	driver: z._default(z.string(), "bridge"),
+	subnet: z.optional(z.string()),
+	gateway: z.optional(z.string()),
+	ipRange: z.optional(z.string()),
+	internal: z._default(z.boolean(), false),
+	ipv6: z._default(z.boolean(), false),
+	disableDns: z._default(z.boolean(), false),
+	macvlanParent: z.optional(z.string()),
 });
 
 const create = command({

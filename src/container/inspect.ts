@@ -1,25 +1,25 @@
 // The inspect object (Docker/podman names, DESIGN 4), built from a stored container. Pure.
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { PortMapping } from "../ports/schema";
 import type { Container } from "../state/schema";
 
 /** The parts of a CNI result (0.3.x, 0.4.0, 1.x) that inspect reads. */
 const ResultSchema = z.object({
-	interfaces: z
-		.array(
-			z.object({ name: z.string(), mac: z.string().optional(), sandbox: z.string().optional() }),
-		)
-		.optional(),
-	ips: z
-		.array(
+	interfaces: z.optional(
+		z.array(
+			z.object({ name: z.string(), mac: z.optional(z.string()), sandbox: z.optional(z.string()) }),
+		),
+	),
+	ips: z.optional(
+		z.array(
 			z.object({
 				address: z.string(),
-				gateway: z.string().optional(),
-				interface: z.number().int().optional(),
-				version: z.string().optional(),
+				gateway: z.optional(z.string()),
+				interface: z.optional(z.int()),
+				version: z.optional(z.string()),
 			}),
-		)
-		.optional(),
+		),
+	),
 });
 
 export interface BasicNetworkConfig {

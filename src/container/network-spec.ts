@@ -1,5 +1,5 @@
 // podman's --network grammar (DESIGN 4), as a pure decision: flag values in, a network mode out.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { NAME_PATTERN } from "../config/schema";
 import { UsageError } from "../errors";
 
@@ -10,7 +10,7 @@ export const NetworkModeSchema = z.discriminatedUnion("mode", [
 	z.object({ mode: z.literal("container"), id: z.string() }),
 	z.object({ mode: z.literal("slirp4netns"), options: z.array(z.string()) }),
 	/** CNI networks, sorted (podman stores them sorted; IP/MAC/ports go to the first). */
-	z.object({ mode: z.literal("bridge"), networks: z.array(z.string()).min(1) }),
+	z.object({ mode: z.literal("bridge"), networks: z.array(z.string()).check(z.minLength(1)) }),
 ]);
 export type NetworkMode = z.infer<typeof NetworkModeSchema>;
 

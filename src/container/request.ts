@@ -1,7 +1,7 @@
 // A setup request as the CLI (or the OCI hook) hands it over, validated before anything on the
 // host changes. Pure: raw strings in, a typed request out, UsageError for the first bad value.
 import { isIP } from "node:net";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { NAME_PATTERN } from "../config/schema";
 import { UsageError } from "../errors";
 import { parsePublish } from "../ports/parse";
@@ -11,12 +11,12 @@ import { type NetworkMode, parseNetworkSpecs } from "./network-spec";
 
 export const RawSetupSchema = z.object({
 	id: z.string(),
-	name: z.string().optional(),
-	netns: z.string().optional(),
-	pid: z.string().optional(),
+	name: z.optional(z.string()),
+	netns: z.optional(z.string()),
+	pid: z.optional(z.string()),
 	networks: z.array(z.string()),
-	ip: z.string().optional(),
-	mac: z.string().optional(),
+	ip: z.optional(z.string()),
+	mac: z.optional(z.string()),
 	publish: z.array(z.string()),
 	aliases: z.array(z.string()),
 });

@@ -1,5 +1,5 @@
 // A published port, in the shape CNI's portMappings capability and podman v2 (ocicni) use.
-import { z } from "zod";
+import * as z from "zod/mini";
 
 export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -7,8 +7,8 @@ export type Protocol = (typeof PROTOCOLS)[number];
 export const PortMappingSchema = z.object({
 	/** "" means every address (0.0.0.0 is stored as ""). */
 	hostIP: z.string(),
-	hostPort: z.number().int().min(1).max(65535),
-	containerPort: z.number().int().min(1).max(65535),
+	hostPort: z.int().check(z.minimum(1), z.maximum(65535)),
+	containerPort: z.int().check(z.minimum(1), z.maximum(65535)),
 	protocol: z.enum(PROTOCOLS),
 });
 export type PortMapping = z.infer<typeof PortMappingSchema>;

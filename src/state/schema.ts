@@ -1,16 +1,16 @@
 // What ctrnet remembers about a container: the single source of the stored record's type.
 // Stored as one JSON document per row, validated on every read (it crosses a process boundary).
-import { z } from "zod";
+import * as z from "zod/mini";
 import { NetworkModeSchema } from "../container/network-spec";
 import { PortMappingSchema } from "../ports/schema";
 
 export const HelperSchema = z.object({
 	kind: z.enum(["slirp4netns", "rootlessport"]),
-	pid: z.number().int().positive(),
+	pid: z.int().check(z.positive()),
 	/** Process start time (field 22 of /proc/PID/stat), so a recycled pid is never signalled. */
 	startTime: z.string(),
 	/** slirp4netns API socket, when port_handler=slirp4netns. */
-	apiSocket: z.string().optional(),
+	apiSocket: z.optional(z.string()),
 });
 export type Helper = z.infer<typeof HelperSchema>;
 
@@ -21,8 +21,8 @@ export const STATUSES = ["creating", "ready", "removing"] as const;
 export const HookOriginSchema = z.object({
 	bundle: z.string(),
 	/** The container's init process, and its start time: gc's sign that poststop never came. */
-	pid: z.number().int(),
-	startTime: z.string().optional(),
+	pid: z.int(),
+	startTime: z.optional(z.string()),
 });
 export type HookOrigin = z.infer<typeof HookOriginSchema>;
 
@@ -31,23 +31,23 @@ export const ContainerSchema = z.object({
 	name: z.string(),
 	/** creating/removing: a ctrnet process (owner) is changing the host for this container. */
 	status: z.enum(STATUSES),
-	owner: z.object({ pid: z.number().int(), startTime: z.string() }).nullable(),
-	netns: z
-		.object({
+	owner: z.nullable(z.object({ pid: z.int(), startTime: z.string() })),
+	netns: z.nullable(
+		z.object({
 			path: z.string(),
 			/** ctrnet created it (setup without --netns): removed at teardown. */
 			owned: z.boolean(),
 			/** Rootless --pid without a bind mount: the container is gone when this process is. */
-			pid: z.number().int().optional(),
-			pidStartTime: z.string().optional(),
-		})
-		.nullable(),
+			pid: z.optional(z.int()),
+			pidStartTime: z.optional(z.string()),
+		}),
+	),
 	mode: NetworkModeSchema,
-	staticIP: z.string().optional(),
-	staticMAC: z.string().optional(),
+	staticIP: z.optional(z.string()),
+	staticMAC: z.optional(z.string()),
 	ports: z.array(PortMappingSchema),
 	/** The network whose portmap plugin carries the ports (the first one; moves on disconnect). */
-	portsNetwork: z.string().nullable(),
+	portsNetwork: z.nullable(z.string()),
 	/** Networks attached now, sorted. */
 	networks: z.array(z.string()),
 	aliases: z.record(z.string(), z.array(z.string())),
@@ -56,7 +56,7 @@ export const ContainerSchema = z.object({
 	/** CNI ADD result per attached network (the plugin's JSON, in the config's version). */
 	results: z.record(z.string(), z.unknown()),
 	helpers: z.array(HelperSchema),
-	hook: HookOriginSchema.optional(),
+	hook: z.optional(HookOriginSchema),
 	createdAt: z.string(),
 	updatedAt: z.string(),
 });
@@ -67,6 +67,6 @@ export const EventSchema = z.object({
 	time: z.string(),
 	id: z.string(),
 	type: z.enum(EVENT_TYPES),
-	network: z.string().nullable(),
+	network: z.nullable(z.string()),
 });
 export type CtrEvent = z.infer<typeof EventSchema>;
