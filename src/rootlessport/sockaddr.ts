@@ -1,5 +1,5 @@
 // struct sockaddr_in / sockaddr_in6 for an IP literal and a port. Pure.
-import { isIP } from "node:net";
+import { ipVersion } from "./ip";
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -22,7 +22,7 @@ function ipv6Bytes(ip: string): number[] {
 
 /** The sockaddr for `ip`:`port`, and its address family. */
 export function sockaddr(ip: string, port: number): { family: number; addr: Uint8Array } {
-	const v = isIP(ip);
+	const v = ipVersion(ip);
 	if (v === 4) {
 		const b = Buffer.alloc(16);
 		b.writeUInt16LE(AF_INET, 0);
