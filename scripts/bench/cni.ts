@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { Cni, findNetwork, type PluginRun } from "../../src/cni";
+import { median, timed } from "./lib";
 
 const RUNS = Number(process.env.RUNS ?? 30);
 const WARMUP = 3;
@@ -30,30 +31,6 @@ const ns = `t4-bench-${process.pid}`;
 const nsPath = `/run/netns/${ns}`;
 const hadPodmanBridge = Bun.spawnSync(["ip", "link", "show", "cni-podman0"]).exitCode === 0;
 const capArgs = { portMappings: [{ hostPort: 28080, containerPort: 80, protocol: "tcp" }] };
-
-function median(xs: number[]): number {
-	const s = [...xs].sort((a, b) => a - b);
-	const m = s.length >> 1;
-	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-async function timed(argv: string[], env: Record<string, string>, stdin?: string) {
-	const t0 = performance.now();
-	const p = Bun.spawn(argv, {
-		env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
-		stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-		stdout: "pipe",
-		stderr: "pipe",
-	});
-	const [out, err, code] = await Promise.all([
-		new Response(p.stdout).text(),
-		new Response(p.stderr).text(),
-		p.exited,
-	]);
-	const ms = performance.now() - t0;
-	if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}: ${err || out}`);
-	return { ms, out, err };
-}
 
 /** The CTRNET_TRACE_PLUGINS lines: each plugin's wall time and its spawn offset. */
 function traces(stderr: string): { ms: number; at: number }[] {

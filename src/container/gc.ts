@@ -1,11 +1,10 @@
 // gc: reclaim what dead containers left (DESIGN 4). A container is dead when its namespace file
 // or pinned process is gone, or when the ctrnet process that was changing it died mid-way.
-import { existsSync } from "node:fs";
 import { isSameProcessAlive } from "../host/process";
-import { mountsAt, readMountinfo } from "../netns";
 import type { Container } from "../state/schema";
 import { busy } from "./guard";
 import type { Runtime } from "./runtime";
+import { netnsAlive } from "./standin";
 import { teardownContainer } from "./teardown";
 
 export interface GcReport {
@@ -43,10 +42,8 @@ export function deathReason(
 }
 
 export async function gc(rt: Runtime): Promise<GcReport> {
-	const mounts = readMountinfo();
 	const facts = {
-		netnsMounted: (p: string) =>
-			existsSync(p) && (p.startsWith("/proc/") || mountsAt(mounts, p).length > 0),
+		netnsMounted: netnsAlive,
 		alive: isSameProcessAlive,
 		known: (id: string) => rt.store.get(id) !== undefined,
 	};

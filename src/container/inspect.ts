@@ -1,26 +1,16 @@
 // The inspect object (Docker/podman names, DESIGN 4), built from a stored container. Pure.
-import * as z from "zod/mini";
+import { type CniResult, parseResult } from "../cni";
 import type { PortMapping } from "../ports/schema";
 import type { Container } from "../state/schema";
 
-/** The parts of a CNI result (0.3.x, 0.4.0, 1.x) that inspect reads. */
-const ResultSchema = z.object({
-	interfaces: z.optional(
-		z.array(
-			z.object({ name: z.string(), mac: z.optional(z.string()), sandbox: z.optional(z.string()) }),
-		),
-	),
-	ips: z.optional(
-		z.array(
-			z.object({
-				address: z.string(),
-				gateway: z.optional(z.string()),
-				interface: z.optional(z.int()),
-				version: z.optional(z.string()),
-			}),
-		),
-	),
-});
+/** A stored CNI result in the internal model (any version reads); undefined when unreadable. */
+function readResult(raw: unknown): CniResult | undefined {
+	try {
+		return raw === undefined ? undefined : parseResult(raw);
+	} catch {
+		return undefined;
+	}
+}
 
 export interface BasicNetworkConfig {
 	EndpointID: string;
@@ -74,9 +64,9 @@ function emptyBasic(): BasicNetworkConfig {
 /** podman's resultToBasicNetworkConfig: first v4 and first v6 on top, the rest as secondaries. */
 export function basicFromResult(raw: unknown): BasicNetworkConfig {
 	const out = emptyBasic();
-	const parsed = ResultSchema.safeParse(raw);
-	if (!parsed.success) return out;
-	const { interfaces = [], ips = [] } = parsed.data;
+	const r = readResult(raw);
+	if (!r) return out;
+	const { interfaces, ips } = r;
 	for (const ip of ips) {
 		const [addr = "", len = "0"] = ip.address.split("/");
 		const mac = ip.interface === undefined ? undefined : interfaces[ip.interface]?.mac;
@@ -116,8 +106,7 @@ export function portBindings(
 
 /** The bridge a result names: the first interface without a sandbox that is not the host veth. */
 function bridgeName(raw: unknown): string {
-	const parsed = ResultSchema.safeParse(raw);
-	return parsed.success ? (parsed.data.interfaces?.find((i) => !i.sandbox)?.name ?? "") : "";
+	return readResult(raw)?.interfaces.find((i) => !i.sandbox)?.name ?? "";
 }
 
 export function buildInspect(c: Container): InspectObject {

@@ -1,20 +1,10 @@
 // Interface counters of a container, read through netlink inside its namespace (DESIGN 4).
 import { NotFoundError } from "../errors";
-import { linkStats } from "../netlink";
+import { type LinkStats, linkStats } from "../netlink";
 import type { Container } from "../state/schema";
 
-export interface StatsRow {
-	interface: string;
-	network: string;
-	rx_bytes: number;
-	tx_bytes: number;
-	rx_packets: number;
-	tx_packets: number;
-	rx_errors: number;
-	tx_errors: number;
-	rx_dropped: number;
-	tx_dropped: number;
-}
+/** DESIGN 4's `stats` row: the interface, its network, and the kernel's 64-bit counters. */
+export type StatsRow = { interface: string; network: string } & LinkStats;
 
 export function containerStats(c: Container): StatsRow[] {
 	if (!c.netns)

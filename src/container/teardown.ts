@@ -9,6 +9,7 @@ import { detach } from "./attach";
 import { busy } from "./guard";
 import { removeRunDir, stopHelper } from "./helpers";
 import type { Runtime } from "./runtime";
+import { withStandIn } from "./standin";
 
 export interface TeardownOptions {
 	keepNetns: boolean;
@@ -35,7 +36,7 @@ export async function teardownContainer(
 	removeRunDir(rt.config.runRoot, c.id);
 	for (const network of [...c.networks].reverse()) {
 		try {
-			await detach(rt, c, network);
+			await withStandIn(rt, c, network, (x) => detach(rt, x, network));
 		} catch (e) {
 			// Nothing to DEL with: neither a cached config nor a conflist. Nothing was left by us.
 			if (e instanceof NotFoundError)

@@ -5,7 +5,13 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { InspectObject } from "../../src/container/inspect";
 import { have, requireBinary } from "../lib/cli";
 import { world } from "../lib/env";
-import { bridgePorts, iptablesMentioning, leaseFiles, mountsUnder } from "../lib/host";
+import {
+	bridgePorts,
+	cniIdComment,
+	iptablesMentioning,
+	leaseFiles,
+	mountsUnder,
+} from "../lib/host";
 
 const ok = have(["iptables"], true);
 const W = world("t5-conc");
@@ -55,7 +61,7 @@ test.if(ok)(
 		expect(await W.json(["ps", "--format", "json"])).toEqual([]);
 		expect(leaseFiles(NET)).toEqual([]);
 		expect(bridgePorts(BRIDGE)).toEqual([]);
-		expect(iptablesMentioning(ids.map((id) => `id: "${id}"`))).toEqual([]);
+		expect(iptablesMentioning(ids.map(cniIdComment))).toEqual([]);
 		const netnsDir = W.env.CTRNET_NETNS_DIR as string;
 		expect(mountsUnder(netnsDir).filter((m) => m !== netnsDir)).toEqual([]);
 		expect(existsSync(netnsDir) ? readdirSync(netnsDir) : []).toEqual([]);

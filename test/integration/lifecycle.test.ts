@@ -8,6 +8,7 @@ import { world } from "../lib/env";
 import {
 	addressesInNetns,
 	bridgePorts,
+	cniIdComment,
 	iptablesMentioning,
 	leaseFiles,
 	mountsUnder,
@@ -73,7 +74,7 @@ async function curl(url: string, timeoutS = 3): Promise<string> {
 async function leftovers(cids: string[], nets: string[]): Promise<string[]> {
 	const live = new Set((await rows()).map((r) => r.netns.slice(r.netns.lastIndexOf("/") + 1)));
 	const out: string[] = [];
-	out.push(...iptablesMentioning(cids.map((c) => `id: "${c}"`)));
+	out.push(...iptablesMentioning(cids.map(cniIdComment)));
 	for (const n of nets) {
 		out.push(...leaseFiles(n).map((l) => `lease ${n}/${l}`));
 		if (existsSync(`${W.env.CTRNET_CNI_CONFIG_DIR}/${n}.conflist`)) {
@@ -372,6 +373,8 @@ describe.if(ok)("ports, reload, connect and disconnect", () => {
 			"-p",
 			"127.0.0.1:18282:80",
 		]);
+		// The leftover checks look for these rules: prove the needle finds them while they exist.
+		expect(iptablesMentioning([cniIdComment(cid)]).length).toBeGreaterThan(0);
 		serve(i.NetworkSettings.SandboxKey, 80, "hello from t5");
 		await Bun.sleep(200);
 		expect(await curl("http://127.0.0.1:18282/")).toBe("hello from t5");

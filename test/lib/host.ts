@@ -13,6 +13,11 @@ export function sh(
 	return { code: p.exitCode ?? -1, out: p.stdout.toString(), err: p.stderr.toString() };
 }
 
+/** The needle that finds a container's CNI rules: `iptables -S` prints comment quotes as \". */
+export function cniIdComment(containerId: string): string {
+	return `id: \\"${containerId}\\"`;
+}
+
 /** iptables rules (every table) that mention one of `needles`. */
 export function iptablesMentioning(needles: string[]): string[] {
 	const out: string[] = [];

@@ -89,3 +89,22 @@ test("buildInspect: networks, top-level fields from the first, sandbox key", () 
 	});
 	expect(i.NetworkSettings.Networks.a?.Aliases).toBeUndefined();
 });
+
+test("a stand-in interface gets the addresses the cached result put on the container's interface", async () => {
+	const { standInAddresses } = await import("../../src/container/standin");
+	const result = {
+		interfaces: [{ name: "br0" }, { name: "veth1" }, { name: "eth1", sandbox: "/x" }],
+		ips: [
+			{ address: "10.1.0.5/24", interface: 2 },
+			{ address: "fd00::5/64", interface: 2 },
+			{ address: "10.9.9.9/24", interface: 0 },
+		],
+		routes: [],
+		dns: {},
+	};
+	expect(standInAddresses(result, "eth1")).toEqual(["10.1.0.5/24", "fd00::5/64"]);
+	// A result without interface indexes (IPAM-only chains): every address.
+	expect(standInAddresses({ ...result, ips: [{ address: "10.1.0.6/24" }] }, "eth1")).toEqual([
+		"10.1.0.6/24",
+	]);
+});
