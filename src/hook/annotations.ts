@@ -6,7 +6,7 @@
 //   io.ctrnet.alias    aliases separated by commas
 //   io.ctrnet.ip, io.ctrnet.mac, io.ctrnet.name   one value each
 // An unknown io.ctrnet.* key is refused: a typo (io.ctrnet.port) must not silently drop a port.
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { RawSetup } from "../container/request";
 import { UsageError } from "../errors";
 

@@ -3,13 +3,13 @@
 // the container joins an existing one (ctrnet configures it there and never deletes it), and no
 // network entry at all means the container shares the runtime's (the host's) namespace.
 import { readFileSync } from "node:fs";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { UsageError } from "../errors";
 
-const NamespaceSchema = z.object({ type: z.string(), path: z.string().optional() });
+const NamespaceSchema = z.object({ type: z.string(), path: z.optional(z.string()) });
 
 export const BundleNetSchema = z.object({
-	linux: z.object({ namespaces: z.array(NamespaceSchema).optional() }).optional(),
+	linux: z.optional(z.object({ namespaces: z.optional(z.array(NamespaceSchema)) })),
 });
 export type BundleNet = z.infer<typeof BundleNetSchema>;
 

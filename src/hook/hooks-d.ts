@@ -4,16 +4,16 @@
 // (`ctrnet hook createRuntime`); with several the command is `ctrnet hook auto`, which takes the
 // stage from the state's `status` (creating = setup, stopped = teardown). nerdctl instead writes
 // the stage into the args of two separate entries, which is what `hook inject` does.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { UsageError } from "../errors";
 import { ANNOTATIONS } from "./annotations";
 import { STAGES, type Stage } from "./stage";
 
 export const HookEntrySchema = z.looseObject({
 	path: z.string(),
-	args: z.array(z.string()).optional(),
-	env: z.array(z.string()).optional(),
-	timeout: z.number().int().positive().optional(),
+	args: z.optional(z.array(z.string())),
+	env: z.optional(z.array(z.string())),
+	timeout: z.optional(z.int().check(z.positive())),
 });
 export type HookEntry = z.infer<typeof HookEntrySchema>;
 

@@ -4,25 +4,25 @@
 // their order, ctrnet's setup goes first (later hooks may want the network) and its teardown last.
 // The file is rewritten losslessly (json.ts) and atomically (a temp file renamed over it).
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { UsageError } from "../errors";
 import { type HookEntry, HookEntrySchema } from "./hooks-d";
 import { parseLossless, stringifyDocument } from "./json";
 
-const HookListSchema = z.array(HookEntrySchema).optional();
+const HookListSchema = z.optional(z.array(HookEntrySchema));
 
 export const OciConfigSchema = z.looseObject({
-	hooks: z
-		.looseObject({
+	hooks: z.optional(
+		z.looseObject({
 			prestart: HookListSchema,
 			createRuntime: HookListSchema,
 			createContainer: HookListSchema,
 			startContainer: HookListSchema,
 			poststart: HookListSchema,
 			poststop: HookListSchema,
-		})
-		.optional(),
-	annotations: z.record(z.string(), z.string()).optional(),
+		}),
+	),
+	annotations: z.optional(z.record(z.string(), z.string())),
 });
 export type OciConfig = z.infer<typeof OciConfigSchema>;
 

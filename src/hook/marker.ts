@@ -4,12 +4,12 @@
 // setup owns under the same ID (a CLI `ctrnet setup`, or the same ID in another runc --root).
 // Kept under the run root (tmpfs): runtime containers do not outlive a reboot either.
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { z } from "zod";
+import * as z from "zod/mini";
 
 export const FailedMarkSchema = z.object({
 	id: z.string(),
 	bundle: z.string(),
-	pid: z.number().int(),
+	pid: z.int(),
 	error: z.string(),
 	/** The failed setup's own record is still there (its rollback failed): poststop may retry. */
 	leftover: z.boolean(),

@@ -1,16 +1,16 @@
 // The OCI state the runtime writes on a hook's stdin (runtime-spec "State"). runc leaves `pid` out
 // at poststop (the process is gone) and sends it for createRuntime/prestart; podman runs its own
 // poststop hooks with `status: "stopped"` and no pid either.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { UsageError } from "../errors";
 
 export const OciStateSchema = z.object({
 	ociVersion: z.string(),
-	id: z.string().min(1),
+	id: z.string().check(z.minLength(1)),
 	status: z.enum(["creating", "created", "running", "stopped"]),
-	pid: z.number().int().nonnegative().optional(),
-	bundle: z.string().refine((p) => p.startsWith("/"), "must be an absolute path"),
-	annotations: z.record(z.string(), z.string()).optional().default({}),
+	pid: z.optional(z.int().check(z.nonnegative())),
+	bundle: z.string().check(z.refine((p) => p.startsWith("/"), "must be an absolute path")),
+	annotations: z._default(z.optional(z.record(z.string(), z.string())), {}),
 });
 export type OciState = z.infer<typeof OciStateSchema>;
 
