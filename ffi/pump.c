@@ -29,6 +29,9 @@ extern int setsockopt(int, int, int, const void *, socklen_t);
 extern int shutdown(int, int);
 extern int close(int);
 extern int setns(int, int);
+extern int bind(int, const void *, socklen_t);
+extern int listen(int, int);
+extern int open(const char *, int, ...);
 extern int pipe2(int *, int);
 extern int fcntl(int, int, ...);
 extern int poll(void *, unsigned long, int);
@@ -40,8 +43,13 @@ extern void free(void *);
 extern void *memcpy(void *, const void *, size_t);
 extern int *__errno_location(void);
 extern int usleep(unsigned int);
+extern int kill(int, int);
+extern int getpid(void);
 
 #define SOCK_STREAM 1
+#define SOL_SOCKET 1
+#define SO_REUSEADDR 2
+#define O_RDONLY 0
 #define SOCK_NONBLOCK 04000
 #define SOCK_CLOEXEC 02000000
 #define O_NONBLOCK 04000
@@ -65,6 +73,7 @@ extern int usleep(unsigned int);
 #define ENFILE 23
 #define ENOBUFS 105
 #define PTHREAD_CREATE_DETACHED 1
+#define SIGTERM 15
 #define STACK_SIZE (128 * 1024)
 #define PIPE_SIZE (256 * 1024)
 
@@ -210,6 +219,7 @@ out:
 static void *acceptor_main(void *arg) {
 	struct acceptor *ac = arg;
 	int st = setns(ac->netns_fd, CLONE_NEWNET) < 0 ? errno : 0;
+	close(ac->netns_fd);
 	write(ac->status_fd, &st, sizeof st);
 	if (st) return 0;
 	for (;;) {
@@ -241,27 +251,57 @@ static void *acceptor_main(void *arg) {
 }
 
 /*
- * Starts forwarding connections accepted on listen_fd to the address in `addr` (a sockaddr of
- * `len` bytes), dialled inside the netns open at netns_fd. Returns 0, an errno from setns, or -1.
- * netns_fd may be closed once this returns.
+ * A listening TCP socket on the sockaddr in `addr` (SO_REUSEADDR, as Go's net.Listen), made by
+ * the calling (JS) thread, so in its netns: the host's. Returns the fd or -errno.
  */
-int rp_start(int listen_fd, int netns_fd, const unsigned char *addr, int len, int family) {
+int rp_listen(const unsigned char *addr, int len, int family, int backlog) {
+	int one = 1, e;
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, addr, len) < 0 || listen(fd, backlog) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* Stops a listener: shutdown wakes its acceptor thread out of accept(2), then close. */
+void rp_close(int fd) {
+	shutdown(fd, SHUT_RDWR);
+	close(fd);
+}
+
+/*
+ * Starts forwarding connections accepted on listen_fd to the address in `addr` (a sockaddr of
+ * `len` bytes), dialled inside the netns at `netns_path`. Returns 0, a positive errno from
+ * opening or entering the netns, or -1.
+ */
+int rp_start(int listen_fd, const char *netns_path, const unsigned char *addr, int len, int family) {
 	struct acceptor *ac;
 	int sync[2], st = -1;
 	if (len < 0 || len > 28) return -1;
 	ac = malloc(sizeof *ac);
 	if (!ac) return -1;
+	ac->netns_fd = open(netns_path, O_RDONLY | O_CLOEXEC);
+	if (ac->netns_fd < 0) {
+		st = errno;
+		free(ac);
+		return st;
+	}
 	ac->listen_fd = listen_fd;
-	ac->netns_fd = netns_fd;
 	ac->t.len = len;
 	ac->t.family = family;
 	memcpy(ac->t.addr, addr, len);
 	if (pipe2(sync, O_CLOEXEC) < 0) {
+		close(ac->netns_fd);
 		free(ac);
 		return -1;
 	}
 	ac->status_fd = sync[1];
 	if (spawn_detached(acceptor_main, ac) != 0) {
+		close(ac->netns_fd);
 		free(ac);
 	} else if (read(sync[0], &st, sizeof st) != sizeof st) {
 		st = -1;
@@ -269,4 +309,50 @@ int rp_start(int listen_fd, int netns_fd, const unsigned char *addr, int len, in
 	close(sync[0]);
 	close(sync[1]);
 	return st;
+}
+
+/*
+ * How a splice-engine forwarder stops: SIGTERM/SIGINT, or EOF on podman's ExitFD. Either way
+ * _exit(0): the kernel closes every listener and connection, and no JS needs to run (nor sit in
+ * memory) for it. One log line first, on stderr (the forwarder's log).
+ */
+extern void _exit(int);
+extern void *signal(int, void *);
+#define SIGINT 2
+
+static void stop_now(const char *why, size_t len) {
+	write(2, why, len);
+	_exit(0);
+}
+
+static void on_signal(int sig) {
+	if (sig == SIGINT) stop_now("rootlessport: stopping: SIGINT\n", 31);
+	stop_now("rootlessport: stopping: SIGTERM\n", 32);
+}
+
+static void *exit_watch_main(void *arg) {
+	int fd = (int)(long)arg;
+	char buf[64];
+	struct pollfd p;
+	for (;;) {
+		ssize_t n;
+		/* The fd may be non-blocking (inherited so, or set by the runtime): wait, then read. */
+		p.fd = fd;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
+		n = read(fd, buf, sizeof buf);
+		if (n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN))) continue;
+		break;
+	}
+	stop_now("rootlessport: stopping: exit fd closed\n", 39);
+	return 0;
+}
+
+/* exit_fd < 0: no ExitFD (ctrnet's -1), signals only. Returns 0, or -1 if no thread. */
+int rp_stop_on(int exit_fd) {
+	signal(SIGTERM, (void *)on_signal);
+	signal(SIGINT, (void *)on_signal);
+	if (exit_fd < 0) return 0;
+	return spawn_detached(exit_watch_main, (void *)(long)exit_fd) == 0 ? 0 : -1;
 }

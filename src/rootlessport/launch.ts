@@ -23,6 +23,14 @@ export interface RootlessportOptions {
 	/** Give up when the forwarder is alive but not ready after this long (default 30 s). */
 	timeoutMs?: number;
 	holdExit?: boolean;
+	/**
+	 * Rootless: the container's user namespace (/proc/PID/ns/user). Entering a network namespace
+	 * needs CAP_SYS_ADMIN in the caller's own user namespace too, which an unprivileged ctrnet in
+	 * the host's does not have; so the forwarder runs inside the container's user namespace (host
+	 * network namespace still), as podman runs its own inside its rootless one. Joining a user
+	 * namespace needs a single-threaded process: util-linux nsenter does it, then execs us.
+	 */
+	userns?: string;
 }
 
 /**
@@ -58,10 +66,20 @@ export async function startRootlessport(
 		ChildIP: opts.childIP ?? DEFAULT_CHILD_IP,
 		ContainerID: opts.containerId,
 	};
+	const cmd = opts.userns
+		? [
+				"nsenter",
+				`--user=${opts.userns}`,
+				"--preserve-credentials",
+				"--",
+				...selfCommand(),
+				"rootlessport",
+			]
+		: selfCommand();
 	return spawnHelper({
 		name: "rootlessport",
-		cmd: selfCommand(),
-		argv0: "rootlessport",
+		cmd,
+		...(opts.userns ? {} : { argv0: "rootlessport" }),
 		stdin: new TextEncoder().encode(JSON.stringify(config)),
 		logPath: `${opts.tmpDir}/rootlessport-${opts.containerId}.log`,
 		separateStdout: true,
