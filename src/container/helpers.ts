@@ -1,15 +1,22 @@
 // Helper processes a container owns (slirp4netns, rootlessport): stopped by pid, but only while
-// the pid still belongs to the process that was started (start time recorded with it).
+// the pid still belongs to the process that was started — its start time is recorded with it,
+// which also covers a forwarder whose argv[0] is nsenter's (rootless).
 import { rmSync } from "node:fs";
+import { kill } from "../../ffi/libc";
 import { isSameProcessAlive } from "../host/process";
-import { stopRootlessport } from "../rootlessport/launch";
-import { stopSlirp4netns } from "../slirp/launch";
 import type { Helper } from "../state/schema";
 
-export async function stopHelper(h: Helper): Promise<void> {
-	if (isSameProcessAlive(h.pid, h.startTime)) {
-		if (h.kind === "slirp4netns") await stopSlirp4netns(h.pid, h.apiSocket);
-		else await stopRootlessport(h.pid);
+const SIGTERM = 15;
+const SIGKILL = 9;
+
+export async function stopHelper(h: Helper, graceMs = 2000): Promise<void> {
+	const alive = () => isSameProcessAlive(h.pid, h.startTime);
+	if (alive()) {
+		kill(h.pid, SIGTERM);
+		const deadline = Date.now() + graceMs;
+		while (alive() && Date.now() < deadline) await Bun.sleep(10);
+		if (alive()) kill(h.pid, SIGKILL);
+		while (alive() && Date.now() < deadline + 1000) await Bun.sleep(10);
 	}
 	if (h.apiSocket) rmSync(h.apiSocket, { force: true });
 }
