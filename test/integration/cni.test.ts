@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { Cni, findNetwork, PluginError } from "../../src/cni";
 import { BIN, ctrnet, have, requireBinary } from "../lib/cli";
+import { shAll as sh } from "../lib/host";
 
 beforeAll(requireBinary);
 // Real plugins on a loaded machine (other suites run at the same time): 5 s is not enough.
@@ -25,11 +26,6 @@ afterAll(() => {
 	for (const c of cleanups.reverse()) c();
 	for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
 });
-
-function sh(cmd: string[]): { code: number; out: string } {
-	const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-	return { code: r.exitCode ?? -1, out: r.stdout.toString() + r.stderr.toString() };
-}
 
 const rand = () => Math.random().toString(36).slice(2, 8);
 

@@ -8,17 +8,13 @@ import { MNT_DETACH, umount2 } from "../../ffi/libc";
 import * as N from "../../src/netlink";
 import * as NS from "../../src/netns";
 import { have } from "../lib/cli";
+import { shAll as sh } from "../lib/host";
 
 const ok = have(["ip"], true);
 const TAG = `t3-${randomBytes(3).toString("hex")}`;
 const DIR = `/tmp/${TAG}-nl`;
 const HOME = ok ? readlinkSync("/proc/thread-self/ns/net") : "";
 const here = () => readlinkSync("/proc/thread-self/ns/net");
-
-function sh(cmd: string[]): { code: number; out: string } {
-	const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-	return { code: r.exitCode, out: r.stdout.toString() + r.stderr.toString() };
-}
 
 const mounts = (prefix: string) =>
 	readFileSync("/proc/self/mountinfo", "utf8")

@@ -5,16 +5,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { ctrnet, have, requireBinary } from "../lib/cli";
+import { shAll as sh } from "../lib/host";
 
 const ok = have(["ip", "ping"], true);
 const TAG = `t3-${randomBytes(3).toString("hex")}`;
 const DIR = `/tmp/${TAG}-netns`; // our own --netns-dir, away from /run/netns
 const D = ["--netns-dir", DIR];
-
-function sh(cmd: string[]): { code: number; out: string } {
-	const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-	return { code: r.exitCode, out: r.stdout.toString() + r.stderr.toString() };
-}
 
 function mountLines(prefix: string): string[] {
 	return readFileSync("/proc/self/mountinfo", "utf8")

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { BIN, ctrnet, have, requireBinary } from "../lib/cli";
+import { shAll as sh } from "../lib/host";
 
 beforeAll(requireBinary);
 // Real plugins on a loaded machine (other suites run at the same time): 5 s is not enough.
@@ -17,11 +18,6 @@ afterAll(() => {
 });
 
 const rand = () => Math.random().toString(36).slice(2, 8);
-
-function sh(cmd: string[]): { code: number; out: string } {
-	const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-	return { code: r.exitCode ?? -1, out: r.stdout.toString() + r.stderr.toString() };
-}
 
 function setup() {
 	const confDir = mkdtempSync(`${tmpdir()}/t4-netconf-`);

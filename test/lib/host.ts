@@ -13,6 +13,12 @@ export function sh(
 	return { code: p.exitCode ?? -1, out: p.stdout.toString(), err: p.stderr.toString() };
 }
 
+/** Like sh, with stdout and stderr together in `out` (for asserting on whatever a tool printed). */
+export function shAll(cmd: string[]): { code: number; out: string } {
+	const r = sh(cmd);
+	return { code: r.code, out: r.out + r.err };
+}
+
 /** The needle that finds a container's CNI rules: `iptables -S` prints comment quotes as \". */
 export function cniIdComment(containerId: string): string {
 	return `id: \\"${containerId}\\"`;
