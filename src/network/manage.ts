@@ -1,6 +1,7 @@
 // The effects of `ctrnet network …`: read the config dir, ask the host, write or remove files.
 // Decisions are in plan.ts; this file only gathers their inputs and carries them out.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { isIP } from "node:net";
 import { findPlugin, type LoadedNetworks, loadNetworks, type NetworkConfigList } from "../cni";
 import type { Config } from "../config/schema";
 import { ConflictError, MultiError, NotFoundError } from "../errors";
@@ -93,6 +94,26 @@ export async function removeNetwork(
 	if (bridge && !shared && !config.rootless) {
 		const { deleteHostLink } = await import("./host");
 		await deleteHostLink(bridge);
+	}
+	removeIpamDir(list.plugins, name);
+}
+
+/**
+ * host-local keeps `<dataDir>/<network>/` (its lock and last_reserved_ip) after the last lease
+ * is released. Once the network is gone that dir is only a trap: a new network of the same name
+ * would start from the old cursor. Removed when it holds no lease (a file named after an address).
+ */
+function removeIpamDir(plugins: NetworkConfigList["plugins"], name: string): void {
+	const ipam = plugins.find(
+		(p) => (p as { ipam?: { type?: string } }).ipam?.type === "host-local",
+	) as { ipam: { dataDir?: string } } | undefined;
+	if (!ipam) return;
+	const dir = `${ipam.ipam.dataDir ?? "/var/lib/cni/networks"}/${name}`;
+	try {
+		const leases = readdirSync(dir).filter((f) => isIP(f) !== 0);
+		if (leases.length === 0) rmSync(dir, { recursive: true, force: true });
+	} catch {
+		// no such dir: nothing to do
 	}
 }
 

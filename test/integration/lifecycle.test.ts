@@ -492,6 +492,8 @@ describe.if(ok)("network rm", () => {
 		expect(Object.keys(i.NetworkSettings.Networks)).toEqual([NET_C]);
 		expect(existsSync(`${W.env.CTRNET_CNI_CONFIG_DIR}/${extra}.conflist`)).toBe(false);
 		expect(leaseFiles(extra)).toEqual([]);
+		// host-local's per-network dir (lock, last_reserved_ip) goes with the network.
+		expect(existsSync(`/var/lib/cni/networks/${extra}`)).toBe(false);
 		await W.run(["teardown", cid]);
 		expect(await leftovers([cid], [NET_C])).toEqual([]);
 	});
