@@ -7,7 +7,7 @@
 // pid with stopRootlessport(). A caller that outlives the container can pass holdExit: the
 // forwarder then gets podman's fd 3 and exits when the returned exitWriteFd is closed (or the
 // caller dies).
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { PortMapping } from "../ports/schema";
 import { spawnHelper, stopHelper } from "../slirp/helper";
 import { DEFAULT_CHILD_IP } from "./config";
@@ -90,7 +90,15 @@ export async function startRootlessport(
 	});
 }
 
+/**
+ * A forwarder: argv0 `rootlessport`/`containers-rootlessport`, or `ctrnet rootlessport` (under
+ * bun: `bun …/main.ts rootlessport`).
+ */
+const isForwarder = (argv: string[]) =>
+	ROOTLESSPORT_NAMES.some((n) => basename(argv[0] ?? "") === n) ||
+	argv.slice(1, 3).includes("rootlessport");
+
 /** SIGTERM (then SIGKILL) to a forwarder by pid; false when it was not running. */
 export function stopRootlessport(pid: number): Promise<boolean> {
-	return stopHelper(pid, ROOTLESSPORT_NAMES);
+	return stopHelper(pid, isForwarder);
 }

@@ -151,35 +151,40 @@ function closeQuietly(fd: number | null): void {
 	}
 }
 
-/** argv[0] of a live process, or null when there is none (or it is a zombie). */
-function processName(pid: number): string | null {
+/** The argv of a live process, or null when there is none (or it is a zombie). */
+function processArgv(pid: number): string[] | null {
 	try {
 		if (/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) return null;
-		const argv0 = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
-		return argv0.slice(argv0.lastIndexOf("/") + 1);
+		return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
 	} catch {
 		return null;
 	}
 }
 
+/** argv[0]'s basename is one of `names`. */
+export const named =
+	(...names: string[]) =>
+	(argv: string[]): boolean =>
+		names.includes((argv[0] ?? "").slice((argv[0] ?? "").lastIndexOf("/") + 1));
+
 /**
- * Stops a helper by pid: SIGTERM, then SIGKILL after `graceMs`. Only a process whose argv[0]
- * is one of `names` is signalled, so a recycled pid is never hit. True when one was running.
+ * Stops a helper by pid: SIGTERM, then SIGKILL after `graceMs`. Only a process whose argv
+ * passes `isHelper` is signalled, so a recycled pid is never hit. True when one was running.
  */
 export async function stopHelper(
 	pid: number,
-	names: readonly string[],
+	isHelper: (argv: string[]) => boolean,
 	graceMs = 2000,
 ): Promise<boolean> {
-	const name = processName(pid);
-	if (name === null || !names.includes(name)) return false;
+	const argv = processArgv(pid);
+	if (argv === null || !isHelper(argv)) return false;
 	kill(pid, 15);
 	const deadline = Date.now() + graceMs;
-	while (processName(pid) !== null) {
+	while (processArgv(pid) !== null) {
 		if (Date.now() > deadline) {
 			kill(pid, 9);
 			const hard = Date.now() + 1000;
-			while (processName(pid) !== null && Date.now() < hard) await Bun.sleep(10);
+			while (processArgv(pid) !== null && Date.now() < hard) await Bun.sleep(10);
 			break;
 		}
 		await Bun.sleep(10);

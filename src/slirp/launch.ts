@@ -5,7 +5,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { geteuid } from "../../ffi/libc";
 import { buildSlirpArgs, type SlirpTarget } from "./argv";
 import type { SlirpFeature } from "./features";
-import { spawnHelper, stopHelper } from "./helper";
+import { named, spawnHelper, stopHelper } from "./helper";
 import { inPrivateMountNs } from "./mountns";
 import type { SlirpOptions } from "./options";
 
@@ -70,7 +70,7 @@ export async function startSlirp4netns(s: Slirp4netnsStart): Promise<StartedSlir
 
 /** SIGTERM (then SIGKILL) to slirp4netns by pid and removal of its API socket. */
 export async function stopSlirp4netns(pid: number, apiSocket?: string | null): Promise<boolean> {
-	const was = await stopHelper(pid, ["slirp4netns"]);
+	const was = await stopHelper(pid, named("slirp4netns"));
 	if (apiSocket) rmSync(apiSocket, { force: true });
 	return was;
 }

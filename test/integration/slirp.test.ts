@@ -226,7 +226,12 @@ describe.skipIf(!ok)("slirp4netns rootless (PID form, unprivileged user)", () =>
 		const dir = mkdtempSync("/tmp/t7-rootless-");
 		chownSync(dir, uid, gid);
 		// The "container": a process in a new user+net namespace of the test user.
-		const ctr = Bun.spawn(["unshare", "-Urn", "sleep", "60"], { uid, gid, stdout: "ignore" });
+		const ctr = Bun.spawn(["unshare", "-Urn", "sleep", "60"], {
+			uid,
+			gid,
+			stdout: "ignore",
+			stderr: "ignore",
+		});
 		let slirpPid = 0;
 		try {
 			for (
@@ -274,5 +279,64 @@ describe.skipIf(!ok)("slirp4netns rootless (PID form, unprivileged user)", () =>
 		if (slirpPid) expect(await waitGone(slirpPid)).toBe(true);
 	});
 });
+
+describe.skipIf(!ok)(
+	"rootless end to end: slirp4netns + rootlessport in the container's userns",
+	() => {
+		test("the unprivileged user's published port reaches the container, which sees 10.0.2.100", async () => {
+			if (Bun.spawnSync(["id", "ctrnet-test"]).exitCode !== 0) {
+				if (process.env.CI === "true") throw new Error("user ctrnet-test missing (scripts/setup)");
+				return;
+			}
+			const uid = Number(Bun.spawnSync(["id", "-u", "ctrnet-test"]).stdout.toString());
+			const gid = Number(Bun.spawnSync(["id", "-g", "ctrnet-test"]).stdout.toString());
+			const dir = mkdtempSync("/tmp/t7-rootless-");
+			chownSync(dir, uid, gid);
+			const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir };
+			const ctr = Bun.spawn(
+				["unshare", "-Urn", process.execPath, `${import.meta.dir}/../lib/peer-server.ts`, "8000"],
+				{ uid, gid, env, stdout: "ignore", stderr: "ignore" },
+			);
+			const port = freePort();
+			const stopped: boolean[] = [];
+			let pids: { slirp?: number; rootlessport?: number; error?: string } = {};
+			try {
+				const hostNet = readlinkSync("/proc/self/ns/net");
+				for (let i = 0; i < 200 && readlinkSync(`/proc/${ctr.pid}/ns/net`) === hostNet; i++) {
+					await Bun.sleep(10);
+				}
+				await Bun.sleep(300); // the server inside starts listening
+				const runner = Bun.spawn(
+					[
+						process.execPath,
+						`${import.meta.dir}/../lib/rootless-runner.ts`,
+						String(ctr.pid),
+						dir,
+						String(port),
+					],
+					{ uid, gid, env, stdout: "pipe", stderr: "pipe" },
+				);
+				pids = JSON.parse(await new Response(runner.stdout).text());
+				expect(pids.error).toBeUndefined();
+				for (const pid of [pids.slirp, pids.rootlessport]) {
+					const status = await Bun.file(`/proc/${pid}/status`).text();
+					expect(status).toMatch(new RegExp(`^Uid:\\s+${uid}\\s`, "m"));
+				}
+				expect(await tcpExchange("127.0.0.1", port, "")).toBe("peer 10.0.2.100\n");
+			} finally {
+				// Clean up first, assert after: a failed expect here would leave helpers running.
+				if (pids.rootlessport) stopped.push(await stopRootlessport(pids.rootlessport));
+				if (pids.slirp) stopped.push(await stopSlirp4netns(pids.slirp));
+				ctr.kill("SIGKILL");
+				await ctr.exited;
+				rmSync(dir, { recursive: true, force: true });
+			}
+			expect(stopped).toEqual([true, true]);
+			for (const pid of [pids.slirp, pids.rootlessport])
+				if (pid) expect(await waitGone(pid)).toBe(true);
+			expect(portFree(port)).toBe(true);
+		});
+	},
+);
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
