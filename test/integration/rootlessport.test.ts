@@ -1,7 +1,7 @@
 // ctrnet re-executed as rootlessport, driven directly with a podman-4-style config (fds 3/4 real
 // pipes), and through startRootlessport(). Root: the container is a named netns made here.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync } from "node:fs";
+import { closeSync, rmSync } from "node:fs";
 import { startRootlessport, stopRootlessport } from "../../src/rootlessport/launch";
 import { BIN, have, requireBinary } from "../lib/cli";
 import {
@@ -13,6 +13,7 @@ import {
 	readPipe,
 	tcpExchange,
 	tcpServerIn,
+	testUser,
 	udpEchoIn,
 	udpExchange,
 	waitGone,
@@ -194,12 +195,10 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 	});
 
 	test("privileged port as an unprivileged user: podman's advice with the real sysctl", async () => {
-		if (!have(["su"]) || Bun.spawnSync(["id", "ctrnet-test"]).exitCode !== 0) {
-			if (process.env.CI === "true") throw new Error("user ctrnet-test missing (scripts/setup)");
-			return;
-		}
-		const uid = Number(Bun.spawnSync(["id", "-u", "ctrnet-test"]).stdout.toString());
-		const gid = Number(Bun.spawnSync(["id", "-g", "ctrnet-test"]).stdout.toString());
+		const user = testUser();
+		if (!user) return;
+		rmSync(user.dir, { recursive: true, force: true });
+		const { uid, gid } = user;
 		const start = Number(
 			(await Bun.file("/proc/sys/net/ipv4/ip_unprivileged_port_start").text()).trim(),
 		);

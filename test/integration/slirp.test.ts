@@ -2,15 +2,7 @@
 // address), rootlessport on top, stopping, the sandbox's private mount namespace, and the
 // rootless PID form as an unprivileged user.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-	chownSync,
-	closeSync,
-	existsSync,
-	mkdtempSync,
-	readdirSync,
-	readlinkSync,
-	rmSync,
-} from "node:fs";
+import { closeSync, existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { inNetns } from "../../src/netns/enter";
 import { startRootlessport, stopRootlessport } from "../../src/rootlessport/launch";
 import { listHostfwd, publishViaSlirp, removeHostfwd } from "../../src/slirp/api";
@@ -27,6 +19,7 @@ import {
 	sh,
 	tcpExchange,
 	tcpServerIn,
+	testUser,
 	uniq,
 	waitGone,
 } from "../lib/rootless";
@@ -217,14 +210,9 @@ describe.skipIf(!ok)("slirp4netns as root (netns path form)", () => {
 
 describe.skipIf(!ok)("slirp4netns rootless (PID form, unprivileged user)", () => {
 	test("a process in its own user+net namespace gets tap0 with <cidr>.100 and the MTU", async () => {
-		if (Bun.spawnSync(["id", "ctrnet-test"]).exitCode !== 0) {
-			if (process.env.CI === "true") throw new Error("user ctrnet-test missing (scripts/setup)");
-			return;
-		}
-		const uid = Number(Bun.spawnSync(["id", "-u", "ctrnet-test"]).stdout.toString());
-		const gid = Number(Bun.spawnSync(["id", "-g", "ctrnet-test"]).stdout.toString());
-		const dir = mkdtempSync("/tmp/t7-rootless-");
-		chownSync(dir, uid, gid);
+		const user = testUser();
+		if (!user) return;
+		const { uid, gid, dir } = user;
 		// The "container": a process in a new user+net namespace of the test user.
 		const ctr = Bun.spawn(["unshare", "-Urn", "sleep", "60"], {
 			uid,
@@ -284,14 +272,9 @@ describe.skipIf(!ok)(
 	"rootless end to end: slirp4netns + rootlessport in the container's userns",
 	() => {
 		test("the unprivileged user's published port reaches the container, which sees 10.0.2.100", async () => {
-			if (Bun.spawnSync(["id", "ctrnet-test"]).exitCode !== 0) {
-				if (process.env.CI === "true") throw new Error("user ctrnet-test missing (scripts/setup)");
-				return;
-			}
-			const uid = Number(Bun.spawnSync(["id", "-u", "ctrnet-test"]).stdout.toString());
-			const gid = Number(Bun.spawnSync(["id", "-g", "ctrnet-test"]).stdout.toString());
-			const dir = mkdtempSync("/tmp/t7-rootless-");
-			chownSync(dir, uid, gid);
+			const user = testUser();
+			if (!user) return;
+			const { uid, gid, dir } = user;
 			const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir };
 			const ctr = Bun.spawn(
 				["unshare", "-Urn", process.execPath, `${import.meta.dir}/../lib/peer-server.ts`, "8000"],

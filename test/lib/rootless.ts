@@ -1,7 +1,7 @@
 // Fixtures for the rootless-networking tests: throw-away named netns, servers living inside one,
 // pipes for a helper's fds 3/4, and leftover checks. Names start with t7- so a test only ever
 // looks at (and removes) what it made itself.
-import { read, readFileSync } from "node:fs";
+import { chownSync, mkdtempSync, read, readFileSync } from "node:fs";
 import { O_CLOEXEC, pipe2 } from "../../ffi/libc";
 import { inNetns } from "../../src/netns/enter";
 
@@ -178,4 +178,21 @@ export async function waitGone(pid: number, ms = 3000): Promise<boolean> {
 		await Bun.sleep(20);
 	}
 	return true;
+}
+
+/**
+ * The unprivileged test user (scripts/setup creates `ctrnet-test`), with a private temp dir it
+ * owns; null when missing on a developer's machine, an error in CI.
+ */
+export function testUser(): { uid: number; gid: number; dir: string } | null {
+	if (Bun.spawnSync(["id", "ctrnet-test"]).exitCode !== 0) {
+		if (process.env.CI === "true") throw new Error("user ctrnet-test missing (scripts/setup)");
+		console.warn("skipping: user ctrnet-test missing (scripts/setup)");
+		return null;
+	}
+	const uid = Number(Bun.spawnSync(["id", "-u", "ctrnet-test"]).stdout.toString());
+	const gid = Number(Bun.spawnSync(["id", "-g", "ctrnet-test"]).stdout.toString());
+	const dir = mkdtempSync("/tmp/t7-rootless-");
+	chownSync(dir, uid, gid);
+	return { uid, gid, dir };
 }
