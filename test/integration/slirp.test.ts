@@ -201,6 +201,61 @@ describe.skipIf(!ok)("slirp4netns as root (netns path form)", () => {
 		expect(await waitGone(held.pid)).toBe(true);
 	});
 
+	test("allow_host_loopback=true reaches the host's loopback at 10.0.2.2; the default does not", async () => {
+		const host = Bun.listen({
+			hostname: "127.0.0.1",
+			port: 0,
+			socket: {
+				open(s) {
+					s.end("host\n");
+				},
+				data() {},
+			},
+		});
+		/** What a client inside `path` reads from 10.0.2.2:<host port> ("" when it cannot connect). */
+		const probe = (path: string) =>
+			new Promise<string>((resolve) => {
+				let got = "";
+				const t = setTimeout(() => resolve(got), 3000);
+				inNetns(path, () => {
+					Bun.connect({
+						hostname: "10.0.2.2",
+						port: host.port,
+						socket: {
+							data: (_s, d) => {
+								got += d.toString();
+							},
+							close: () => {
+								clearTimeout(t);
+								resolve(got);
+							},
+							connectError: () => {
+								clearTimeout(t);
+								resolve("");
+							},
+						},
+					}).catch(() => {});
+				});
+			});
+		try {
+			for (const [opts, expected] of [
+				[["allow_host_loopback=true"], "host\n"],
+				[[], ""],
+			] as const) {
+				const box = makeNetns();
+				const s = await start(box.path, [...opts]);
+				try {
+					expect(await probe(box.path)).toBe(expected);
+				} finally {
+					await stopSlirp4netns(s.pid);
+					box.remove();
+				}
+			}
+		} finally {
+			host.stop(true);
+		}
+	});
+
 	test("a slirp4netns that dies returns its log", async () => {
 		await expect(start("/run/netns/t7-does-not-exist", [])).rejects.toThrow(
 			/^slirp4netns failed: ".+"/,
