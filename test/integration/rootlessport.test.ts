@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, rmSync } from "node:fs";
 import { startRootlessport, stopRootlessport } from "../../src/rootlessport/launch";
+import { listenUdp } from "../../src/rootlessport/udp";
 import { BIN, have, requireBinary } from "../lib/cli";
 import {
 	alive,
@@ -11,6 +12,7 @@ import {
 	pipe,
 	portFree,
 	readPipe,
+	sh,
 	tcpExchange,
 	tcpServerIn,
 	testUser,
@@ -118,6 +120,32 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 			echo.stop();
 		},
 	);
+
+	test("UDP: one flow socket per client inside the netns, closed after the idle timeout", async () => {
+		const echo = await udpEchoIn(ns.path, 8002);
+		const port = freePort();
+		const flows = () =>
+			sh(["ip", "netns", "exec", ns.name, "ss", "-Hun", "dst", `${CHILD_IP}:8002`])
+				.split("\n")
+				.filter(Boolean).length;
+		const fwd = await listenUdp(
+			{ proto: "udp", hostIP: "127.0.0.1", hostPort: port, containerPort: 8002 },
+			ns.path,
+			CHILD_IP,
+			() => {},
+			300,
+		);
+		try {
+			expect(await udpExchange("127.0.0.1", port, "a")).toBe("echo:a");
+			expect(await udpExchange("127.0.0.1", port, "b")).toBe("echo:b"); // another client port
+			expect(flows()).toBe(2);
+			await Bun.sleep(900);
+			expect(flows()).toBe(0);
+		} finally {
+			fwd.close();
+			echo.stop();
+		}
+	});
 
 	test("SIGTERM stops it with exit 0", async () => {
 		const p = freePort();
