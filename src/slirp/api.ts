@@ -3,22 +3,22 @@
 // to EOF. slirp4netns handles one request at a time and "stops the world" meanwhile, so requests
 // are sent one after another, never in parallel.
 import { existsSync } from "node:fs";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { PortMapping } from "../ports/schema";
 
 const ErrorReply = z.object({ error: z.unknown() });
-const AddReply = z.object({ return: z.object({ id: z.number().int() }) });
+const AddReply = z.object({ return: z.object({ id: z.int() }) });
 const HostfwdEntry = z.object({
-	id: z.number().int(),
+	id: z.int(),
 	proto: z.string(),
 	host_addr: z.string(),
-	host_port: z.number().int(),
+	host_port: z.int(),
 	guest_addr: z.string(),
-	guest_port: z.number().int(),
+	guest_port: z.int(),
 });
 export type HostfwdEntry = z.infer<typeof HostfwdEntry>;
 // slirp4netns 1.2 answers list_hostfwd with `{"entries": [...]}`, not wrapped in `return`.
-const Entries = z.object({ entries: z.array(HostfwdEntry).default([]) });
+const Entries = z.object({ entries: z._default(z.array(HostfwdEntry), []) });
 const ListReply = z.union([Entries, z.object({ return: Entries })]);
 
 export class SlirpApiError extends Error {
