@@ -4,6 +4,7 @@
 import { ConflictError, CtrnetError, MultiError, NotFoundError, UsageError } from "../errors";
 import { writeErr } from "../io";
 import {
+	attachmentConf,
 	type CachedAttachment,
 	cachedAttachments,
 	cacheFile,
@@ -187,13 +188,7 @@ export class Cni {
 		for (const a of this.cachedAttachments()) {
 			if (a.network !== list.name || keep.has(`${a.containerId}\0${a.ifName}`)) continue;
 			try {
-				await this.delNetworkList(list, {
-					containerId: a.containerId,
-					netns: a.netns ?? "",
-					ifName: a.ifName,
-					args: a.cniArgs,
-					capabilityArgs: a.capabilityArgs,
-				});
+				await this.delNetworkList(list, attachmentConf(a));
 			} catch (e) {
 				errors.push(
 					new CtrnetError(

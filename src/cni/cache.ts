@@ -100,6 +100,17 @@ export interface CachedAttachment {
 	capabilityArgs?: Record<string, unknown>;
 }
 
+/** The RuntimeConf that tears a cached attachment down (DEL with what its ADD used). */
+export function attachmentConf(a: CachedAttachment): RuntimeConf {
+	return {
+		containerId: a.containerId,
+		netns: a.netns ?? "",
+		ifName: a.ifName,
+		args: a.cniArgs,
+		capabilityArgs: a.capabilityArgs,
+	};
+}
+
 /** libcni's GetCachedAttachments: every cniCacheV1 entry, for one container when `containerId` is set. */
 export function cachedAttachments(cacheDir: string, containerId?: string): CachedAttachment[] {
 	let names: string[];

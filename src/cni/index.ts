@@ -33,7 +33,7 @@
 //   buildEnv, buildPluginConfig, selectRuntimeConfig, formatCniArgs, parseCniArgs, cnitoolContainerId.
 
 export { Cni, type CniOptions } from "./api";
-export { type CachedAttachment, cacheFile } from "./cache";
+export { attachmentConf, type CachedAttachment, cacheFile } from "./cache";
 export { type NetworkConfigList, type PluginConf, parseConfigFile } from "./config";
 export { PluginError, type PluginRun } from "./exec";
 export {

@@ -2,7 +2,13 @@
 // Decisions are in plan.ts; this file only gathers their inputs and carries them out.
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { isIP } from "node:net";
-import { findPlugin, type LoadedNetworks, loadNetworks, type NetworkConfigList } from "../cni";
+import {
+	attachmentConf,
+	findPlugin,
+	type LoadedNetworks,
+	loadNetworks,
+	type NetworkConfigList,
+} from "../cni";
 import type { Config } from "../config/schema";
 import { ConflictError, MultiError, NotFoundError } from "../errors";
 import { conflistBridge, conflistText } from "./conflist";
@@ -71,13 +77,7 @@ export async function removeNetwork(
 	const errors: Error[] = [];
 	for (const a of cached()) {
 		try {
-			await cni.delNetworkList(list, {
-				containerId: a.containerId,
-				netns: a.netns ?? "",
-				ifName: a.ifName,
-				args: a.cniArgs,
-				capabilityArgs: a.capabilityArgs,
-			});
+			await cni.delNetworkList(list, attachmentConf(a));
 		} catch (e) {
 			errors.push(e as Error);
 		}
