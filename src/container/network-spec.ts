@@ -1,18 +1,9 @@
 // podman's --network grammar (DESIGN 4), as a pure decision: flag values in, a network mode out.
-import * as z from "zod/mini";
 import { NAME_PATTERN } from "../config/schema";
 import { UsageError } from "../errors";
+import type { NetworkMode } from "../state/schema";
 
-export const NetworkModeSchema = z.discriminatedUnion("mode", [
-	z.object({ mode: z.literal("none") }),
-	z.object({ mode: z.literal("host") }),
-	z.object({ mode: z.literal("ns"), path: z.string() }),
-	z.object({ mode: z.literal("container"), id: z.string() }),
-	z.object({ mode: z.literal("slirp4netns"), options: z.array(z.string()) }),
-	/** CNI networks, sorted (podman stores them sorted; IP/MAC/ports go to the first). */
-	z.object({ mode: z.literal("bridge"), networks: z.array(z.string()).check(z.minLength(1)) }),
-]);
-export type NetworkMode = z.infer<typeof NetworkModeSchema>;
+export type { NetworkMode };
 
 const SINGLE = new Set(["none", "host", "private", "default", ""]);
 

@@ -1,9 +1,9 @@
 // A setup request as the CLI (or the OCI hook) hands it over, validated before anything on the
 // host changes. Pure: raw strings in, a typed request out, UsageError for the first bad value.
-import { isIP } from "node:net";
 import * as z from "zod/mini";
 import { NAME_PATTERN } from "../config/schema";
 import { UsageError } from "../errors";
+import { ipFamily } from "../netlink/ip";
 import { parsePublish } from "../ports/parse";
 import type { PortRequest } from "../ports/schema";
 import type { HookOrigin } from "../state/schema";
@@ -83,7 +83,7 @@ export function parseSetup(raw: RawSetup, defaultNetwork: string, rootless: bool
 		netns = { kind: "pid", pid: Number(raw.pid) };
 	}
 	const mode = parseNetworkSpecs(raw.networks, defaultNetwork, rootless);
-	if (raw.ip !== undefined && !isIP(raw.ip))
+	if (raw.ip !== undefined && !ipFamily(raw.ip))
 		throw new UsageError(`invalid IP address ${JSON.stringify(raw.ip)}`);
 	const mac = raw.mac === undefined ? undefined : validateMac(raw.mac);
 	const ports = raw.publish.map(parsePublish);

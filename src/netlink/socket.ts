@@ -15,7 +15,7 @@ import {
 	strerror,
 	bind as sysBind,
 } from "../../ffi/libc";
-import { inNetns } from "../netns/enter";
+import { inNetns } from "../../ffi/netns";
 import { type Attr, decodeError, decodeMessages, encodeMessage, type Message, u32 } from "./codec";
 import {
 	NETLINK_EXT_ACK,

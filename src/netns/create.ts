@@ -20,11 +20,11 @@ import {
 	umount2,
 	unshare,
 } from "../../ffi/libc";
+import { isThenable, THREAD_NETNS } from "../../ffi/netns";
 import { ConflictError } from "../errors";
 import { setLinkUp } from "../netlink/link";
 import { withNetlink } from "../netlink/socket";
 import { ensureNetnsDir } from "./dir";
-import { isThenable, THREAD_NETNS } from "./enter";
 import { randomNetnsName, validateNetnsName } from "./names";
 
 const EEXIST = 17;

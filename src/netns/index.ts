@@ -1,8 +1,9 @@
 // Network namespaces: create (iproute2-compatible), pin a process's, remove, list, inspect, and
 // run synchronous code inside one.
+
+export * from "../../ffi/netns";
 export * from "./create";
 export * from "./dir";
-export * from "./enter";
 export * from "./inspect";
 export * from "./list";
 export * from "./mountinfo";

@@ -1,7 +1,6 @@
 // The effects of `ctrnet network …`: read the config dir, ask the host, write or remove files.
 // Decisions are in plan.ts; this file only gathers their inputs and carries them out.
 import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { isIP } from "node:net";
 import {
 	attachmentConf,
 	findPlugin,
@@ -11,6 +10,7 @@ import {
 } from "../cni";
 import type { Config } from "../config/schema";
 import { ConflictError, MultiError, NotFoundError } from "../errors";
+import { ipFamily } from "../netlink/ip";
 import { conflistBridge, conflistText } from "./conflist";
 import { hostView } from "./host";
 import { type CreateRequest, type PlanContext, planNetwork } from "./plan";
@@ -110,7 +110,7 @@ function removeIpamDir(plugins: NetworkConfigList["plugins"], name: string): voi
 	if (!ipam) return;
 	const dir = `${ipam.ipam.dataDir ?? "/var/lib/cni/networks"}/${name}`;
 	try {
-		const leases = readdirSync(dir).filter((f) => isIP(f) !== 0);
+		const leases = readdirSync(dir).filter((f) => ipFamily(f) !== undefined);
 		if (leases.length === 0) rmSync(dir, { recursive: true, force: true });
 	} catch {
 		// no such dir: nothing to do

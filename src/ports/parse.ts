@@ -1,7 +1,7 @@
 // --publish grammar (podman's): [[HOSTIP:][HOSTPORT[-END]]:]CTRPORT[-END][/tcp|udp|sctp]
 // IPv6 host IPs go in brackets. Pure: strings in, PortRequests out, UsageError on anything odd.
-import { isIP } from "node:net";
 import { UsageError } from "../errors";
+import { ipFamily } from "../netlink/ip";
 import { type PortMapping, type PortRequest, PROTOCOLS, type Protocol } from "./schema";
 
 function bad(spec: string, why: string): never {
@@ -39,14 +39,14 @@ export function parsePublish(spec: string): PortRequest {
 		if (end < 0 || rest[end + 1] !== ":")
 			bad(spec, "an IPv6 host address is written [ADDR]:HOSTPORT:PORT");
 		hostIP = rest.slice(1, end);
-		if (isIP(hostIP) !== 6) bad(spec, `${JSON.stringify(hostIP)} is not an IPv6 address`);
+		if (ipFamily(hostIP) !== 6) bad(spec, `${JSON.stringify(hostIP)} is not an IPv6 address`);
 		rest = rest.slice(end + 2);
 	}
 	const parts = rest.split(":");
 	if (parts.length > 3 || (hostIP && parts.length > 2)) bad(spec, "too many ':'");
 	if (parts.length === 3) {
 		hostIP = parts.shift() as string;
-		if (isIP(hostIP) !== 4) bad(spec, `${JSON.stringify(hostIP)} is not an IPv4 address`);
+		if (ipFamily(hostIP) !== 4) bad(spec, `${JSON.stringify(hostIP)} is not an IPv4 address`);
 	}
 	if (hostIP === "0.0.0.0") hostIP = "";
 	const ctrText = parts.pop() as string;

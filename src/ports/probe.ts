@@ -1,7 +1,6 @@
 // Is a host port free? Asked the way the kernel answers it: bind(2) a socket to it and let go.
 // /proc/net/tcp was the first answer, but the kernel walks its whole socket hash table to print
 // it: ~10 ms per file on this machine, for every setup.
-import { isIP } from "node:net";
 import { SysError } from "../../ffi/errno";
 import {
 	AF_INET,
@@ -13,7 +12,7 @@ import {
 	setsockopt,
 	socket,
 } from "../../ffi/libc";
-import { parseIp } from "../netlink/ip";
+import { ipFamily, sockaddr } from "../netlink/ip";
 import type { Protocol } from "./schema";
 
 const SOL_SOCKET = 1;
@@ -25,16 +24,6 @@ const EACCES = 13;
 const ONE = new Uint8Array(new Int32Array([1]).buffer);
 const ZERO = new Uint8Array(4);
 
-/** sockaddr_in / sockaddr_in6 for an address literal ("" = the IPv6 wildcard) and a port. */
-export function sockaddr(ip: string, port: number): Uint8Array {
-	const v6 = ip === "" || isIP(ip) === 6;
-	const buf = Buffer.alloc(v6 ? 28 : 16);
-	buf.writeUInt16LE(v6 ? AF_INET6 : AF_INET, 0);
-	buf.writeUInt16BE(port, 2);
-	if (ip !== "") buf.set(parseIp(ip), v6 ? 8 : 4);
-	return buf;
-}
-
 /**
  * True when something on the host holds `port` for `protocol` on `hostIP` (or anywhere, for "").
  * The wildcard probe binds [::] dual-stack, which collides with IPv4 and IPv6 holders alike.
@@ -43,7 +32,7 @@ export function sockaddr(ip: string, port: number): Uint8Array {
 export function hostPortTaken(protocol: Protocol, port: number, hostIP = ""): boolean {
 	if (protocol === "sctp") return false;
 	const type = protocol === "tcp" ? SOCK_STREAM : SOCK_DGRAM;
-	const v6 = hostIP === "" || isIP(hostIP) === 6;
+	const v6 = hostIP === "" || ipFamily(hostIP) === 6;
 	let fd: number;
 	try {
 		fd = socket(v6 ? AF_INET6 : AF_INET, type, 0);
@@ -54,7 +43,7 @@ export function hostPortTaken(protocol: Protocol, port: number, hostIP = ""): bo
 	try {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, ONE);
 		if (v6 && hostIP === "") setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, ZERO);
-		bind(fd, sockaddr(hostIP, port));
+		bind(fd, sockaddr(hostIP === "" ? "::" : hostIP, port).addr);
 		return false;
 	} catch (e) {
 		if (e instanceof SysError && (e.errno === EADDRINUSE || e.errno === EACCES))

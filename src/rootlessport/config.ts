@@ -10,7 +10,7 @@
 // zod/mini, not zod: the forwarder is a long-lived process with a memory budget, and the full
 // zod API (plus node:net) cost it ~10 MB of RSS in the compiled binary (measured).
 import * as z from "zod/mini";
-import { ipVersion } from "./ip";
+import { ipFamily } from "../netlink/ip";
 
 /** One port to forward, after range and protocol-list expansion. */
 export interface Forward {
@@ -79,7 +79,8 @@ function expand(m: RawMapping): Forward[] {
 	const containerPort = v4 ? m.container_port : m.containerPort;
 	const hostIP = (v4 ? m.host_ip : m.hostIP) || "0.0.0.0";
 	const count = v4 ? Math.max(m.range, 1) : 1;
-	if (ipVersion(hostIP) === 0) throw new ConfigError(`invalid host IP ${JSON.stringify(hostIP)}`);
+	if (ipFamily(hostIP) === undefined)
+		throw new ConfigError(`invalid host IP ${JSON.stringify(hostIP)}`);
 	const out: Forward[] = [];
 	for (const raw of m.protocol.split(",")) {
 		const proto = raw.trim().toLowerCase();
@@ -128,7 +129,8 @@ export function parseConfig(input: unknown): RootlessportConfig {
 	if (c.ExitFD === 0 || c.ExitFD < -1) throw new ConfigError("missing ExitFD");
 	if (c.ReadyFD <= 0) throw new ConfigError("missing ReadyFD");
 	const childIP = c.ChildIP || DEFAULT_CHILD_IP;
-	if (ipVersion(childIP) === 0) throw new ConfigError(`invalid ChildIP ${JSON.stringify(childIP)}`);
+	if (ipFamily(childIP) === undefined)
+		throw new ConfigError(`invalid ChildIP ${JSON.stringify(childIP)}`);
 	// Never dial the container's loopback: services bound to its localhost must stay private
 	// (CVE-2021-20199), and the container must see a network peer.
 	if (/^127\.|^::1$|^::ffff:127\./.test(childIP)) {

@@ -11,7 +11,7 @@
 //   Not end(): in Bun 1.4.5 end() closes the whole socket, so a reply still on its way would be
 //   lost (measured). Bun closes a socket by itself once both directions are finished.
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
-import { inNetns } from "../netns/enter";
+import { inNetns } from "../../ffi/netns";
 import type { Forward } from "./config";
 
 /** One direction's writer: the socket plus what still has to be written to it. */

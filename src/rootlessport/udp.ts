@@ -3,7 +3,7 @@
 // find their way back to that client. A flow idle for 90 s (rootlesskit's conntrack timeout) is
 // closed; traffic in either direction keeps it alive.
 import type { udp } from "bun";
-import { inNetns } from "../netns/enter";
+import { inNetns } from "../../ffi/netns";
 import type { Forward } from "./config";
 import type { Logger } from "./tcp";
 

@@ -1,7 +1,7 @@
 // `--network slirp4netns:k=v,...` options, validated as podman does (setupSlirp4netns), with its
 // error strings. Pure: the installed slirp4netns' features and the host's interface names come
 // in as arguments.
-import { ipVersion } from "../rootlessport/ip";
+import { ipFamily } from "../netlink/ip";
 import type { SlirpFeature } from "./features";
 
 export type PortHandler = "rootlesskit" | "slirp4netns";
@@ -30,7 +30,7 @@ const q = (s: string) => JSON.stringify(s);
 /** net.ParseCIDR(v) with an IPv4 address. */
 function isIPv4Cidr(v: string): boolean {
 	const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(v);
-	return m !== null && ipVersion(m[1] as string) === 4 && Number(m[2]) <= 32;
+	return m !== null && ipFamily(m[1] as string) === 4 && Number(m[2]) <= 32;
 }
 
 function bool(value: string, err: string): boolean {
@@ -81,13 +81,13 @@ export function parseSlirpOptions(
 				break;
 			case "outbound_addr":
 				// An IPv4 address or the name of a host interface.
-				if (ipVersion(value) !== 4 && !hostInterfaces.includes(value)) {
+				if (ipFamily(value) !== 4 && !hostInterfaces.includes(value)) {
 					throw new SlirpOptionError(`invalid outbound_addr ${q(value)}`);
 				}
 				opts.outboundAddr = value;
 				break;
 			case "outbound_addr6":
-				if (ipVersion(value) !== 6 && !hostInterfaces.includes(value)) {
+				if (ipFamily(value) !== 6 && !hostInterfaces.includes(value)) {
 					throw new SlirpOptionError(`invalid outbound_addr6: ${q(value)}`);
 				}
 				opts.outboundAddr6 = value;

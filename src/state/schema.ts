@@ -1,8 +1,19 @@
 // What ctrnet remembers about a container: the single source of the stored record's type.
 // Stored as one JSON document per row, validated on every read (it crosses a process boundary).
 import * as z from "zod/mini";
-import { NetworkModeSchema } from "../container/network-spec";
 import { PortMappingSchema } from "../ports/schema";
+
+/** How a container is networked (the --network grammar, parsed by container/network-spec). */
+export const NetworkModeSchema = z.discriminatedUnion("mode", [
+	z.object({ mode: z.literal("none") }),
+	z.object({ mode: z.literal("host") }),
+	z.object({ mode: z.literal("ns"), path: z.string() }),
+	z.object({ mode: z.literal("container"), id: z.string() }),
+	z.object({ mode: z.literal("slirp4netns"), options: z.array(z.string()) }),
+	/** CNI networks, sorted (podman stores them sorted; IP/MAC/ports go to the first). */
+	z.object({ mode: z.literal("bridge"), networks: z.array(z.string()).check(z.minLength(1)) }),
+]);
+export type NetworkMode = z.infer<typeof NetworkModeSchema>;
 
 export const HelperSchema = z.object({
 	kind: z.enum(["slirp4netns", "rootlessport"]),

@@ -3,7 +3,7 @@
 // rootless PID form as an unprivileged user.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
-import { inNetns } from "../../src/netns/enter";
+import { inNetns } from "../../ffi/netns";
 import { startRootlessport, stopRootlessport } from "../../src/rootlessport/launch";
 import { listHostfwd, publishViaSlirp, removeHostfwd } from "../../src/slirp/api";
 import { detectSlirp, type SlirpInfo } from "../../src/slirp/features";

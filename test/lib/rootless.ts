@@ -3,7 +3,7 @@
 // looks at (and removes) what it made itself.
 import { chownSync, mkdtempSync, read, readFileSync } from "node:fs";
 import { O_CLOEXEC, pipe2 } from "../../ffi/libc";
-import { inNetns } from "../../src/netns/enter";
+import { inNetns } from "../../ffi/netns";
 
 export function sh(cmd: string[]): string {
 	const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { sockaddr } from "../../src/netlink/ip";
 import { assignHostPorts } from "../../src/ports/assign";
 import { checkMappings, expandRequest, formatMapping, parsePublish } from "../../src/ports/parse";
-import { sockaddr } from "../../src/ports/probe";
 
 describe("parsePublish", () => {
 	const cases: [string, object][] = [
@@ -75,13 +75,43 @@ test("podman port format", () => {
 const inSet = (keys: Set<string>) => (proto: string, port: number) => keys.has(`${proto}/${port}`);
 
 test("sockaddr bytes for v4, v6 and the wildcard", () => {
-	expect([...sockaddr("127.0.0.1", 8080)]).toEqual([
-		2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,
-	]);
+	const v4 = sockaddr("127.0.0.1", 8080);
+	expect([...v4.addr]).toEqual([2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
 	const v6 = sockaddr("::1", 80);
-	expect(v6.length).toBe(28);
-	expect([v6[0], v6[2], v6[3], v6[23]]).toEqual([10, 0, 80, 1]);
-	expect([...sockaddr("", 1).subarray(8, 24)].every((b) => b === 0)).toBe(true);
+	expect(v6.family).toBe(10);
+	expect(v6.addr.length).toBe(28);
+	expect([v6.addr[0], v6.addr[2], v6.addr[3], v6.addr[23]]).toEqual([10, 0, 80, 1]);
+	expect([...sockaddr("::", 1).addr.subarray(8, 24)].every((b) => b === 0)).toBe(true);
+	expect([...sockaddr("::ffff:10.0.2.100", 1).addr.subarray(18, 24)]).toEqual([
+		0xff, 0xff, 10, 0, 2, 100,
+	]);
+});
+
+test("IP literals without node:net", async () => {
+	const { ipFamily } = await import("../../src/netlink/ip");
+	for (const v4 of ["0.0.0.0", "10.0.2.100", "255.255.255.255"]) expect(ipFamily(v4)).toBe(4);
+	for (const v6 of [
+		"::",
+		"::1",
+		"fd00::5",
+		"2001:db8::1:2:3:4:5",
+		"::ffff:10.0.2.100",
+		"fe80::1%eth0",
+	]) {
+		expect(ipFamily(v6)).toBe(6);
+	}
+	for (const bad of [
+		"",
+		"1.2.3",
+		"256.1.1.1",
+		"01.2.3.4",
+		"1::2::3",
+		"12345::",
+		"1:2:3:4:5:6:7:8:9",
+		"x",
+	]) {
+		expect(ipFamily(bad)).toBeUndefined();
+	}
 });
 
 describe("assignHostPorts", () => {

@@ -2,7 +2,9 @@
 // come back. DESIGN 1a: netns work is enter → act → leave in one synchronous block, never
 // across an await — an await would let other callbacks run (and lazily created Bun threads
 // be born) in the foreign namespace. That is why a function returning a promise is refused.
-import { CLONE_NEWNET, close, O_RDONLY, open, setns } from "../../ffi/libc";
+// It lives in ffi/ because both src/netlink (sockets opened inside a namespace) and src/netns
+// (which brings loopback up through netlink) stand on it.
+import { CLONE_NEWNET, close, O_RDONLY, open, setns } from "./libc";
 
 /** The JS thread's own netns; thread-self, because only this thread moves (bun-platform §1). */
 export const THREAD_NETNS = "/proc/thread-self/ns/net";
