@@ -15,7 +15,6 @@ import { attach, interfaceFor, networkList } from "./attach";
 import { release } from "./guard";
 import type { SetupRequest } from "./request";
 import type { Runtime } from "./runtime";
-import { planSlirp, startSlirp } from "./slirp";
 import { teardownContainer } from "./teardown";
 
 /** The record as first written: intent only, nothing on the host yet. */
@@ -133,7 +132,11 @@ async function attachAll(rt: Runtime, c0: Container): Promise<Container> {
 
 export async function setupContainer(rt: Runtime, req: SetupRequest): Promise<Container> {
 	checkJoinTargets(rt, req);
-	const slirp = req.mode.mode === "slirp4netns" ? await planSlirp(req.mode.options) : undefined;
+	// slirp4netns' modules load only for containers that use it.
+	const slirp =
+		req.mode.mode === "slirp4netns"
+			? await (await import("./slirp")).planSlirp(req.mode.options)
+			: undefined;
 	// Every network must exist before anything changes (the default one is written here).
 	if (req.mode.mode === "bridge") for (const n of req.mode.networks) await networkList(rt, n);
 	const existing = rt.store.get(req.id);
@@ -149,7 +152,7 @@ export async function setupContainer(rt: Runtime, req: SetupRequest): Promise<Co
 		}
 		c = makeNetns(req, c);
 		c = await attachAll(rt, c);
-		if (slirp) c = await startSlirp(rt, c, slirp);
+		if (slirp) c = await (await import("./slirp")).startSlirp(rt, c, slirp);
 	} catch (err) {
 		const leftovers = await teardownContainer(rt, rt.store.mustGet(c.id), {
 			keepNetns: false,
