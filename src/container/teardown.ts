@@ -1,12 +1,11 @@
 // teardown: undo whatever the record says was done, going on past errors (DESIGN 4). It works when
 // the namespace or the process is gone (CNI DEL must succeed then) and is idempotent.
-import { CtrnetError, NotFoundError } from "../errors";
-import { self } from "../host/process";
+import { NotFoundError } from "../errors";
 import { log } from "../log";
 import { removeNetns } from "../netns";
 import type { Container } from "../state/schema";
 import { detach } from "./attach";
-import { busy } from "./guard";
+import { claim } from "./guard";
 import { removeRunDir, stopHelper } from "./helpers";
 import type { Runtime } from "./runtime";
 import { withStandIn } from "./standin";
@@ -23,12 +22,13 @@ export async function teardownContainer(
 	c0: Container,
 	opts: TeardownOptions,
 ): Promise<Error[]> {
-	if (busy(c0)) {
-		return [
-			new CtrnetError(`container ${c0.id} is being changed by ctrnet process ${c0.owner?.pid}`),
-		];
+	let c: Container;
+	try {
+		// Atomic: of two teardowns of one container, the second is refused, not run twice.
+		c = claim(rt, c0.id, "removing");
+	} catch (e) {
+		return [e as Error];
 	}
-	const c = rt.store.update(c0.id, (x) => ({ ...x, status: "removing", owner: self() }));
 	const errors: Error[] = [];
 	for (const h of c.helpers) {
 		await stopHelper(h).catch((e: Error) => errors.push(e));
