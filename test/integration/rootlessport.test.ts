@@ -19,6 +19,7 @@ import {
 	udpEchoIn,
 	udpExchange,
 	waitGone,
+	waitPortFree,
 } from "../lib/rootless";
 
 const ok = have(["ip"], true);
@@ -114,8 +115,8 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 			expect(await f.proc.exited).toBe(0);
 			expect(await f.stdout).toBe("");
 			expect(await f.stderr).toContain(`-> ${CHILD_IP}:${srv.port} (${engine})`);
-			expect(portFree(p1)).toBe(true);
-			expect(portFree(p2, "::1")).toBe(true);
+			expect(await waitPortFree(p1)).toBe(true);
+			expect(await waitPortFree(p2, "::1")).toBe(true);
 			srv.stop();
 			echo.stop();
 		},
@@ -160,7 +161,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 		f.proc.kill("SIGTERM");
 		expect(await f.proc.exited).toBe(0);
 		f.closeExit();
-		expect(portFree(p)).toBe(true);
+		expect(await waitPortFree(p)).toBe(true);
 	});
 
 	test("a refused connection inside closes the client's, and the forwarder goes on", async () => {
@@ -199,7 +200,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 				`listen tcp 127.0.0.1:${busy.port}: bind: address already in use\n`,
 			);
 			f.closeExit();
-			expect(portFree(other)).toBe(true);
+			expect(await waitPortFree(other)).toBe(true);
 		} finally {
 			busy.stop(true);
 		}
@@ -278,7 +279,7 @@ describe.skipIf(!ok)("startRootlessport / stopRootlessport", () => {
 		}
 		expect(await waitGone(r.pid)).toBe(true);
 		expect(await stopRootlessport(r.pid)).toBe(false);
-		expect(portFree(p)).toBe(true);
+		expect(await waitPortFree(p)).toBe(true);
 		srv.stop();
 	});
 

@@ -15,13 +15,13 @@ import {
 	freePort,
 	isMounted,
 	makeNetns,
-	portFree,
 	sh,
 	tcpExchange,
 	tcpServerIn,
 	testUser,
 	uniq,
 	waitGone,
+	waitPortFree,
 } from "../lib/rootless";
 
 const ok = have(["ip", "slirp4netns", "nsenter", "unshare"], true);
@@ -179,7 +179,7 @@ describe.skipIf(!ok)("slirp4netns as root (netns path form)", () => {
 			await stopRootlessport(rp.pid);
 			srv.stop();
 		}
-		expect(portFree(port)).toBe(true);
+		expect(await waitPortFree(port)).toBe(true);
 	});
 
 	test("stopping leaves no process and no API socket", async () => {
@@ -372,7 +372,7 @@ describe.skipIf(!ok)(
 			expect(stopped).toEqual([true, true]);
 			for (const pid of [pids.slirp, pids.rootlessport])
 				if (pid) expect(await waitGone(pid)).toBe(true);
-			expect(portFree(port)).toBe(true);
+			expect(await waitPortFree(port)).toBe(true);
 		});
 	},
 );

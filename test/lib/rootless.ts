@@ -4,6 +4,7 @@
 import { chownSync, mkdtempSync, read, readFileSync } from "node:fs";
 import { O_CLOEXEC, pipe2 } from "../../ffi/libc";
 import { inNetns } from "../../ffi/netns";
+import { hostPortTaken } from "../../src/ports/probe";
 
 export function sh(cmd: string[]): string {
 	const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
@@ -153,14 +154,29 @@ export function freePort(): number {
 	return p;
 }
 
-/** True when nothing (of ours) is bound to 127.0.0.1:port any more. */
+/**
+ * True when nothing holds 127.0.0.1:port any more. Asked with ctrnet's own probe (bind with
+ * SO_REUSEADDR): a connection of the test's own left in TIME_WAIT does not hold the port.
+ */
 export function portFree(port: number, hostname = "127.0.0.1"): boolean {
-	try {
-		Bun.listen({ hostname, port, exclusive: true, socket: { data() {} } }).stop(true);
-		return true;
-	} catch {
-		return false;
+	return !hostPortTaken("tcp", port, hostname);
+}
+
+/**
+ * Waits (up to `ms`) for the port to be free: a stopped helper's listening socket can outlive its
+ * exit by a moment (seen here: the process already a zombie, the bind still refused).
+ */
+export async function waitPortFree(
+	port: number,
+	hostname = "127.0.0.1",
+	ms = 2000,
+): Promise<boolean> {
+	const end = Date.now() + ms;
+	while (!portFree(port, hostname)) {
+		if (Date.now() > end) return false;
+		await Bun.sleep(10);
 	}
+	return true;
 }
 
 export function alive(pid: number): boolean {
