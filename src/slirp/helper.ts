@@ -9,8 +9,8 @@
 // - fd 3 = read end of an exit pipe when the caller holds the write end (podman's conmon model),
 //   absent otherwise: ctrnet's CLI exits right after setup, so nothing could hold it, and a
 //   closed write end would stop the helper at once. Such helpers run until stopHelper().
-import { closeSync, openSync, read, readFileSync, readSync, unlinkSync } from "node:fs";
-import { kill, O_CLOEXEC, pipe2 } from "../../ffi/libc";
+import { closeSync, openSync, readFileSync, readSync, unlinkSync } from "node:fs";
+import { kill, O_CLOEXEC, POLLIN, pipe2, pollOne } from "../../ffi/libc";
 
 export interface HelperSpec {
 	/** Program name used in messages: "slirp4netns", "rootlessport". */
@@ -61,15 +61,35 @@ function readAll(fd: number): string {
 	return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Resolves with the first bytes written to the ready pipe ("" at EOF: the helper went away). */
-function readReady(fd: number): Promise<string> {
-	return new Promise((resolve) => {
-		const buf = Buffer.alloc(16);
-		read(fd, buf, 0, buf.length, null, (err, n) => resolve(err ? "" : buf.toString("utf8", 0, n)));
-	});
-}
-
 type Outcome = { kind: "ready" } | { kind: "eof" } | { kind: "exit" } | { kind: "timeout" };
+
+/**
+ * podman's waitForSync: the first bytes on the ready pipe mean ready, EOF or the helper's exit
+ * mean failure, and only a helper that stays alive and silent for `timeoutMs` times out. The
+ * pipe is polled from the JS thread rather than read with fs.read: a read queued on Bun's thread
+ * pool outlives the fd it was given, and once that fd number was reused it hung an unrelated
+ * Bun.spawnSync of ours for good (seen in the tests, about 1 run in 40).
+ */
+async function waitReady(
+	fd: number,
+	proc: { exitCode: number | null; signalCode: unknown },
+	timeoutMs: number,
+): Promise<Outcome> {
+	const end = Date.now() + timeoutMs;
+	const buf = Buffer.alloc(16);
+	for (;;) {
+		if (pollOne(fd, POLLIN, 0))
+			return readSync(fd, buf, 0, buf.length, null) > 0 ? { kind: "ready" } : { kind: "eof" };
+		if (proc.exitCode !== null || proc.signalCode !== null) {
+			// It may have written "1" just before exiting: look once more.
+			return pollOne(fd, POLLIN, 0) && readSync(fd, buf, 0, buf.length, null) > 0
+				? { kind: "ready" }
+				: { kind: "exit" };
+		}
+		if (Date.now() > end) return { kind: "timeout" };
+		await Bun.sleep(2);
+	}
+}
 
 export async function spawnHelper(spec: HelperSpec): Promise<StartedHelper> {
 	const logFd = openUnlinked(spec.logPath);
@@ -94,15 +114,7 @@ export async function spawnHelper(spec: HelperSpec): Promise<StartedHelper> {
 		closeQuietly(readyW);
 		closeQuietly(exitR);
 	}
-	let timer: Timer | undefined;
-	const outcome = await Promise.race<Outcome>([
-		readReady(readyR).then((s) => (s.length > 0 ? { kind: "ready" } : { kind: "eof" })),
-		proc.exited.then(() => ({ kind: "exit" })),
-		new Promise<Outcome>((r) => {
-			timer = setTimeout(() => r({ kind: "timeout" }), spec.timeoutMs);
-		}),
-	]);
-	clearTimeout(timer);
+	const outcome = await waitReady(readyR, proc, spec.timeoutMs);
 	try {
 		if (outcome.kind === "ready") {
 			proc.unref();

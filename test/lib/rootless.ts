@@ -1,8 +1,8 @@
 // Fixtures for the rootless-networking tests: throw-away named netns, servers living inside one,
 // pipes for a helper's fds 3/4, and leftover checks. Names start with t7- so a test only ever
 // looks at (and removes) what it made itself.
-import { chownSync, mkdtempSync, read, readFileSync } from "node:fs";
-import { O_CLOEXEC, pipe2 } from "../../ffi/libc";
+import { chownSync, mkdtempSync, readFileSync, readSync } from "node:fs";
+import { O_CLOEXEC, POLLIN, pipe2, pollOne } from "../../ffi/libc";
 import { inNetns } from "../../ffi/netns";
 import { hostPortTaken } from "../../src/ports/probe";
 
@@ -138,12 +138,19 @@ export async function udpExchange(host: string, port: number, msg: string, timeo
 /** A real pipe, both ends close-on-exec here: [read, write]. */
 export const pipe = () => pipe2(O_CLOEXEC);
 
-/** First bytes from a pipe ("" at EOF). */
-export function readPipe(fd: number): Promise<string> {
-	return new Promise((resolve) => {
-		const b = Buffer.alloc(16);
-		read(fd, b, 0, 16, null, (e, n) => resolve(e ? "" : b.toString("utf8", 0, n)));
-	});
+/**
+ * First bytes from a pipe ("" at EOF), polled from the JS thread: an fs.read queued on Bun's
+ * thread pool can outlive its fd and hit whatever reuses the number (see src/slirp/helper.ts).
+ */
+export async function readPipe(fd: number, timeoutMs = 10_000): Promise<string> {
+	const end = Date.now() + timeoutMs;
+	const b = Buffer.alloc(16);
+	while (!pollOne(fd, POLLIN, 0)) {
+		if (Date.now() > end) return "";
+		await Bun.sleep(2);
+	}
+	const n = readSync(fd, b, 0, 16, null);
+	return b.toString("utf8", 0, n);
 }
 
 /** A TCP port nothing listens on right now (on 127.0.0.1). */
