@@ -66,3 +66,25 @@ export function repeatedFlag(
 	}
 	return out;
 }
+
+/** The network flags `setup` and `hook inject` share, as the raw strings RawSetupSchema wants. */
+export function networkFlags(
+	args: { name?: string; ip?: string; mac?: string },
+	rawArgs: readonly string[],
+): {
+	name?: string;
+	networks: string[];
+	ip?: string;
+	mac?: string;
+	publish: string[];
+	aliases: string[];
+} {
+	return {
+		name: args.name,
+		networks: repeatedFlag(rawArgs, ["network"]),
+		ip: args.ip,
+		mac: args.mac,
+		publish: repeatedFlag(rawArgs, ["publish"], ["p"]),
+		aliases: repeatedFlag(rawArgs, ["alias"]),
+	};
+}

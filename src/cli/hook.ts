@@ -11,7 +11,7 @@ import { writeOut } from "../io";
 import { log } from "../log";
 import { command } from "./command";
 import { getConfig } from "./context";
-import { repeatedFlag } from "./flags";
+import { networkFlags, repeatedFlag } from "./flags";
 import { printJson } from "./output";
 import { runtime } from "./runtime";
 
@@ -120,15 +120,7 @@ const inject = command({
 		const { annotationsFromRaw } = await import("../hook/annotations");
 		const { hookEntry } = await import("../hook/hooks-d");
 		const { injectBundle } = await import("../hook/inject");
-		const raw = RawSetupSchema.parse({
-			id: "inject",
-			name: args.name,
-			networks: repeatedFlag(rawArgs, ["network"]),
-			ip: args.ip,
-			mac: args.mac,
-			publish: repeatedFlag(rawArgs, ["publish"], ["p"]),
-			aliases: repeatedFlag(rawArgs, ["alias"]),
-		});
+		const raw = RawSetupSchema.parse({ id: "inject", ...networkFlags(args, rawArgs) });
 		// The same checks the hook will make, now, rather than at the container's start.
 		parseSetup(raw, cfg.defaultNetwork, cfg.rootless);
 		const path = binPath(args.path);

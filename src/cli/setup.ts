@@ -3,7 +3,7 @@ import { parseSetup, RawSetupSchema } from "../container/request";
 import { setupContainer } from "../container/setup";
 import { command } from "./command";
 import { getConfig } from "./context";
-import { repeatedFlag } from "./flags";
+import { networkFlags } from "./flags";
 import { printJson } from "./output";
 import { runtime } from "./runtime";
 
@@ -32,14 +32,9 @@ export default command({
 		const config = await getConfig();
 		const raw = RawSetupSchema.parse({
 			id: args.id,
-			name: args.name,
 			netns: args.netns,
 			pid: args.pid,
-			networks: repeatedFlag(rawArgs, ["network"]),
-			ip: args.ip,
-			mac: args.mac,
-			publish: repeatedFlag(rawArgs, ["publish"], ["p"]),
-			aliases: repeatedFlag(rawArgs, ["alias"]),
+			...networkFlags(args, rawArgs),
 		});
 		const req = parseSetup(raw, config.defaultNetwork, config.rootless);
 		const c = await setupContainer(await runtime(), req);
