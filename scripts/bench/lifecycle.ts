@@ -1,12 +1,21 @@
 // Container setup+teardown through the built binary (run by lifecycle.sh, as root):
 //   1. one container, one published port, on a bridge another container keeps up: wall time,
 //      time inside plugin processes (CTRNET_TRACE_PLUGINS=1) and ctrnet's own overhead, against
-//      netavark setup+teardown of the equivalent network in the same run;
+//      netavark setup+teardown of the equivalent network in the same run; and the same through
+//      the library in this process (setupContainer + teardownContainer), which separates the
+//      orchestration's own cost from two process start-ups;
 //   2. 100 containers set up concurrently then torn down concurrently, against 100 sequential
 //      setups and teardowns: success, distinct IPs, time ratios, last-10/first-10 setup medians.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
+import { Cni, type PluginRun } from "../../src/cni";
+import { resolveConfig } from "../../src/config/resolve";
+import { parseSetup } from "../../src/container/request";
+import type { Runtime } from "../../src/container/runtime";
+import { setupContainer } from "../../src/container/setup";
+import { teardownContainer } from "../../src/container/teardown";
+import { Store } from "../../src/state/store";
 import { median, netavarkInput, pluginMs, timed } from "./lib";
 
 const RUNS = Number(process.env.RUNS ?? 20);
@@ -44,6 +53,41 @@ async function single() {
 		plugins: median(plugins),
 		overhead: median(wall.map((w, i) => w - (plugins[i] as number))),
 	};
+}
+
+/** setup+teardown in this process: the orchestration's cost without Bun's start-up. */
+async function library() {
+	const config = resolveConfig({}, env, { euid: 0, uid: 0, home: "/root" });
+	let runs: PluginRun[] = [];
+	const rt: Runtime = {
+		config,
+		store: Store.open(config.root),
+		cni: new Cni({
+			pluginDirs: config.cniPluginDirs,
+			cacheDir: config.cniCacheDir,
+			onRun: (r) => runs.push(r),
+		}),
+	};
+	const wall: number[] = [];
+	const overhead: number[] = [];
+	const req = parseSetup(
+		{ id: "bench-lib", networks: [NET], publish: ["28092:80"], aliases: [] },
+		config.defaultNetwork,
+		false,
+	);
+	for (let i = 0; i < RUNS + 2; i++) {
+		runs = [];
+		const t0 = performance.now();
+		const c = await setupContainer(rt, req);
+		const errors = await teardownContainer(rt, c, { keepNetns: false, event: true });
+		const ms = performance.now() - t0;
+		if (errors.length > 0) throw errors[0];
+		if (i < 2) continue;
+		wall.push(ms);
+		overhead.push(ms - runs.reduce((a, r) => a + r.ms, 0));
+	}
+	rt.store.close();
+	return { wall: median(wall), overhead: median(overhead) };
 }
 
 async function netavark() {
@@ -109,6 +153,9 @@ try {
 	writeFileSync(file, JSON.stringify(conf));
 
 	const one = await single();
+	await ct(["setup", "bench-keeper", "--network", NET]);
+	const lib = await library();
+	await ct(["teardown", "bench-keeper"]);
 	const nv = await netavark();
 	console.log(`setup+teardown, 1 container, 1 port (median of ${RUNS}):`);
 	console.log(
@@ -116,6 +163,10 @@ try {
 	);
 	console.log(
 		`  netavark ${nv.wall.toFixed(1)} ms  -> ctrnet/netavark = ${(one.wall / nv.wall).toFixed(2)}x`,
+	);
+	console.log(
+		`  library  ${lib.wall.toFixed(1)} ms  (setupContainer+teardownContainer in one process: ` +
+			`orchestration overhead ${lib.overhead.toFixed(1)} ms; library/netavark ${(lib.wall / nv.wall).toFixed(2)}x)`,
 	);
 	const m = await many();
 	console.log(`${N} containers:`);
