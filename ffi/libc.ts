@@ -4,7 +4,10 @@
 // - errno is read right after a call returned -1, in the same synchronous block, and nowhere else;
 // - every wrapper either returns a useful value or throws SysError naming the operation.
 import { dlopen, ptr, read, FFIType as T } from "bun:ffi";
-import { SysError } from "./errno";
+import { O_CLOEXEC, SOCK_CLOEXEC } from "./constants";
+import { ERRNO, SysError } from "./errno";
+
+export * from "./constants";
 
 const lib = dlopen("libc.so.6", {
 	__errno_location: { args: [], returns: T.ptr },
@@ -44,39 +47,6 @@ function check<N extends number | bigint>(rc: N, op: string, detail?: string): N
 	if (rc < 0) throw new SysError(op, errno(), detail);
 	return rc;
 }
-
-// open(2) flags and friends used by callers.
-export const O_RDONLY = 0;
-export const O_WRONLY = 1;
-export const O_RDWR = 2;
-export const O_CREAT = 0o100;
-export const O_EXCL = 0o200;
-export const O_NONBLOCK = 0o4000;
-export const O_CLOEXEC = 0o2000000;
-
-export const CLONE_NEWNS = 0x00020000;
-export const CLONE_NEWNET = 0x40000000;
-export const CLONE_NEWUSER = 0x10000000;
-
-export const MS_RDONLY = 1;
-export const MS_BIND = 4096;
-export const MS_REC = 16384;
-export const MS_PRIVATE = 1 << 18;
-export const MS_SHARED = 1 << 20;
-export const MNT_DETACH = 2;
-
-export const AF_UNIX = 1;
-export const AF_INET = 2;
-export const AF_INET6 = 10;
-export const AF_NETLINK = 16;
-export const SOCK_STREAM = 1;
-export const SOCK_DGRAM = 2;
-export const SOCK_RAW = 3;
-export const SOCK_CLOEXEC = 0o2000000;
-export const SOCK_NONBLOCK = 0o4000;
-
-export const POLLIN = 0x1;
-export const POLLOUT = 0x4;
 
 export function open(path: string, flags: number, mode = 0): number {
 	return check(C.open(Buffer.from(`${path}\0`), flags | O_CLOEXEC, mode), "open", path);
@@ -174,12 +144,9 @@ export function geteuid(): number {
 export function kill(pid: number, signal: number): boolean {
 	if (C.kill(pid, signal) === 0) return true;
 	const e = errno();
-	if (e === 3) return false;
+	if (e === ERRNO.ESRCH) return false;
 	throw new SysError("kill", e, String(pid));
 }
-
-export const LOCK_EX = 2;
-export const LOCK_UN = 8;
 
 /** flock(2): blocks until the lock is held (LOCK_EX) or releases it (LOCK_UN). */
 export function flock(fd: number, op: number, what?: string): void {
@@ -191,10 +158,6 @@ export function strerror(errno: number): string {
 	return String(C.strerror(errno));
 }
 
-export const SOL_SOCKET = 1;
-export const SO_REUSEADDR = 2;
-export const SHUT_RDWR = 2;
-
 export function listen(fd: number, backlog: number): void {
 	check(C.listen(fd, backlog), "listen");
 }
@@ -203,5 +166,5 @@ export function listen(fd: number, backlog: number): void {
 export function shutdown(fd: number, how: number): void {
 	if (C.shutdown(fd, how) === 0) return;
 	const e = errno();
-	if (e !== 107) throw new SysError("shutdown", e);
+	if (e !== ERRNO.ENOTCONN) throw new SysError("shutdown", e);
 }

@@ -1,5 +1,6 @@
 // The resolved configuration: the single source of its type.
 import * as z from "zod/mini";
+import { parseSubnet } from "../ip/cidr";
 import { LOG_LEVELS } from "../log";
 import { OUTPUT_FORMATS } from "./options";
 
@@ -8,6 +9,14 @@ const absPath = z.string().check(
 	z.refine((p) => p.startsWith("/"), "must be an absolute path"),
 	z.refine((p) => !p.split("/").includes(".."), "must not contain '..'"),
 );
+
+function isIPv4Subnet(text: string): boolean {
+	try {
+		return text.includes("/") && parseSubnet(text).family === 4;
+	} catch {
+		return false;
+	}
+}
 
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/;
 
@@ -20,9 +29,7 @@ export const ConfigSchema = z.object({
 	cniPluginDirs: z.array(absPath).check(z.minLength(1)),
 	cniCacheDir: absPath,
 	defaultNetwork: z.string().check(z.regex(NAME_PATTERN, "invalid network name")),
-	defaultSubnet: z
-		.string()
-		.check(z.regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR")),
+	defaultSubnet: z.string().check(z.refine(isIPv4Subnet, "must be an IPv4 CIDR")),
 	logLevel: z.enum(LOG_LEVELS),
 	format: z.enum(OUTPUT_FORMATS),
 });

@@ -2,12 +2,9 @@
 // the pid still belongs to the process that was started — its start time is recorded with it,
 // which also covers a forwarder whose argv[0] is nsenter's (rootless).
 import { rmSync } from "node:fs";
-import { kill } from "../../ffi/libc";
+import { kill, SIGKILL, SIGTERM } from "../../ffi/libc";
 import { isSameProcessAlive } from "../host/process";
 import type { Helper } from "../state/schema";
-
-const SIGTERM = 15;
-const SIGKILL = 9;
 
 export async function stopHelper(h: Helper, graceMs = 2000): Promise<void> {
 	const alive = () => isSameProcessAlive(h.pid, h.startTime);

@@ -3,7 +3,7 @@
 import * as z from "zod/mini";
 import { NAME_PATTERN } from "../config/schema";
 import { UsageError } from "../errors";
-import { ipFamily } from "../netlink/ip";
+import { ipFamily } from "../ip/address";
 import { parsePublish } from "../ports/parse";
 import type { PortRequest } from "../ports/schema";
 import type { HookOrigin } from "../state/schema";

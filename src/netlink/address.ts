@@ -1,4 +1,7 @@
 // Interface addresses (v4 and v6): add, list, delete — what `ip addr` does.
+
+import { type Family, formatIp, parseIp } from "../ip/address";
+import { parseCidr } from "../ip/cidr";
 import { type Attr, decodeAttrs, decodeIfaddrmsg, encodeIfaddrmsg, getStr, getU32 } from "./codec";
 import {
 	AF_INET,
@@ -18,7 +21,6 @@ import {
 	RTM_NEWADDR,
 	SCOPE_NAMES,
 } from "./constants";
-import { type Family, formatIp, parseCidr, parseIp } from "./ip";
 import { getLink, type LinkRef } from "./link";
 import type { NetlinkSocket } from "./socket";
 

@@ -1,9 +1,10 @@
 // Convenience views for the rest of ctrnet: the host's addresses and routes (subnet choice must
 // avoid them) and link counters in a namespace (`ctrnet stats`). Each opens one socket, asks,
 // and closes it.
+
+import type { Family } from "../ip/address";
 import { listAddresses } from "./address";
 import { RTN_BLACKHOLE, RTN_PROHIBIT, RTN_UNICAST, RTN_UNREACHABLE } from "./constants";
-import type { Family } from "./ip";
 import { getLink, type LinkStats, listLinks } from "./link";
 import { listRoutes } from "./route";
 import { withNetlink } from "./socket";

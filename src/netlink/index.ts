@@ -10,7 +10,6 @@ export * from "./codec";
 export * from "./constants";
 export * from "./error";
 export * from "./host";
-export * from "./ip";
 export * from "./link";
 export * from "./route";
 export * from "./socket";

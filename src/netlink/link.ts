@@ -1,5 +1,7 @@
 // Links: list, look up, change state/MTU/MAC/master, create veth pairs and bridges, delete.
+import { ERRNO } from "../../ffi/errno";
 import { close, O_RDONLY, open } from "../../ffi/libc";
+import { formatMac, parseMac } from "../ip/address";
 import {
 	type Attr,
 	bytes,
@@ -37,10 +39,7 @@ import {
 	VETH_INFO_PEER,
 } from "./constants";
 import { NetlinkError } from "./error";
-import { formatMac, parseMac } from "./ip";
 import type { NetlinkSocket, Reply } from "./socket";
-
-const ENODEV = 19;
 
 /**
  * The counters of `ip -s link` (IFLA_STATS64). Numbers, not bigints: exact up to 2^53 bytes
@@ -158,7 +157,7 @@ export function getLink(nl: NetlinkSocket, ref: LinkRef): Link {
 	const t = target(ref);
 	const replies = nl.request(`get link ${ref}`, RTM_GETLINK, 0, t.body, t.attrs);
 	const r = replies.find((x) => x.type === RTM_NEWLINK);
-	if (!r) throw new NetlinkError(`get link ${ref}`, ENODEV, "no such link");
+	if (!r) throw new NetlinkError(`get link ${ref}`, ERRNO.ENODEV, "no such link");
 	return decodeLink(r.payload);
 }
 
@@ -167,7 +166,7 @@ export function findLink(nl: NetlinkSocket, ref: LinkRef): Link | undefined {
 	try {
 		return getLink(nl, ref);
 	} catch (e) {
-		if (e instanceof NetlinkError && e.errno === ENODEV) return undefined;
+		if (e instanceof NetlinkError && e.errno === ERRNO.ENODEV) return undefined;
 		throw e;
 	}
 }

@@ -1,4 +1,7 @@
 // Routes (v4 and v6, default route included): add, list, delete — what `ip route` does.
+
+import { type Family, formatIp, ipFamily, parseIp } from "../ip/address";
+import { parseCidr } from "../ip/cidr";
 import { type Attr, decodeAttrs, decodeRtmsg, encodeRtmsg, getU32, u32 } from "./codec";
 import {
 	AF_INET,
@@ -24,7 +27,6 @@ import {
 	RTPROT_BOOT,
 	SCOPE_NAMES,
 } from "./constants";
-import { type Family, formatIp, ipFamily, parseCidr, parseIp } from "./ip";
 import { getLink, type LinkRef } from "./link";
 import type { NetlinkSocket } from "./socket";
 

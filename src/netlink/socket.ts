@@ -2,6 +2,7 @@
 // after the thread leaves (bun-platform §1), so opening one inside a netns is the only time we
 // enter it. Requests are synchronous: send, then read replies with our sequence number until
 // the ack (NLMSG_ERROR 0), the error, or the end of a dump (NLMSG_DONE).
+import { ERRNO } from "../../ffi/errno";
 import {
 	AF_NETLINK,
 	close,
@@ -31,8 +32,6 @@ import {
 } from "./constants";
 import { NetlinkError } from "./error";
 
-const ETIMEDOUT = 110;
-const EMSGSIZE = 90;
 const MSG_TRUNC = 0x20;
 const EINTR_DUMP = 4; // reported when a dump keeps being interrupted by concurrent changes
 /** The kernel answers at once; a reply this late means something is badly wrong. */
@@ -143,13 +142,13 @@ export class NetlinkSocket {
 
 	private receive(op: string): Message[] {
 		if (!pollOne(this.fd, POLLIN, REPLY_TIMEOUT_MS)) {
-			throw new NetlinkError(op, ETIMEDOUT, "no reply from the kernel");
+			throw new NetlinkError(op, ERRNO.ETIMEDOUT, "no reply from the kernel");
 		}
 		// MSG_TRUNC: the real datagram length comes back, so a reply that did not fit is an
 		// error instead of a silently cut message.
 		const n = recvfrom(this.fd, this.buf, MSG_TRUNC);
 		if (n > this.buf.byteLength) {
-			throw new NetlinkError(op, EMSGSIZE, `reply of ${n} bytes exceeds the receive buffer`);
+			throw new NetlinkError(op, ERRNO.EMSGSIZE, `reply of ${n} bytes exceeds the receive buffer`);
 		}
 		return decodeMessages(this.buf.subarray(0, n));
 	}

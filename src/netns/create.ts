@@ -4,7 +4,7 @@
 // (DESIGN 1a); on any failure the thread is back home and the file is gone.
 import { unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { SysError } from "../../ffi/errno";
+import { ERRNO, SysError } from "../../ffi/errno";
 import {
 	CLONE_NEWNET,
 	close,
@@ -26,8 +26,6 @@ import { setLinkUp } from "../netlink/link";
 import { withNetlink } from "../netlink/socket";
 import { ensureNetnsDir } from "./dir";
 import { randomNetnsName, validateNetnsName } from "./names";
-
-const EEXIST = 17;
 
 export interface CreateOptions {
 	/**
@@ -76,7 +74,7 @@ export function reserve(path: string, name: string): void {
 	try {
 		close(open(path, O_RDONLY | O_CREAT | O_EXCL, 0));
 	} catch (e) {
-		if (e instanceof SysError && e.errno === EEXIST) {
+		if (e instanceof SysError && e.errno === ERRNO.EEXIST) {
 			throw new ConflictError(`netns ${name} already exists (${path})`);
 		}
 		throw e;

@@ -2,7 +2,7 @@
 // a namespace mounted here later also appears in mount namespaces that were copied before (a
 // container that bind-mounted the dir, a daemon started earlier), and `ip netns` sees ours.
 import { mkdirSync } from "node:fs";
-import { SysError } from "../../ffi/errno";
+import { ERRNO, SysError } from "../../ffi/errno";
 import {
 	close,
 	flock,
@@ -14,8 +14,6 @@ import {
 	O_RDONLY,
 	open,
 } from "../../ffi/libc";
-
-const EINVAL = 22;
 
 export function ensureNetnsDir(dir: string): void {
 	mkdirSync(dir, { recursive: true, mode: 0o711 });
@@ -29,7 +27,7 @@ export function ensureNetnsDir(dir: string): void {
 		flock(fd, LOCK_EX, dir); // released by close
 		if (makeShared(dir)) return;
 		mount(dir, dir, "none", MS_BIND | MS_REC);
-		if (!makeShared(dir)) throw new SysError("mount", EINVAL, `${dir} (make shared)`);
+		if (!makeShared(dir)) throw new SysError("mount", ERRNO.EINVAL, `${dir} (make shared)`);
 	} finally {
 		close(fd);
 	}
@@ -41,7 +39,7 @@ function makeShared(dir: string): boolean {
 		mount("", dir, "none", MS_SHARED | MS_REC);
 		return true;
 	} catch (e) {
-		if (e instanceof SysError && e.errno === EINVAL) return false;
+		if (e instanceof SysError && e.errno === ERRNO.EINVAL) return false;
 		throw e;
 	}
 }

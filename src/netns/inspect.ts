@@ -1,13 +1,10 @@
 // What is inside a namespace: links with state, MTU, MAC, addresses and 64-bit counters,
 // read over one netlink socket opened inside it (`ip -s -n NAME addr`).
-import { SysError } from "../../ffi/errno";
+import { ERRNO, SysError } from "../../ffi/errno";
 import { NotFoundError, UsageError } from "../errors";
 import { type Address, listAddresses } from "../netlink/address";
 import { type Link, listLinks } from "../netlink/link";
 import { openNetlink } from "../netlink/socket";
-
-const EINVAL = 22;
-const ENOENT = 2;
 
 export interface NetnsLink extends Link {
 	addresses: Omit<Address, "index">[];
@@ -24,10 +21,10 @@ export function inspectNetns(path: string): NetnsInspect {
 		nl = openNetlink(path);
 	} catch (e) {
 		// setns refuses a file that is not a netns with EINVAL.
-		if (e instanceof SysError && e.errno === EINVAL) {
+		if (e instanceof SysError && e.errno === ERRNO.EINVAL) {
 			throw new UsageError(`${path} is not a network namespace`);
 		}
-		if (e instanceof SysError && e.errno === ENOENT) {
+		if (e instanceof SysError && e.errno === ERRNO.ENOENT) {
 			throw new NotFoundError(`netns ${path} does not exist`);
 		}
 		throw e;

@@ -2,14 +2,12 @@
 // `--pid` and the OCI hook: teardown must still find the namespace after the process is gone.
 import { unlinkSync } from "node:fs";
 import { basename, dirname, isAbsolute } from "node:path";
-import { SysError } from "../../ffi/errno";
+import { ERRNO, SysError } from "../../ffi/errno";
 import { MS_BIND, mount } from "../../ffi/libc";
 import { NotFoundError, UsageError } from "../errors";
 import { reserve } from "./create";
 import { ensureNetnsDir } from "./dir";
 import { validateNetnsName } from "./names";
-
-const ENOENT = 2;
 
 /** Bind-mounts /proc/PID/ns/net onto `path` (a new file in a netns dir) and returns `path`. */
 export function pinNetns(pid: number, path: string): string {
@@ -28,7 +26,7 @@ export function pinNetns(pid: number, path: string): string {
 		try {
 			unlinkSync(path);
 		} catch {}
-		if (e instanceof SysError && e.errno === ENOENT) {
+		if (e instanceof SysError && e.errno === ERRNO.ENOENT) {
 			throw new NotFoundError(`cannot pin the netns of process ${pid}: no such process`);
 		}
 		throw e;

@@ -1,11 +1,9 @@
 // Remove a named namespace: detach-unmount and unlink, like `ip netns del`. Only a path where a
 // network namespace is mounted is touched — a typo must not unlink someone's regular file.
 import { lstatSync, realpathSync, unlinkSync } from "node:fs";
-import { SysError } from "../../ffi/errno";
+import { ERRNO, SysError } from "../../ffi/errno";
 import { MNT_DETACH, umount2 } from "../../ffi/libc";
 import { NotFoundError, UsageError } from "../errors";
-
-const EINVAL = 22;
 
 import { mountsAt, netnsInode, readMountinfo } from "./mountinfo";
 
@@ -49,7 +47,7 @@ export function removeNetns(path: string, opts: RemoveOptions = {}): void {
 		try {
 			umount2(real, MNT_DETACH);
 		} catch (e) {
-			if (i > 0 && e instanceof SysError && e.errno === EINVAL) break;
+			if (i > 0 && e instanceof SysError && e.errno === ERRNO.EINVAL) break;
 			throw e;
 		}
 	}

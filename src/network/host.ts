@@ -1,8 +1,9 @@
 // What network definitions need from the host, through src/netlink (never `ip`): its networks
 // (addresses and routes, which a new subnet must not overlap), its link names, and deleting a
 // bridge. Loaded lazily: the netlink layer pulls in the ffi.
+
+import { parseSubnet, type Subnet } from "../ip/cidr";
 import type { HostView } from "./plan";
-import { parseSubnet, type Subnet } from "./subnet";
 
 export async function hostView(): Promise<HostView> {
 	const nl = await import("../netlink");

@@ -6,6 +6,15 @@
 //   inspectNetwork(list) -> the conflist JSON
 //   ensureDefaultNetwork(config) -> NetworkConfigList          written on first use
 //   planNetwork(req, ctx) (pure), firstFreeSubnet, parseSubnet, overlaps (pure)
+
+export {
+	contains,
+	firstFreeSubnet,
+	formatSubnet,
+	overlaps,
+	parseSubnet,
+	type Subnet,
+} from "../ip/cidr";
 export { bridgeConflist, conflistSubnets, conflistText, macvlanConflist } from "./conflist";
 export {
 	createNetwork,
@@ -17,11 +26,3 @@ export {
 	removeNetwork,
 } from "./manage";
 export { type CreateRequest, type PlanContext, pickBridgeName, planNetwork } from "./plan";
-export {
-	contains,
-	firstFreeSubnet,
-	formatSubnet,
-	overlaps,
-	parseSubnet,
-	type Subnet,
-} from "./subnet";

@@ -10,12 +10,12 @@ import {
 } from "../cni";
 import type { Config } from "../config/schema";
 import { ConflictError, MultiError, NotFoundError } from "../errors";
-import { ipFamily } from "../netlink/ip";
+import { ipFamily } from "../ip/address";
+import { parseSubnet } from "../ip/cidr";
 import { conflistBridge, conflistText } from "./conflist";
 import { hostView } from "./host";
 import { type CreateRequest, type PlanContext, planNetwork } from "./plan";
 import { removeConflistFile, withConfigLock, writeConflistFile } from "./store";
-import { parseSubnet } from "./subnet";
 
 export const DEFAULT_BRIDGE = "ctrnet0";
 
@@ -141,7 +141,7 @@ export async function ensureDefaultNetwork(config: Config): Promise<NetworkConfi
 		if (!(e instanceof NotFoundError)) throw e;
 	}
 	const { bridgeConflist } = await import("./conflist");
-	const { formatSubnet, nthAddress } = await import("./subnet");
+	const { formatSubnet, nthAddress } = await import("../ip/cidr");
 	const s = parseSubnet(config.defaultSubnet);
 	const conflist = bridgeConflist({
 		name: config.defaultNetwork,

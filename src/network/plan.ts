@@ -2,13 +2,6 @@
 // name. Pure: the caller gathers the configured networks and the host's networks and links.
 import { ConflictError, UsageError } from "../errors";
 import {
-	bridgeConflist,
-	conflistBridge,
-	conflistSubnets,
-	type IpamRange,
-	macvlanConflist,
-} from "./conflist";
-import {
 	contains,
 	firstFreeSubnet,
 	formatSubnet,
@@ -18,7 +11,14 @@ import {
 	parseAddress,
 	parseSubnet,
 	type Subnet,
-} from "./subnet";
+} from "../ip/cidr";
+import {
+	bridgeConflist,
+	conflistBridge,
+	conflistSubnets,
+	type IpamRange,
+	macvlanConflist,
+} from "./conflist";
 
 export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/;
 export const BRIDGE_PREFIX = "ctrnet";

@@ -1,7 +1,7 @@
 // --publish grammar (podman's): [[HOSTIP:][HOSTPORT[-END]]:]CTRPORT[-END][/tcp|udp|sctp]
 // IPv6 host IPs go in brackets. Pure: strings in, PortRequests out, UsageError on anything odd.
 import { UsageError } from "../errors";
-import { ipFamily } from "../netlink/ip";
+import { ipFamily } from "../ip/address";
 import { type PortMapping, type PortRequest, PROTOCOLS, type Protocol } from "./schema";
 
 function bad(spec: string, why: string): never {

@@ -1,26 +1,24 @@
 // Is a host port free? Asked the way the kernel answers it: bind(2) a socket to it and let go.
 // /proc/net/tcp was the first answer, but the kernel walks its whole socket hash table to print
 // it: ~10 ms per file on this machine, for every setup.
-import { SysError } from "../../ffi/errno";
+import { ERRNO, SysError } from "../../ffi/errno";
 import {
 	AF_INET,
 	AF_INET6,
 	bind,
 	close,
+	SO_REUSEADDR,
 	SOCK_DGRAM,
 	SOCK_STREAM,
+	SOL_SOCKET,
 	setsockopt,
 	socket,
 } from "../../ffi/libc";
-import { ipFamily, sockaddr } from "../netlink/ip";
+import { ipFamily, sockaddr } from "../ip/address";
 import type { Protocol } from "./schema";
 
-const SOL_SOCKET = 1;
-const SO_REUSEADDR = 2;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
-const EADDRINUSE = 98;
-const EACCES = 13;
 const ONE = new Uint8Array(new Int32Array([1]).buffer);
 const ZERO = new Uint8Array(4);
 
@@ -46,8 +44,8 @@ export function hostPortTaken(protocol: Protocol, port: number, hostIP = ""): bo
 		bind(fd, sockaddr(hostIP === "" ? "::" : hostIP, port).addr);
 		return false;
 	} catch (e) {
-		if (e instanceof SysError && (e.errno === EADDRINUSE || e.errno === EACCES))
-			return e.errno === EADDRINUSE;
+		if (e instanceof SysError && (e.errno === ERRNO.EADDRINUSE || e.errno === ERRNO.EACCES))
+			return e.errno === ERRNO.EADDRINUSE;
 		throw e;
 	} finally {
 		close(fd);

@@ -10,7 +10,7 @@
 // zod/mini, not zod: the forwarder is a long-lived process with a memory budget, and the full
 // zod API (plus node:net) cost it ~10 MB of RSS in the compiled binary (measured).
 import * as z from "zod/mini";
-import { ipFamily } from "../netlink/ip";
+import { ipFamily } from "../ip/address";
 
 /** One port to forward, after range and protocol-list expansion. */
 export interface Forward {

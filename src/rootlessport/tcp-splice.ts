@@ -3,7 +3,7 @@
 // podman's messages); accepting, dialling inside the container's netns and splicing happen on
 // pump threads. Same contract as tcp.ts (half-close, a refused dial closes the client).
 import { pumpClose, pumpListen, pumpStart } from "../../ffi/pump";
-import { sockaddr } from "../netlink/ip";
+import { sockaddr } from "../ip/address";
 import type { Forward } from "./config";
 
 export function listenTcpSplice(f: Forward, netnsPath: string, childIP: string): { close(): void } {

@@ -1,7 +1,8 @@
 // `--network slirp4netns:k=v,...` options, validated as podman does (setupSlirp4netns), with its
 // error strings. Pure: the installed slirp4netns' features and the host's interface names come
 // in as arguments.
-import { ipFamily } from "../netlink/ip";
+import { ipFamily } from "../ip/address";
+import { nthAddress, parseCidr, parseSubnet } from "../ip/cidr";
 import type { SlirpFeature } from "./features";
 
 export type PortHandler = "rootlesskit" | "slirp4netns";
@@ -29,8 +30,11 @@ const q = (s: string) => JSON.stringify(s);
 
 /** net.ParseCIDR(v) with an IPv4 address. */
 function isIPv4Cidr(v: string): boolean {
-	const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(v);
-	return m !== null && ipFamily(m[1] as string) === 4 && Number(m[2]) <= 32;
+	try {
+		return v.includes("/") && parseCidr(v).family === 4;
+	} catch {
+		return false;
+	}
 }
 
 function bool(value: string, err: string): boolean {
@@ -129,10 +133,5 @@ export function slirpGuestIP(cidr?: string): string {
 
 /** Address `offset` of slirp's network: .2 is the host (gateway), .3 the DNS forwarder. */
 export function slirpHostAddr(cidr: string | undefined, offset: number): string {
-	const [ip = "10.0.2.0", bits = "24"] = (cidr ?? "10.0.2.0/24").split("/");
-	const n = ip.split(".").reduce((acc, o) => ((acc << 8) | Number(o)) >>> 0, 0);
-	const b = Number(bits);
-	const mask = b === 0 ? 0 : (0xffffffff << (32 - b)) >>> 0;
-	const a = (((n & mask) >>> 0) + offset) >>> 0;
-	return [24, 16, 8, 0].map((s) => (a >>> s) & 255).join(".");
+	return nthAddress(parseSubnet(cidr ?? "10.0.2.0/24"), offset);
 }

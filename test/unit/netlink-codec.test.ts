@@ -1,6 +1,8 @@
 // The rtnetlink codec against bytes the real world produced: requests captured with
 // `strace -xx ip …` (iproute2 6.1) and replies captured from the kernel (6.18).
 import { describe, expect, test } from "bun:test";
+import { formatIp, formatMac, parseIp, parseMac } from "../../src/ip/address";
+import { parseCidr } from "../../src/ip/cidr";
 import {
 	addressRequest,
 	align4,
@@ -17,8 +19,6 @@ import {
 	encodeIfinfomsg,
 	encodeMessage,
 	encodeRtmsg,
-	formatIp,
-	formatMac,
 	getStr,
 	IFLA_IFNAME,
 	IFLA_INFO_DATA,
@@ -32,9 +32,6 @@ import {
 	NLM_F_REQUEST,
 	NLMSG_ERROR,
 	newLinkAttrs,
-	parseCidr,
-	parseIp,
-	parseMac,
 	RTM_NEWADDR,
 	RTM_NEWLINK,
 	RTM_NEWROUTE,

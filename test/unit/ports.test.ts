@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { sockaddr } from "../../src/netlink/ip";
+import { sockaddr } from "../../src/ip/address";
 import { assignHostPorts } from "../../src/ports/assign";
 import { checkMappings, expandRequest, formatMapping, parsePublish } from "../../src/ports/parse";
 
@@ -88,7 +88,7 @@ test("sockaddr bytes for v4, v6 and the wildcard", () => {
 });
 
 test("IP literals without node:net", async () => {
-	const { ipFamily } = await import("../../src/netlink/ip");
+	const { ipFamily } = await import("../../src/ip/address");
 	for (const v4 of ["0.0.0.0", "10.0.2.100", "255.255.255.255"]) expect(ipFamily(v4)).toBe(4);
 	for (const v6 of [
 		"::",

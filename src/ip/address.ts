@@ -1,8 +1,7 @@
-// IP address text <-> bytes, socket addresses, and CIDR parsing. Pure, and without node:net:
-// importing it costs the rootless forwarder ~5 MB of RSS (measured in the compiled binary), a
-// big share of its budget, and recognising a literal is a few lines.
-
-import { AF_INET, AF_INET6 } from "./constants";
+// IP and MAC address text <-> bytes, and socket addresses. Pure and a leaf (the equal of CNI's
+// pkg/ip): every part of ctrnet that handles an address imports it, so it stays free of node:net
+// (whose import weighs on the rootless forwarder's memory) and of everything else in src/.
+import { AF_INET, AF_INET6 } from "../../ffi/constants";
 
 export type Family = 4 | 6;
 
@@ -90,29 +89,6 @@ export function formatIp(b: Uint8Array): string {
 	const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(":");
 	if (best < 0) return hex(g);
 	return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
-}
-
-export interface Cidr {
-	family: Family;
-	address: string;
-	prefixLen: number;
-}
-
-/** "10.0.0.1/24" -> {4, "10.0.0.1", 24}; a bare address gets the full-length prefix. */
-export function parseCidr(text: string): Cidr {
-	const [addr = "", len, extra] = text.split("/");
-	const family = ipFamily(addr);
-	const max = family === 4 ? 32 : 128;
-	const prefixLen = len === undefined ? max : Number(len);
-	if (
-		!family ||
-		extra !== undefined ||
-		(len !== undefined && !/^\d{1,3}$/.test(len)) ||
-		prefixLen > max
-	) {
-		throw new Error(`invalid CIDR ${JSON.stringify(text)}`);
-	}
-	return { family, address: formatIp(parseIp(addr)), prefixLen };
 }
 
 /** "aa:bb:cc:dd:ee:ff" <-> 6 bytes. */

@@ -1,12 +1,36 @@
-// Subnet arithmetic for network definitions: parsing, containment, overlap, and the choice of a
-// free /24. Pure; addresses are handled as BigInt so IPv4 and IPv6 share one code path.
-import { type Family, formatIp, ipFamily, parseIp } from "../netlink/ip";
+// CIDR arithmetic: an interface address with its prefix (10.0.0.5/24), subnets (host bits
+// cleared), containment, overlap, the n-th address, and the choice of a free /24. Pure; addresses
+// are handled as BigInt so IPv4 and IPv6 share one code path.
+import { type Family, formatIp, ipFamily, parseIp } from "./address";
 
 export interface Subnet {
 	family: Family;
 	/** The network address (host bits cleared). */
 	base: bigint;
 	prefixLen: number;
+}
+
+export interface Cidr {
+	family: Family;
+	address: string;
+	prefixLen: number;
+}
+
+/** "10.0.0.1/24" -> {4, "10.0.0.1", 24}; a bare address gets the full-length prefix. */
+export function parseCidr(text: string): Cidr {
+	const [addr = "", len, extra] = text.split("/");
+	const family = ipFamily(addr);
+	const max = family === 4 ? 32 : 128;
+	const prefixLen = len === undefined ? max : Number(len);
+	if (
+		!family ||
+		extra !== undefined ||
+		(len !== undefined && !/^\d{1,3}$/.test(len)) ||
+		prefixLen > max
+	) {
+		throw new Error(`invalid CIDR ${JSON.stringify(text)}`);
+	}
+	return { family, address: formatIp(parseIp(addr)), prefixLen };
 }
 
 const bits = (f: Family) => (f === 4 ? 32 : 128);
