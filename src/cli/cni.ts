@@ -7,6 +7,7 @@ import type { Cni, NetworkConfigList, RuntimeConf } from "../cni";
 import { extractGlobalFlags } from "../config/options";
 import type { Config } from "../config/schema";
 import { UsageError } from "../errors";
+import { decodeJson } from "../json";
 import { command } from "./command";
 import { getConfig } from "./context";
 import { printJson } from "./output";
@@ -61,18 +62,7 @@ async function runtimeConf(args: {
 	let capabilityArgs: Record<string, unknown> | undefined;
 	const capText = process.env.CAP_ARGS;
 	if (capText) {
-		let json: unknown;
-		try {
-			json = JSON.parse(capText);
-		} catch (e) {
-			throw new UsageError(`CAP_ARGS is not JSON: ${(e as Error).message}`);
-		}
-		const parsed = CapabilityArgsSchema().safeParse(json);
-		if (!parsed.success) {
-			const i = parsed.error.issues[0];
-			throw new UsageError(`CAP_ARGS: ${i?.path.join(".") || "(top level)"}: ${i?.message}`);
-		}
-		capabilityArgs = parsed.data;
+		capabilityArgs = decodeJson(CapabilityArgsSchema(), capText, "CAP_ARGS");
 	}
 	return {
 		containerId: args.id || cnitoolContainerId(netns),

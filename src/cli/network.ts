@@ -4,6 +4,7 @@ import type { CommandDef } from "citty";
 import * as z from "zod/mini";
 import { NotFoundError, UsageError } from "../errors";
 import { writeErr, writeOut } from "../io";
+import { firstIssue } from "../json";
 import { command } from "./command";
 import { getConfig, outputFormat } from "./context";
 import { printJson, printTable } from "./output";
@@ -50,7 +51,7 @@ const create = command({
 			disableDns: args["disable-dns"],
 			macvlanParent: args["macvlan-parent"],
 		});
-		if (!parsed.success) throw new UsageError(parsed.error.issues[0]?.message ?? "invalid flags");
+		if (!parsed.success) throw new UsageError(firstIssue(parsed.error));
 		const { createNetwork } = await import("../network");
 		writeOut(`${await createNetwork(await getConfig(), parsed.data)}\n`);
 	},

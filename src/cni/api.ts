@@ -3,6 +3,7 @@
 // rolled back, and DEL prefers the config kept in the cache (so it works after the file changed).
 import { ConflictError, CtrnetError, MultiError, NotFoundError, UsageError } from "../errors";
 import { writeErr } from "../io";
+import { parseJson } from "../json";
 import {
 	attachmentConf,
 	type CachedAttachment,
@@ -227,7 +228,7 @@ export class Cni {
 		const path = findPlugin(type, this.pluginDirs);
 		if (!path) throw new NotFoundError(missingPluginMessage([type], this.pluginDirs));
 		const out = await this.exec("VERSION", path, "", { cniVersion: LATEST_VERSION }, undefined);
-		const parsed = VersionInfoSchema().safeParse(safeJson(out));
+		const parsed = VersionInfoSchema().safeParse(parseJson(out));
 		if (!parsed.success) throw new PluginError(type, "VERSION", "", 999, "invalid VERSION output");
 		return parsed.data;
 	}
@@ -342,7 +343,7 @@ function checkAttachment(network: string, rt: RuntimeConf): void {
 }
 
 function parseAddOutput(out: string, list: NetworkConfigList, plugin: PluginConf): CniResult {
-	const json = safeJson(out);
+	const json = parseJson(out);
 	if (json === undefined) {
 		throw new PluginError(
 			plugin.type,
@@ -372,12 +373,4 @@ function resultFromCache(
 		// An unreadable cached result is dropped, as libcni does: DEL goes on without prevResult.
 	}
 	return undefined;
-}
-
-function safeJson(text: string): unknown {
-	try {
-		return JSON.parse(text);
-	} catch {
-		return undefined;
-	}
 }
