@@ -1,6 +1,6 @@
 // gc: reclaim what dead containers left (DESIGN 4). A container is dead when its namespace file
 // or pinned process is gone, or when the ctrnet process that was changing it died mid-way.
-import { isSameProcessAlive } from "../host/process";
+import { isSameProcessAlive } from "../process/identity";
 import type { Container } from "../state/schema";
 import { busy } from "./guard";
 import type { Runtime } from "./runtime";

@@ -1,7 +1,7 @@
 // One ctrnet process at a time changes a given container: the record names its owner while a
 // change is under way. An owner that died (kill -9) leaves the record for gc to undo.
 import { ConflictError } from "../errors";
-import { isSameProcessAlive, self } from "../host/process";
+import { isSameProcessAlive, self } from "../process/identity";
 import type { Container } from "../state/schema";
 import type { Runtime } from "./runtime";
 

@@ -3,13 +3,13 @@
 // here rolls back at once; a killed ctrnet leaves a record that gc uses.
 import { existsSync } from "node:fs";
 import { ConflictError, NotFoundError, UsageError } from "../errors";
-import { processStartTime, self } from "../host/process";
-import { createNetns, pinNetns, randomNetnsName } from "../netns";
+import { createNetns, isHostNetns, pinNetns, randomNetnsName } from "../netns";
 import { assignHostPorts } from "../ports/assign";
 import { localPortRange, portKey } from "../ports/host";
 import { checkMappings } from "../ports/parse";
 import { hostPortTaken } from "../ports/probe";
 import type { Protocol } from "../ports/schema";
+import { processStartTime, self } from "../process/identity";
 import type { Container } from "../state/schema";
 import { attach, interfaceFor, networkList } from "./attach";
 import { release } from "./guard";
@@ -85,6 +85,17 @@ function checkJoinTargets(rt: Runtime, req: SetupRequest): void {
 	}
 	if (req.netns.kind === "pid" && !existsSync(`/proc/${req.netns.pid}/ns/net`)) {
 		throw new NotFoundError(`no process with pid ${req.netns.pid}`);
+	}
+	const joined =
+		req.netns.kind === "path"
+			? req.netns.path
+			: req.netns.kind === "pid"
+				? `/proc/${req.netns.pid}/ns/net`
+				: undefined;
+	if (joined && isHostNetns(joined)) {
+		throw new UsageError(
+			`${req.netns.kind === "pid" ? `process ${req.netns.pid} is in` : `${joined} is`} the host's network namespace: refusing to configure it (give the container a namespace of its own)`,
+		);
 	}
 	if (req.mode.mode === "container") {
 		const other = rt.store.get(req.mode.id);

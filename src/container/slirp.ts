@@ -3,11 +3,11 @@
 // address) or by this binary re-executed as rootlessport (the default).
 import { mkdirSync } from "node:fs";
 import { UsageError } from "../errors";
-import { processStartTime } from "../host/process";
-import { startRootlessport } from "../rootlessport/launch";
+import { startRootlessport } from "../helpers/rootlessport";
+import { hostInterfaceNames, startSlirp4netns } from "../helpers/slirp4netns";
+import type { StartedHelper } from "../helpers/spawn";
 import { publishViaSlirp } from "../slirp/api";
 import { detectSlirp, type SlirpInfo } from "../slirp/features";
-import { hostInterfaceNames, startSlirp4netns } from "../slirp/launch";
 import {
 	parseSlirpOptions,
 	SlirpOptionError,
@@ -34,8 +34,8 @@ export async function planSlirp(raw: string[]): Promise<SlirpPlan> {
 	}
 }
 
-function helper(kind: Helper["kind"], pid: number, apiSocket?: string | null): Helper {
-	return { kind, pid, startTime: processStartTime(pid) ?? "", ...(apiSocket ? { apiSocket } : {}) };
+function helper(kind: Helper["kind"], p: StartedHelper, apiSocket?: string | null): Helper {
+	return { kind, pid: p.pid, startTime: p.startTime, ...(apiSocket ? { apiSocket } : {}) };
 }
 
 /**
@@ -60,7 +60,7 @@ export async function startSlirp(rt: Runtime, c0: Container, plan: SlirpPlan): P
 	});
 	c = rt.store.update(c.id, (x) => ({
 		...x,
-		helpers: [...x.helpers, helper("slirp4netns", started.pid, started.apiSocket)],
+		helpers: [...x.helpers, helper("slirp4netns", started, started.apiSocket)],
 	}));
 	if (c.ports.length === 0) return c;
 	if (plan.options.portHandler === "slirp4netns" && started.apiSocket) {
@@ -77,6 +77,6 @@ export async function startSlirp(rt: Runtime, c0: Container, plan: SlirpPlan): P
 	});
 	return rt.store.update(c.id, (x) => ({
 		...x,
-		helpers: [...x.helpers, helper("rootlessport", fwd.pid)],
+		helpers: [...x.helpers, helper("rootlessport", fwd)],
 	}));
 }

@@ -1,12 +1,13 @@
 // teardown: undo whatever the record says was done, going on past errors (DESIGN 4). It works when
 // the namespace or the process is gone (CNI DEL must succeed then) and is idempotent.
+import { rmSync } from "node:fs";
 import { NotFoundError } from "../errors";
+import { stopHelper } from "../helpers/stop";
 import { log } from "../log";
 import { removeNetns } from "../netns";
 import type { Container } from "../state/schema";
 import { detach } from "./attach";
 import { claim } from "./guard";
-import { removeRunDir, stopHelper } from "./helpers";
 import type { Runtime } from "./runtime";
 import { withStandIn } from "./standin";
 
@@ -33,7 +34,8 @@ export async function teardownContainer(
 	for (const h of c.helpers) {
 		await stopHelper(h).catch((e: Error) => errors.push(e));
 	}
-	removeRunDir(rt.config.runRoot, c.id);
+	// The per-container runtime dir (API socket, unlinked logs) goes with the container.
+	rmSync(`${rt.config.runRoot}/${c.id}`, { recursive: true, force: true });
 	for (const network of [...c.networks].reverse()) {
 		try {
 			await withStandIn(rt, c, network, (x) => detach(rt, x, network));

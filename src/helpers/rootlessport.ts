@@ -1,16 +1,16 @@
-// Starting the forwarder from ctrnet: this binary, re-executed with argv0 `rootlessport`, the
-// config on stdin (podman v2 mapping shape), ready on fd 4.
+// Starting the rootless port forwarder (src/rootlessport) from ctrnet: this binary, re-executed
+// with argv0 `rootlessport`, the config on stdin (podman v2 mapping shape), ready on fd 4.
 //
 // Lifetime: ctrnet's CLI exits right after `setup`, so unlike podman (whose conmon holds the exit
 // pipe) nothing long-lived could hold an exit pipe's write end. By default the config says
-// `ExitFD: -1` (ctrnet's extension: run until SIGTERM) and teardown / gc stop the forwarder by
-// pid with stopRootlessport(). A caller that outlives the container can pass holdExit: the
+// `ExitFD: -1` (ctrnet's extension: run until SIGTERM) and teardown / gc stop the forwarder as
+// any recorded helper, by its identity (stop.ts). A caller that outlives the container can pass holdExit: the
 // forwarder then gets podman's fd 3 and exits when the returned exitWriteFd is closed (or the
 // caller dies).
-import { basename, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { PortMapping } from "../ports/schema";
-import { spawnHelper, stopHelper } from "../slirp/helper";
-import { DEFAULT_CHILD_IP } from "./config";
+import { DEFAULT_CHILD_IP } from "../rootlessport/config";
+import { type StartedHelper, spawnHelper } from "./spawn";
 
 export interface RootlessportOptions {
 	mappings: PortMapping[];
@@ -42,16 +42,12 @@ export function selfCommand(): string[] {
 	return [process.execPath, resolve(import.meta.dir, "../main.ts")];
 }
 
-export const ROOTLESSPORT_NAMES = ["rootlessport", "containers-rootlessport"] as const;
-
 /**
  * Starts the forwarder and waits until every port listens. Throws HelperError
  * `rootlessport <line>` (e.g. `rootlessport listen tcp 0.0.0.0:8080: bind: address already in
  * use`) when it cannot; nothing is left running then.
  */
-export async function startRootlessport(
-	opts: RootlessportOptions,
-): Promise<{ pid: number; exitWriteFd: number | null }> {
+export async function startRootlessport(opts: RootlessportOptions): Promise<StartedHelper> {
 	const config = {
 		Mappings: opts.mappings.map((m) => ({
 			hostIP: m.hostIP,
@@ -88,17 +84,4 @@ export async function startRootlessport(
 		// BUN_BE_BUN would turn the compiled binary into the bun CLI (bun-platform §4).
 		env: { ...process.env, BUN_BE_BUN: undefined },
 	});
-}
-
-/**
- * A forwarder: argv0 `rootlessport`/`containers-rootlessport`, or `ctrnet rootlessport` (under
- * bun: `bun …/main.ts rootlessport`).
- */
-const isForwarder = (argv: string[]) =>
-	ROOTLESSPORT_NAMES.some((n) => basename(argv[0] ?? "") === n) ||
-	argv.slice(1, 3).includes("rootlessport");
-
-/** SIGTERM (then SIGKILL) to a forwarder by pid; false when it was not running. */
-export function stopRootlessport(pid: number): Promise<boolean> {
-	return stopHelper(pid, isForwarder);
 }

@@ -3,11 +3,11 @@
 // opening, ready on fd 4; as real root with --enable-sandbox in a private mount namespace.
 import { readdirSync, rmSync } from "node:fs";
 import { geteuid } from "../../ffi/libc";
-import { buildSlirpArgs, type SlirpTarget } from "./argv";
-import type { SlirpFeature } from "./features";
-import { named, spawnHelper, stopHelper } from "./helper";
-import { inPrivateMountNs } from "./mountns";
-import type { SlirpOptions } from "./options";
+import { buildSlirpArgs, type SlirpTarget } from "../slirp/argv";
+import type { SlirpFeature } from "../slirp/features";
+import { inPrivateMountNs } from "../slirp/mountns";
+import type { SlirpOptions } from "../slirp/options";
+import { type StartedHelper, spawnHelper } from "./spawn";
 
 export interface Slirp4netnsStart {
 	/** slirp4netns' path (from detectSlirp). */
@@ -22,15 +22,13 @@ export interface Slirp4netnsStart {
 	hasPorts: boolean;
 	/** Give up when slirp4netns is alive but not ready after this long (default 30 s). */
 	timeoutMs?: number;
-	/** Pass podman's `-e 3` and return the exit pipe's write end (see helper.ts). */
+	/** Pass podman's `-e 3` and return the exit pipe's write end (see spawn.ts). */
 	holdExit?: boolean;
 }
 
-export interface StartedSlirp {
-	pid: number;
+export interface StartedSlirp extends StartedHelper {
 	/** The API socket, when one was asked for. */
 	apiSocket: string | null;
-	exitWriteFd: number | null;
 }
 
 /** Host interface names, for outbound_addr / outbound_addr6 given as an interface. */
@@ -66,11 +64,4 @@ export async function startSlirp4netns(s: Slirp4netnsStart): Promise<StartedSlir
 		around: sandboxAsRoot ? inPrivateMountNs : undefined,
 	});
 	return { ...started, apiSocket };
-}
-
-/** SIGTERM (then SIGKILL) to slirp4netns by pid and removal of its API socket. */
-export async function stopSlirp4netns(pid: number, apiSocket?: string | null): Promise<boolean> {
-	const was = await stopHelper(pid, named("slirp4netns"));
-	if (apiSocket) rmSync(apiSocket, { force: true });
-	return was;
 }

@@ -1,16 +1,19 @@
-// Starting and stopping a long-lived helper process (slirp4netns, rootlessport) the way podman
-// does, shared by both launchers:
+// Starting a long-lived helper process (slirp4netns, rootlessport, aardvark-dns, pasta) the way
+// podman does; every launcher in this folder goes through here:
 // - its own session (detached → setsid), cwd "/", no inherited stdout/stderr: a caller's
 //   `$(ctrnet setup …)` must not hang on a pipe the helper keeps open (bun-platform §3);
-// - stdout/stderr go to files that are unlinked right after opening; they are read back only to
-//   explain a failure, and vanish with the last fd;
+// - stdout/stderr go to files created new (never following or truncating what someone planted)
+//   and unlinked right after opening; they are read back only to explain a failure, and vanish
+//   with the last fd;
 // - fd 4 = write end of a real pipe (pipe2; a Bun "pipe" entry would be a socketpair): the
 //   helper writes "1" there when ready (podman's waitForSync);
 // - fd 3 = read end of an exit pipe when the caller holds the write end (podman's conmon model),
 //   absent otherwise: ctrnet's CLI exits right after setup, so nothing could hold it, and a
 //   closed write end would stop the helper at once. Such helpers run until stopHelper().
-import { closeSync, openSync, readFileSync, readSync, unlinkSync } from "node:fs";
-import { kill, O_CLOEXEC, POLLIN, pipe2, pollOne } from "../../ffi/libc";
+import { closeSync, readSync, unlinkSync } from "node:fs";
+import { kill, O_CLOEXEC, POLLIN, pipe2, pollOne, SIGKILL } from "../../ffi/libc";
+import { createExclusive } from "../files/atomic";
+import { type ProcessIdentity, processStartTime } from "../process/identity";
 
 export interface HelperSpec {
 	/** Program name used in messages: "slirp4netns", "rootlessport". */
@@ -31,8 +34,7 @@ export interface HelperSpec {
 	around?: <T>(spawn: () => T) => T;
 }
 
-export interface StartedHelper {
-	pid: number;
+export interface StartedHelper extends ProcessIdentity {
 	/** Write end of the exit pipe (close it to stop the helper); null without holdExit. */
 	exitWriteFd: number | null;
 }
@@ -43,7 +45,7 @@ export class HelperError extends Error {
 }
 
 function openUnlinked(path: string): number {
-	const fd = openSync(path, "w+", 0o600);
+	const fd = createExclusive(path, 0o600, true);
 	unlinkSync(path);
 	return fd;
 }
@@ -118,10 +120,10 @@ export async function spawnHelper(spec: HelperSpec): Promise<StartedHelper> {
 	try {
 		if (outcome.kind === "ready") {
 			proc.unref();
-			return { pid: proc.pid, exitWriteFd: exitW };
+			return { pid: proc.pid, startTime: processStartTime(proc.pid) ?? "", exitWriteFd: exitW };
 		}
 		// Not ready: make sure nothing is left running, then explain with what it printed.
-		if (proc.exitCode === null && proc.signalCode === null) kill(proc.pid, 9);
+		if (proc.exitCode === null && proc.signalCode === null) kill(proc.pid, SIGKILL);
 		await proc.exited;
 		closeQuietly(exitW);
 		throw failure(spec, proc, outcome, readAll(outFd), readAll(logFd));
@@ -161,45 +163,4 @@ function closeQuietly(fd: number | null): void {
 	} catch {
 		// already closed
 	}
-}
-
-/** The argv of a live process, or null when there is none (or it is a zombie). */
-function processArgv(pid: number): string[] | null {
-	try {
-		if (/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) return null;
-		return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-	} catch {
-		return null;
-	}
-}
-
-/** argv[0]'s basename is one of `names`. */
-export const named =
-	(...names: string[]) =>
-	(argv: string[]): boolean =>
-		names.includes((argv[0] ?? "").slice((argv[0] ?? "").lastIndexOf("/") + 1));
-
-/**
- * Stops a helper by pid: SIGTERM, then SIGKILL after `graceMs`. Only a process whose argv
- * passes `isHelper` is signalled, so a recycled pid is never hit. True when one was running.
- */
-export async function stopHelper(
-	pid: number,
-	isHelper: (argv: string[]) => boolean,
-	graceMs = 2000,
-): Promise<boolean> {
-	const argv = processArgv(pid);
-	if (argv === null || !isHelper(argv)) return false;
-	kill(pid, 15);
-	const deadline = Date.now() + graceMs;
-	while (processArgv(pid) !== null) {
-		if (Date.now() > deadline) {
-			kill(pid, 9);
-			const hard = Date.now() + 1000;
-			while (processArgv(pid) !== null && Date.now() < hard) await Bun.sleep(10);
-			break;
-		}
-		await Bun.sleep(10);
-	}
-	return true;
 }

@@ -1,24 +1,27 @@
-// Helper processes a container owns (slirp4netns, rootlessport): stopped by pid, but only while
-// the pid still belongs to the process that was started — its start time is recorded with it,
-// which also covers a forwarder whose argv[0] is nsenter's (rootless).
+// Stopping a helper process ctrnet started (slirp4netns, rootlessport, aardvark-dns, pasta): by
+// its recorded identity, so a recycled pid is never signalled — which also covers a forwarder
+// whose argv[0] is nsenter's (rootless). SIGTERM first, SIGKILL after a grace period.
 import { rmSync } from "node:fs";
 import { kill, SIGKILL, SIGTERM } from "../../ffi/libc";
-import { isSameProcessAlive } from "../host/process";
-import type { Helper } from "../state/schema";
+import { isAlive, type ProcessIdentity } from "../process/identity";
 
-export async function stopHelper(h: Helper, graceMs = 2000): Promise<void> {
-	const alive = () => isSameProcessAlive(h.pid, h.startTime);
-	if (alive()) {
-		kill(h.pid, SIGTERM);
-		const deadline = Date.now() + graceMs;
-		while (alive() && Date.now() < deadline) await Bun.sleep(10);
-		if (alive()) kill(h.pid, SIGKILL);
-		while (alive() && Date.now() < deadline + 1000) await Bun.sleep(10);
-	}
-	if (h.apiSocket) rmSync(h.apiSocket, { force: true });
+/** True when it was running (and is stopped now). */
+export async function stopProcess(p: ProcessIdentity, graceMs = 2000): Promise<boolean> {
+	if (!isAlive(p)) return false;
+	kill(p.pid, SIGTERM);
+	const deadline = Date.now() + graceMs;
+	while (isAlive(p) && Date.now() < deadline) await Bun.sleep(10);
+	if (isAlive(p)) kill(p.pid, SIGKILL);
+	while (isAlive(p) && Date.now() < deadline + 1000) await Bun.sleep(10);
+	return true;
 }
 
-/** The per-container runtime dir (API socket, unlinked logs): gone with the container. */
-export function removeRunDir(runRoot: string, id: string): void {
-	rmSync(`${runRoot}/${id}`, { recursive: true, force: true });
+/** A recorded helper: its process, and the API socket it leaves behind (slirp4netns). */
+export async function stopHelper(
+	h: ProcessIdentity & { apiSocket?: string | null },
+	graceMs = 2000,
+): Promise<boolean> {
+	const was = await stopProcess(h, graceMs);
+	if (h.apiSocket) rmSync(h.apiSocket, { force: true });
+	return was;
 }
