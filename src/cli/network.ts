@@ -115,19 +115,10 @@ const rm = command({
 	},
 	maxPositionals: Number.POSITIVE_INFINITY,
 	async run({ args }) {
-		const { removeNetwork } = await import("../network");
-		const { disconnectContainer } = await import("../container/connect");
-		const cfg = await getConfig();
+		const { removeNetworkInUse } = await import("../container/network-rm");
 		const rt = await runtime();
 		for (const name of args._ as string[]) {
-			const users = rt.store
-				.list()
-				.filter((c) => c.networks.includes(name))
-				.map((c) => c.id);
-			const detach = async (network: string, ids: string[]) => {
-				for (const id of ids) await disconnectContainer(rt, network, id, true);
-			};
-			await removeNetwork(cfg, name, { force: !!args.force, users, detach });
+			await removeNetworkInUse(rt, name, !!args.force);
 			writeOut(`${name}\n`);
 		}
 	},

@@ -64,8 +64,12 @@ export class Cni {
 
 	/**
 	 * ADD: runs the list in order, each plugin getting the previous result; caches and returns the
-	 * last result. If a plugin fails, every plugin already run (and the failing one, which may have
-	 * done part of its work) gets DEL in reverse order before the error is thrown.
+	 * last result. The cache is written after every plugin, so that a kill -9 half-way leaves what
+	 * a later DEL needs (the firewall plugin finds its rules by the address in prevResult). If a
+	 * plugin fails, every plugin that succeeded gets DEL in reverse order before the error is
+	 * thrown — not the failing one: its DEL would remove what it refused to create, such as
+	 * another container's interface of the same name. When that rollback fails too, the error
+	 * carries `leftover: true` and the cache entry stays for a later DEL.
 	 */
 	async addNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
 		checkAttachment(list.name, rt);
@@ -84,21 +88,20 @@ export class Cni {
 				const out = await this.run("ADD", paths[i] as string, list, plugin, rt, result);
 				result = parseAddOutput(out, list, plugin);
 			} catch (err) {
-				await this.rollback(list, paths, i, rt, result, err);
+				await this.rollback(list, paths, i - 1, rt, result, err);
 				throw err;
 			}
+			try {
+				writeCache(this.cacheDir, list, rt, result);
+			} catch (err) {
+				const e = new CtrnetError(
+					`failed to cache the result of network ${list.name}: ${(err as Error).message}`,
+				);
+				await this.rollback(list, paths, i, rt, result, e);
+				throw e;
+			}
 		}
-		const final = result as CniResult;
-		try {
-			writeCache(this.cacheDir, list, rt, final);
-		} catch (err) {
-			const e = new CtrnetError(
-				`failed to cache the result of network ${list.name}: ${(err as Error).message}`,
-			);
-			await this.rollback(list, paths, list.plugins.length - 1, rt, final, e);
-			throw e;
-		}
-		return final;
+		return result as CniResult;
 	}
 
 	/** CHECK (0.4.0+): every plugin in order, with the cached result. */
@@ -325,8 +328,13 @@ export class Cni {
 		cause: unknown,
 	): Promise<void> {
 		const errors = await this.delPlugins(list, paths, failedAt, rt, prev);
-		if (errors.length && cause instanceof Error) {
+		if (errors.length === 0) {
+			deleteCache(this.cacheDir, list.name, rt);
+			return;
+		}
+		if (cause instanceof Error) {
 			cause.message += `; rollback also failed: ${errors.map((e) => e.message).join("; ")}`;
+			(cause as Error & { leftover?: boolean }).leftover = true;
 		}
 	}
 }

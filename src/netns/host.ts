@@ -1,7 +1,9 @@
-// Is a namespace file the host's own network namespace? Configuring that one would put eth0,
-// addresses, routes and plugin rules on the host itself, so setup (CLI, hook, netavark front end)
-// refuses it. "The host" is the namespace ctrnet runs in, and PID 1's when ctrnet can see it.
-import { statSync } from "node:fs";
+// What a namespace path stands for: the host's own network namespace (configuring it would put
+// eth0, addresses, routes and plugin rules on the host itself, so setup — CLI, hook, netavark
+// front end — refuses it; "the host" is the namespace ctrnet runs in, and PID 1's when ctrnet can
+// see it), and whether a recorded namespace is still there.
+import { existsSync, statSync } from "node:fs";
+import { mountsAt, readMountinfo } from "./mountinfo";
 
 function identity(path: string): string | undefined {
 	const st = statSync(path, { throwIfNoEntry: false });
@@ -20,4 +22,10 @@ export function isHostNetns(path: string): boolean {
 		}
 	}
 	return false;
+}
+
+/** True while a recorded namespace still exists: a mount at its path, or a live /proc/PID/ns. */
+export function netnsAlive(path: string): boolean {
+	if (!existsSync(path)) return false;
+	return path.startsWith("/proc/") || mountsAt(readMountinfo(), path).length > 0;
 }

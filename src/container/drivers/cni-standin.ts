@@ -4,19 +4,12 @@
 // for good. So such a DEL runs against a stand-in: a fresh namespace holding a link named like the
 // container's interface, with the addresses of the cached ADD result. The plugins remove it as if
 // it were the real one, rules included; then the stand-in namespace goes.
-import { existsSync } from "node:fs";
-import type { CniResult } from "../cni";
-import { addAddress, createBridge, setLinkUp, withNetlink } from "../netlink";
-import { createNetns, mountsAt, randomNetnsName, readMountinfo, removeNetns } from "../netns";
-import type { Container } from "../state/schema";
-import { runtimeConf } from "./attach";
-import type { Runtime } from "./runtime";
-
-/** True while the recorded namespace still exists (a mount in the netns dir, or /proc/PID/ns). */
-export function netnsAlive(path: string): boolean {
-	if (!existsSync(path)) return false;
-	return path.startsWith("/proc/") || mountsAt(readMountinfo(), path).length > 0;
-}
+import type { CniResult } from "../../cni";
+import { addAddress, createBridge, setLinkUp, withNetlink } from "../../netlink";
+import { createNetns, netnsAlive, randomNetnsName, removeNetns } from "../../netns";
+import type { Container } from "../../state/schema";
+import type { Runtime } from "../runtime";
+import { runtimeConf } from "./cni-conf";
 
 /** The addresses the cached result gave the container's interface for this network. */
 export function standInAddresses(result: CniResult, ifName: string): string[] {

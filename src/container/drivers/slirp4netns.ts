@@ -2,20 +2,21 @@
 // published ports forwarded by slirp4netns' API (port_handler=slirp4netns, keeps the client's
 // address) or by this binary re-executed as rootlessport (the default).
 import { mkdirSync } from "node:fs";
-import { UsageError } from "../errors";
-import { startRootlessport } from "../helpers/rootlessport";
-import { hostInterfaceNames, startSlirp4netns } from "../helpers/slirp4netns";
-import type { StartedHelper } from "../helpers/spawn";
-import { publishViaSlirp } from "../slirp/api";
-import { detectSlirp, type SlirpInfo } from "../slirp/features";
+import { UsageError } from "../../errors";
+import { startRootlessport } from "../../helpers/rootlessport";
+import { hostInterfaceNames, startSlirp4netns } from "../../helpers/slirp4netns";
+import type { StartedHelper } from "../../helpers/spawn";
+import { stopHelper } from "../../helpers/stop";
+import { publishViaSlirp } from "../../slirp/api";
+import { detectSlirp, type SlirpInfo } from "../../slirp/features";
 import {
 	parseSlirpOptions,
 	SlirpOptionError,
 	type SlirpOptions,
 	slirpGuestIP,
-} from "../slirp/options";
-import type { Container, Helper } from "../state/schema";
-import type { Runtime } from "./runtime";
+} from "../../slirp/options";
+import type { Container, Helper } from "../../state/schema";
+import type { Change } from "../change";
 
 export interface SlirpPlan {
 	slirp: SlirpInfo;
@@ -42,13 +43,16 @@ function helper(kind: Helper["kind"], p: StartedHelper, apiSocket?: string | nul
  * Starts slirp4netns into the container's namespace, then its port forwarding. Each helper is
  * recorded as soon as it runs, so a failure later (or a kill) still stops it at teardown or gc.
  */
-export async function startSlirp(rt: Runtime, c0: Container, plan: SlirpPlan): Promise<Container> {
-	let c = c0;
+export async function startSlirp(ch: Change, plan: SlirpPlan): Promise<Container> {
+	const { rt } = ch;
+	let c = ch.c;
 	const netns = c.netns;
 	if (!netns) throw new Error("slirp4netns needs a network namespace");
 	const tmpDir = `${rt.config.runRoot}/${c.id}`;
 	mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
-	const target = netns.pid !== undefined ? { pid: netns.pid } : { netnsPath: netns.path };
+	// Rootless, the namespace is only reachable through the process (no bind mount to name it).
+	const viaPid = rt.config.rootless ? netns.pid : undefined;
+	const target = viaPid !== undefined ? { pid: viaPid } : { netnsPath: netns.path };
 	const started = await startSlirp4netns({
 		binary: plan.slirp.path,
 		features: plan.slirp.features,
@@ -58,7 +62,7 @@ export async function startSlirp(rt: Runtime, c0: Container, plan: SlirpPlan): P
 		tmpDir,
 		hasPorts: c.ports.length > 0,
 	});
-	c = rt.store.update(c.id, (x) => ({
+	c = ch.save((x) => ({
 		...x,
 		helpers: [...x.helpers, helper("slirp4netns", started, started.apiSocket)],
 	}));
@@ -73,10 +77,25 @@ export async function startSlirp(rt: Runtime, c0: Container, plan: SlirpPlan): P
 		childIP: slirpGuestIP(plan.options.cidr),
 		containerId: c.id,
 		tmpDir,
-		...(netns.pid !== undefined ? { userns: `/proc/${netns.pid}/ns/user` } : {}),
+		...(viaPid !== undefined ? { userns: `/proc/${viaPid}/ns/user` } : {}),
 	});
-	return rt.store.update(c.id, (x) => ({
+	return ch.save((x) => ({
 		...x,
 		helpers: [...x.helpers, helper("rootlessport", fwd)],
 	}));
+}
+
+/**
+ * reload for slirp4netns: whatever helper still runs is stopped, then slirp4netns and its port
+ * forwarding start again as at setup (a dead slirp4netns took the container's outbound and its
+ * ports with it).
+ */
+export async function restartSlirp(ch: Change): Promise<void> {
+	if (ch.c.mode.mode !== "slirp4netns") return;
+	const plan = await planSlirp(ch.c.mode.options);
+	for (const h of [...ch.c.helpers]) {
+		await stopHelper(h);
+		ch.save((x) => ({ ...x, helpers: x.helpers.filter((y) => y.pid !== h.pid) }));
+	}
+	await startSlirp(ch, plan);
 }
