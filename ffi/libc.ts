@@ -15,6 +15,7 @@ const lib = dlopen("libc.so.6", {
 	openat: { args: [T.i32, T.cstring, T.i32, T.u32], returns: T.i32 },
 	renameat: { args: [T.i32, T.cstring, T.i32, T.cstring], returns: T.i32 },
 	unlinkat: { args: [T.i32, T.cstring, T.i32], returns: T.i32 },
+	linkat: { args: [T.i32, T.cstring, T.i32, T.cstring, T.i32], returns: T.i32 },
 	close: { args: [T.i32], returns: T.i32 },
 	read: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
 	write: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
@@ -65,6 +66,15 @@ export function renameat(dirFd: number, from: string, to: string): void {
 	check(
 		C.renameat(dirFd, Buffer.from(`${from}\0`), dirFd, Buffer.from(`${to}\0`)),
 		"rename",
+		`${from} -> ${to}`,
+	);
+}
+
+/** linkat(2) within one directory fd: fails with EEXIST when `to` exists (an exclusive claim). */
+export function linkat(dirFd: number, from: string, to: string): void {
+	check(
+		C.linkat(dirFd, Buffer.from(`${from}\0`), dirFd, Buffer.from(`${to}\0`), 0),
+		"link",
 		`${from} -> ${to}`,
 	);
 }

@@ -14,6 +14,7 @@ import { isSameProcessAlive } from "../process/identity";
 import type { Container, Operation } from "../state/schema";
 import { Change } from "./change";
 import { finishDisconnect } from "./connect";
+import { removeOrphanStandIns } from "./drivers/cni-standin";
 import { claimIfUnchanged } from "./guard";
 import { modeDriver } from "./modes";
 import { detachNetwork, withoutNetwork } from "./networks";
@@ -122,6 +123,9 @@ export async function gc(rt: Runtime): Promise<GcReport> {
 		} catch (e) {
 			report.failed.push({ id: seen.id, error: (e as Error).message });
 		}
+	}
+	for (const path of removeOrphanStandIns(rt.config.netnsDir, isSameProcessAlive)) {
+		report.reclaimed.push({ id: path, reason: "a stand-in namespace left by a killed ctrnet" });
 	}
 	return report;
 }

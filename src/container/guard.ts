@@ -45,7 +45,9 @@ export function claimIfUnchanged(
 ): Container | undefined {
 	return rt.store.tx(() => {
 		const fresh = rt.store.get(seen.id);
-		if (!fresh || fresh.rev !== seen.rev || busy(fresh) || !still(fresh)) return undefined;
+		// createdAt too: a container torn down and set up again under the same ID is another one.
+		const same = fresh?.rev === seen.rev && fresh.createdAt === seen.createdAt;
+		if (!fresh || !same || busy(fresh) || !still(fresh)) return undefined;
 		return rt.store.put({ ...fresh, status: statusOf(op), owner: self(), op });
 	});
 }

@@ -4,11 +4,20 @@
 // one rename (readers never see half a file; a kill -9 leaves the old file or the new one, and at
 // worst a temp file with a name no reader picks up).
 import { randomBytes } from "node:crypto";
-import { closeSync, fchownSync, fstatSync, fsyncSync, readFileSync, writeSync } from "node:fs";
+import {
+	closeSync,
+	fchmodSync,
+	fchownSync,
+	fstatSync,
+	fsyncSync,
+	readFileSync,
+	writeSync,
+} from "node:fs";
 import { basename, dirname } from "node:path";
 import { ERRNO, SysError } from "../../ffi/errno";
 import {
 	close,
+	linkat,
 	O_CREAT,
 	O_DIRECTORY,
 	O_EXCL,
@@ -128,4 +137,36 @@ export function fileNameFor(name: string): string {
 	if (Buffer.byteLength(name) <= NAME_MAX) return name;
 	const hash = new Bun.CryptoHasher("sha256").update(name).digest("hex").slice(0, 40);
 	return `${name.slice(0, 200)}-${hash}`;
+}
+
+/**
+ * Creates `path` with all of `text` in it, or returns false when it exists: the content is written
+ * to a temp file first and linked into place (link(2) fails on an existing name), so the name is
+ * claimed exclusively and never seen empty or half-written, even after a kill -9.
+ */
+export function createFileAtomic(path: string, text: string, mode: number): boolean {
+	return withDir(dirname(path), (dirFd) => {
+		const tmp = `.${basename(path)}.ctrnet-${randomBytes(6).toString("hex")}.tmp`;
+		const fd = openat(dirFd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+		try {
+			try {
+				const buf = Buffer.from(text);
+				let off = 0;
+				while (off < buf.length) off += writeSync(fd, buf, off);
+				fchmodSync(fd, mode); // the umask may have taken bits off
+				fsyncSync(fd);
+			} finally {
+				closeSync(fd);
+			}
+			try {
+				linkat(dirFd, tmp, basename(path));
+				return true;
+			} catch (e) {
+				if (e instanceof SysError && e.errno === ERRNO.EEXIST) return false;
+				throw e;
+			}
+		} finally {
+			unlinkat(dirFd, tmp);
+		}
+	});
 }

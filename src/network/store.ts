@@ -1,35 +1,24 @@
 // Conflist files in the CNI config dir: writing one exclusively (a name is claimed by creating
 // its file, so two concurrent creates cannot both win), reading all, removing one.
-import { chmodSync, closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { ConflictError } from "../errors";
+import { createFileAtomic } from "../files/atomic";
 import { withFileLock } from "../files/lock";
 
 export function conflistPath(configDir: string, name: string): string {
 	return `${configDir}/${name}.conflist`;
 }
 
-/** Writes `<dir>/<name>.conflist`, mode 0644 (other tools read it); the dir is made 0755. */
+/**
+ * Writes `<dir>/<name>.conflist`, mode 0644 (other tools read it); the dir is made 0755. Whole or
+ * not at all: a create killed half-way never leaves an empty or partial conflist behind.
+ */
 export function writeConflistFile(configDir: string, name: string, text: string): string {
 	mkdirSync(configDir, { recursive: true, mode: 0o755 });
 	const path = conflistPath(configDir, name);
-	let fd: number;
-	try {
-		fd = openSync(path, "wx", 0o644);
-	} catch (e) {
-		if ((e as NodeJS.ErrnoException).code === "EEXIST") {
-			throw new ConflictError(`the network name ${name} is already used (${path} exists)`);
-		}
-		throw e;
+	if (!createFileAtomic(path, text, 0o644)) {
+		throw new ConflictError(`the network name ${name} is already used (${path} exists)`);
 	}
-	try {
-		writeSync(fd, text);
-	} catch (e) {
-		closeSync(fd);
-		rmSync(path, { force: true });
-		throw e;
-	}
-	closeSync(fd);
-	chmodSync(path, 0o644); // the umask may have taken bits off
 	return path;
 }
 

@@ -29,7 +29,10 @@ function setup() {
 	const run = (args: string[]) =>
 		ctrnet([...args, "--cni-config-dir", confDir, "--cni-cache-dir", cacheDir]);
 	// The config dir's lock file (flock: it stays, like podman's cni.lock) is not a network.
-	const files = () => readdirSync(confDir).filter((f) => f !== ".ctrnet-network.lock").sort();
+	const files = () =>
+		readdirSync(confDir)
+			.filter((f) => f !== ".ctrnet-network.lock")
+			.sort();
 	return { confDir, cacheDir, run, files };
 }
 

@@ -6,7 +6,8 @@
 // it were the real one, rules included; then the stand-in namespace goes.
 import type { CniResult } from "../../cni";
 import { addAddress, createBridge, setLinkUp, withNetlink } from "../../netlink";
-import { createNetns, netnsAlive, randomNetnsName, removeNetns } from "../../netns";
+import { createNetns, listNetns, netnsAlive, removeNetns } from "../../netns";
+import { self } from "../../process/identity";
 import type { Container } from "../../state/schema";
 import type { Runtime } from "../runtime";
 import { runtimeConf } from "./cni-conf";
@@ -36,7 +37,7 @@ export async function withStandIn(
 			: undefined;
 	const addresses = cached ? standInAddresses(cached, ifName) : [];
 	if (!cached || addresses.length === 0 || !ifName) return del(c);
-	const path = createNetns(rt.config.netnsDir, randomNetnsName(), {
+	const path = createNetns(rt.config.netnsDir, standInName(), {
 		inside: () =>
 			withNetlink(undefined, (nl) => {
 				createBridge(nl, ifName);
@@ -49,4 +50,28 @@ export async function withStandIn(
 	} finally {
 		removeNetns(path);
 	}
+}
+
+// A stand-in is named after the process that made it (its pid and start time), so one left by a
+// ctrnet killed mid-DEL is recognised and removed by gc — recorded before it exists, in its name.
+const PREFIX = "ctrnet-standin-";
+
+function standInName(): string {
+	const me = self();
+	return `${PREFIX}${me.pid}-${me.startTime}-${Math.random().toString(16).slice(2, 8)}`;
+}
+
+/** Stand-ins whose maker is gone (gc); returns the paths removed. */
+export function removeOrphanStandIns(
+	netnsDir: string,
+	alive: (pid: number, startTime: string) => boolean,
+): string[] {
+	const removed: string[] = [];
+	for (const ns of listNetns(netnsDir)) {
+		const m = new RegExp(`^${PREFIX}(\\d+)-(\\d+)-`).exec(ns.name);
+		if (!m || alive(Number(m[1]), m[2] as string)) continue;
+		removeNetns(ns.path);
+		removed.push(ns.path);
+	}
+	return removed;
 }
