@@ -23,6 +23,7 @@ import {
 	checkNoOverlap,
 	checkSubnet,
 	firstIp,
+	issueText,
 	parseSubnetText,
 } from "./validate";
 
@@ -191,7 +192,8 @@ export function planNetworkCreate(
 ): NetworkDef {
 	const parsed = createFlagsSchema().safeParse(flags);
 	if (!parsed.success) {
-		throw new UsageError(`invalid flags: ${parsed.error.issues[0]?.message ?? "bad shape"}`);
+		const issue = parsed.error.issues[0];
+		throw new UsageError(`invalid flags: ${issue ? issueText(issue) : "bad shape"}`);
 	}
 	const f = parsed.data;
 	const random = ctx.random ?? defaultRandom;

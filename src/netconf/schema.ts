@@ -6,7 +6,8 @@
 // pay for schemas it does not touch.
 import * as z from "zod/mini";
 
-function lazy<T>(build: () => T): () => T {
+/** A value built on first use. */
+export function lazy<T>(build: () => T): () => T {
 	let value: T | undefined;
 	return () => {
 		value ??= build();

@@ -161,7 +161,8 @@ export function checkNetworkDef(raw: RawNetworkDef): NetworkDef {
 	};
 }
 
-function issueText(issue: { path: PropertyKey[]; message: string }): string {
+/** A zod issue as "path.to.field: message". */
+export function issueText(issue: { path: PropertyKey[]; message: string }): string {
 	const path = issue.path.map(String).join(".");
 	return path ? `${path}: ${issue.message}` : issue.message;
 }
