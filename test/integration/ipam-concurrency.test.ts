@@ -66,7 +66,10 @@ async function together(mode: "allocate" | "release", phase: string): Promise<Ou
 	const deadline = Date.now() + 120_000;
 	while (readdirSync(sync).length < N) {
 		const early = procs.find((p) => p.exitCode !== null);
-		if (early) throw new Error(`a runner exited before the start: ${await new Response(early.stdout).text()}`);
+		if (early)
+			throw new Error(
+				`a runner exited before the start: ${await new Response(early.stdout).text()}`,
+			);
 		if (Date.now() > deadline) throw new Error("runners did not get ready in time");
 		await Bun.sleep(20);
 	}
@@ -99,7 +102,8 @@ test(`${N} processes allocating at once on one network get ${N} distinct address
 		expect(rows).toHaveLength(2 * N);
 		// each container holds exactly what its process reported
 		const byCtr = new Map<string, string[]>();
-		for (const r of rows) byCtr.set(r.containerId, [...(byCtr.get(r.containerId) ?? []), r.address]);
+		for (const r of rows)
+			byCtr.set(r.containerId, [...(byCtr.get(r.containerId) ?? []), r.address]);
 		outs.forEach((o, i) => {
 			expect(byCtr.get(ids[i] as string)?.sort()).toEqual(o.leases?.map((l) => l.address).sort());
 		});
