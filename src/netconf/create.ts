@@ -177,6 +177,94 @@ function leaseRangeOf(text: string): { start_ip: string; end_ip: string } {
 	return { start_ip: firstIp(r), end_ip: end };
 }
 
+function checkBridgeName(bridge: string, existing: readonly NetworkDef[]): void {
+	if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(bridge)) {
+		throw new UsageError(
+			`bridge name ${bridge} invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
+		);
+	}
+	if (bridge.length > IFNAMSIZ_MAX) {
+		throw new UsageError(`bridge name ${bridge} invalid: at most ${IFNAMSIZ_MAX} characters`);
+	}
+	const other = existing.find((n) => n.driver === "bridge" && n.network_interface === bridge);
+	if (other)
+		throw new ConflictError(`bridge name ${bridge} already in use (network ${other.name})`);
+}
+
+/**
+ * podman's host-local bridge: a free IPv4 /24 when no subnet was given; with --ipv6 (dual stack)
+ * whichever family is missing, IPv6 as a random ULA /64.
+ */
+function addAutoSubnets(
+	subnets: SubnetDef[],
+	used: readonly Used[],
+	ipv6: boolean,
+	random: (n: number) => Uint8Array,
+): void {
+	const taken = () => [...used.map((u) => u.subnet), ...subnets.map((s) => parseSubnet(s.subnet))];
+	const has = (family: 4 | 6) => subnets.some((s) => parseSubnet(s.subnet).family === family);
+	const addV4 = () => {
+		const s = firstFreeSubnet(taken());
+		if (!s) throw new ConflictError("could not find free subnet from subnet pools");
+		subnets.push({ subnet: formatSubnet(s) });
+	};
+	if (subnets.length === 0) addV4();
+	if (!ipv6) return;
+	if (!has(4)) addV4();
+	if (!has(6)) {
+		const all = taken().map((subnet) => ({ subnet, by: "" }));
+		subnets.push({ subnet: formatSubnet(freeIpv6Subnet(all, random)) });
+	}
+}
+
+/** macvlan: the parent must exist, and host-local needs a subnet (no DHCP). Returns the IPAM. */
+function checkMacvlan(
+	parent: string,
+	ipam: string,
+	subnets: readonly SubnetDef[],
+	ctx: CreateContext,
+): string {
+	if (parent && ctx.hostLinks && !ctx.hostLinks.includes(parent)) {
+		throw new UsageError(`parent interface ${parent} does not exist`);
+	}
+	if (ipam === "" && subnets.length === 0) {
+		throw new UsageError(
+			"macvlan driver needs at least one subnet specified, DHCP is not yet supported with netavark",
+		);
+	}
+	if (ipam === "host-local" && subnets.length === 0) {
+		throw new UsageError(
+			"macvlan driver needs at least one subnet specified, when the host-local ipam driver is set",
+		);
+	}
+	return ipam || "host-local";
+}
+
+/** --subnet, --gateway, --ip-range: the n-th gateway and range go with the n-th subnet. */
+function pairedSubnets(f: {
+	subnets: string[];
+	gateways: string[];
+	ipRanges: string[];
+}): SubnetDef[] {
+	if (f.subnets.length === 0 && (f.gateways.length > 0 || f.ipRanges.length > 0)) {
+		throw new UsageError("cannot set gateway or range without subnet");
+	}
+	if (f.gateways.length > f.subnets.length) {
+		throw new UsageError("cannot set more gateways than subnets");
+	}
+	if (f.ipRanges.length > f.subnets.length) {
+		throw new UsageError("cannot set more ranges than subnets");
+	}
+	return f.subnets.map((text, i) => {
+		const entry: SubnetDef = { subnet: formatSubnet(parseSubnetText(text)) };
+		const gw = f.gateways[i];
+		if (gw !== undefined) entry.gateway = canonicalIp(gw, "gateway");
+		const range = f.ipRanges[i];
+		if (range !== undefined) entry.lease_range = leaseRangeOf(range);
+		return entry;
+	});
+}
+
 const defaultRandom = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 
 /**
@@ -227,23 +315,7 @@ export function planNetworkCreate(
 	}
 	let ipam = f.ipamDriver ?? "";
 
-	if (f.subnets.length === 0 && (f.gateways.length > 0 || f.ipRanges.length > 0)) {
-		throw new UsageError("cannot set gateway or range without subnet");
-	}
-	if (f.gateways.length > f.subnets.length) {
-		throw new UsageError("cannot set more gateways than subnets");
-	}
-	if (f.ipRanges.length > f.subnets.length) {
-		throw new UsageError("cannot set more ranges than subnets");
-	}
-	const subnets: SubnetDef[] = f.subnets.map((text, i) => {
-		const entry: SubnetDef = { subnet: formatSubnet(parseSubnetText(text)) };
-		const gw = f.gateways[i];
-		if (gw !== undefined) entry.gateway = canonicalIp(gw, "gateway");
-		const range = f.ipRanges[i];
-		if (range !== undefined) entry.lease_range = leaseRangeOf(range);
-		return entry;
-	});
+	const subnets = pairedSubnets(f);
 	if (ipam === "none" && subnets.length > 0) {
 		throw new UsageError("none ipam driver is set but subnets are given");
 	}
@@ -254,10 +326,7 @@ export function planNetworkCreate(
 		...existing.flatMap((n) =>
 			n.subnets.map((s) => ({ subnet: parseSubnet(s.subnet), by: `network ${n.name}` })),
 		),
-		...(ctx.reservedSubnets ?? []).map((s) => ({
-			subnet: parseSubnetText(s),
-			by: "the default network",
-		})),
+		...(ctx.reservedSubnets ?? []).map((s) => ({ subnet: parseSubnetText(s), by: "reserved" })),
 	];
 	if (driver === "bridge") {
 		for (const r of hostRoutes) {
@@ -272,65 +341,14 @@ export function planNetworkCreate(
 	checkName(name);
 
 	if (driver === "bridge") {
-		if (networkInterface) {
-			if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(networkInterface)) {
-				throw new UsageError(
-					`bridge name ${networkInterface} invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
-				);
-			}
-			if (networkInterface.length > IFNAMSIZ_MAX) {
-				throw new UsageError(
-					`bridge name ${networkInterface} invalid: at most ${IFNAMSIZ_MAX} characters`,
-				);
-			}
-			const other = existing.find(
-				(n) => n.driver === "bridge" && n.network_interface === networkInterface,
-			);
-			if (other) {
-				throw new ConflictError(
-					`bridge name ${networkInterface} already in use (network ${other.name})`,
-				);
-			}
-		} else {
-			networkInterface = f.name === undefined ? name : freeInterfaceName(usedNames, prefix);
-		}
+		networkInterface ||= f.name === undefined ? name : freeInterfaceName(usedNames, prefix);
+		checkBridgeName(networkInterface, existing);
 		if (ipam === "" || ipam === "host-local") {
-			const taken = () => [
-				...used.map((u) => u.subnet),
-				...subnets.map((s) => parseSubnet(s.subnet)),
-			];
-			const families = () => new Set(subnets.map((s) => parseSubnet(s.subnet).family));
-			const addV4 = () => {
-				const s = firstFreeSubnet(taken());
-				if (!s) throw new ConflictError("could not find free subnet from subnet pools");
-				subnets.push({ subnet: formatSubnet(s) });
-			};
-			if (subnets.length === 0) addV4();
-			// --ipv6 means dual stack: whichever family is missing is added.
-			if (f.ipv6) {
-				if (!families().has(4)) addV4();
-				if (!families().has(6)) {
-					const all = taken().map((subnet) => ({ subnet, by: "" }));
-					subnets.push({ subnet: formatSubnet(freeIpv6Subnet(all, random)) });
-				}
-			}
+			addAutoSubnets(subnets, used, f.ipv6, random);
 			ipam = "host-local";
 		}
 	} else {
-		if (networkInterface && ctx.hostLinks && !ctx.hostLinks.includes(networkInterface)) {
-			throw new UsageError(`parent interface ${networkInterface} does not exist`);
-		}
-		if (ipam === "" && subnets.length === 0) {
-			throw new UsageError(
-				"macvlan driver needs at least one subnet specified, DHCP is not yet supported with netavark",
-			);
-		}
-		if (ipam === "host-local" && subnets.length === 0) {
-			throw new UsageError(
-				"macvlan driver needs at least one subnet specified, when the host-local ipam driver is set",
-			);
-		}
-		if (ipam === "") ipam = "host-local";
+		ipam = checkMacvlan(networkInterface, ipam, subnets, ctx);
 	}
 
 	// Without IPAM there is no address to serve names from.
