@@ -7,10 +7,12 @@ import { ConflictError, UsageError } from "../errors";
 import { ipamDriver, type NetworkDef } from "../netconf/schema";
 import { canonicalIp } from "../netconf/validate";
 import {
+	addressKey,
 	addressText,
 	addressValue,
 	checkStaticAddress,
 	inSubnet,
+	keyValue,
 	pickAddress,
 	poolOf,
 } from "./range";
@@ -113,7 +115,10 @@ export function allocate(db: Database, network: NetworkDef, req: AllocateRequest
 			const holderOf = db.query(
 				"SELECT container_id FROM ipam_leases WHERE network = ? AND address = ?",
 			);
-			const leasedIn = db.query("SELECT address FROM ipam_leases WHERE network = ? AND subnet = ?");
+			const leasedFrom = db.query(
+				`SELECT address_key FROM ipam_leases
+				 WHERE network = ? AND subnet = ? AND address_key >= ? ORDER BY address_key`,
+			);
 			const cursorOf = db.query(
 				"SELECT last_address FROM ipam_cursors WHERE network = ? AND subnet = ?",
 			);
@@ -121,7 +126,9 @@ export function allocate(db: Database, network: NetworkDef, req: AllocateRequest
 				`INSERT INTO ipam_cursors (network, subnet, last_address) VALUES (?, ?, ?)
 				 ON CONFLICT (network, subnet) DO UPDATE SET last_address = excluded.last_address`,
 			);
-			const insert = db.query(`INSERT INTO ipam_leases (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
+			const insert = db.query(
+				`INSERT INTO ipam_leases (${COLUMNS}, address_key) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			);
 			const created = new Date().toISOString();
 
 			return pools.map((pool, i) => {
@@ -134,14 +141,20 @@ export function allocate(db: Database, network: NetworkDef, req: AllocateRequest
 						);
 					}
 				} else {
-					const rows = leasedIn.all(name, pool.text) as { address: string }[];
-					const leased = new Set(rows.map((r) => addressValue(r.address)));
+					const index = {
+						*from(v: bigint) {
+							const rows = leasedFrom.iterate(name, pool.text, addressKey(pool.subnet, v));
+							for (const r of rows as Iterable<{ address_key: string }>)
+								yield keyValue(r.address_key);
+						},
+					};
 					const cursor = cursorOf.get(name, pool.text) as { last_address: string } | null;
 					const last = cursor ? addressValue(cursor.last_address) : undefined;
-					address = addressText(pool.subnet, pickAddress(pool, leased, last, name));
+					address = addressText(pool.subnet, pickAddress(pool, index, last, name));
 					setCursor.run(name, pool.text, address);
 				}
-				insert.run(name, pool.text, address, req.containerId, req.attachment, created);
+				const key = addressKey(pool.subnet, addressValue(address));
+				insert.run(name, pool.text, address, req.containerId, req.attachment, created, key);
 				return {
 					network: name,
 					subnet: pool.text,

@@ -92,6 +92,36 @@ export function inSubnet(pool: Pool, ip: string): boolean {
 	return contains(pool.subnet, ip);
 }
 
+/** The addresses leased in one subnet, as the allocator reads them. */
+export interface LeaseIndex {
+	/** Leased addresses from `v` upward, in ascending order (read lazily: the caller may stop). */
+	from(v: bigint): Iterable<bigint>;
+}
+
+/** A LeaseIndex over addresses in memory. */
+export function leaseIndexOf(leased: Iterable<bigint>): LeaseIndex {
+	const sorted = [...leased].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+	return { from: (v) => sorted.filter((x) => x >= v) };
+}
+
+/**
+ * The first address in [a, b] that is neither leased nor the gateway, or undefined. It steps
+ * through the leased addresses from `a` and stops at the first gap, so its cost is the number of
+ * consecutive leases there, whatever the size of the range.
+ */
+function firstFree(pool: Pool, index: LeaseIndex, a: bigint, b: bigint): bigint | undefined {
+	let c = a;
+	if (c === pool.gateway) c++;
+	for (const v of index.from(a)) {
+		if (c > b || v > c) break;
+		if (v === c) {
+			c++;
+			if (c === pool.gateway) c++;
+		}
+	}
+	return c <= b ? c : undefined;
+}
+
 /**
  * host-local's round robin: the first address after `last` (the previous automatic choice) that
  * is neither leased nor the gateway, wrapping from the range's end to its start; from the start
@@ -99,28 +129,32 @@ export function inSubnet(pool: Pool, ip: string): boolean {
  */
 export function pickAddress(
 	pool: Pool,
-	leased: ReadonlySet<bigint>,
+	index: LeaseIndex,
 	last: bigint | undefined,
 	network: string,
 ): bigint {
-	const blocked = (v: bigint) => leased.has(v) || v === pool.gateway;
-	let taken = 0n;
-	for (const v of leased) if (v >= pool.start && v <= pool.end) taken++;
-	if (pool.gateway !== undefined && !leased.has(pool.gateway)) {
-		if (pool.gateway >= pool.start && pool.gateway <= pool.end) taken++;
-	}
-	const size = pool.end >= pool.start ? pool.end - pool.start + 1n : 0n;
-	if (taken >= size) {
-		const range =
-			size > 0n
-				? `${addressText(pool.subnet, pool.start)} - ${addressText(pool.subnet, pool.end)}`
-				: "empty range";
-		throw new ConflictError(
-			`failed to find free IP in range: ${range} (subnet ${pool.text} of network ${network} is exhausted)`,
-		);
-	}
-	let v = last !== undefined && last >= pool.start && last < pool.end ? last + 1n : pool.start;
-	// At least one address in the range is free, so this ends within `taken + 1` steps.
-	while (blocked(v)) v = v >= pool.end ? pool.start : v + 1n;
-	return v;
+	const next = last !== undefined && last >= pool.start && last < pool.end ? last + 1n : pool.start;
+	const found =
+		firstFree(pool, index, next, pool.end) ??
+		(next > pool.start ? firstFree(pool, index, pool.start, next - 1n) : undefined);
+	if (found !== undefined) return found;
+	const range =
+		pool.end >= pool.start
+			? `${addressText(pool.subnet, pool.start)} - ${addressText(pool.subnet, pool.end)}`
+			: "empty range";
+	throw new ConflictError(
+		`failed to find free IP in range: ${range} (subnet ${pool.text} of network ${network} is exhausted)`,
+	);
+}
+
+/**
+ * The address as fixed-width hex (8 digits for IPv4, 32 for IPv6): text that sorts in address
+ * order, so sqlite can walk a subnet's leases in order from an index.
+ */
+export function addressKey(s: Subnet, v: bigint): string {
+	return v.toString(16).padStart(s.family === 4 ? 8 : 32, "0");
+}
+
+export function keyValue(key: string): bigint {
+	return BigInt(`0x${key}`);
 }

@@ -5,6 +5,7 @@ import {
 	addressText,
 	addressValue,
 	checkStaticAddress,
+	leaseIndexOf,
 	type Pool,
 	pickAddress,
 	poolOf,
@@ -15,10 +16,8 @@ const span = (p: Pool) => [text(p, p.start), text(p, p.end)];
 const leased = (...ips: string[]) => new Set(ips.map(addressValue));
 
 function pick(p: Pool, taken: Set<bigint>, last?: string): string {
-	return text(
-		p,
-		pickAddress(p, taken, last === undefined ? undefined : addressValue(last), "tnc-n"),
-	);
+	const at = last === undefined ? undefined : addressValue(last);
+	return text(p, pickAddress(p, leaseIndexOf(taken), at, "tnc-n"));
 }
 
 describe("usable range", () => {
@@ -58,6 +57,17 @@ describe("round robin", () => {
 		);
 		// a last choice outside the range (the range was changed) restarts at the start
 		expect(pick(p, leased(), "10.236.1.200")).toBe("10.236.1.2");
+	});
+
+	test("a gateway inside a run of leases is stepped over like a lease", () => {
+		const mid = poolOf({ subnet: "10.236.1.0/29", gateway: "10.236.1.4" });
+		expect(pick(mid, leased("10.236.1.1", "10.236.1.2", "10.236.1.3", "10.236.1.5"))).toBe(
+			"10.236.1.6",
+		);
+		expect(pick(mid, leased("10.236.1.6", "10.236.1.1"), "10.236.1.5")).toBe("10.236.1.2");
+		expect(pick(mid, leased("10.236.1.1", "10.236.1.2", "10.236.1.3"), "10.236.1.2")).toBe(
+			"10.236.1.5",
+		);
 	});
 
 	test("an exhausted range is a clear error naming the range, subnet and network", () => {
