@@ -86,6 +86,11 @@ export class Store {
 		return new Store(db);
 	}
 
+	/** The database itself, for modules that keep tables of their own (src/ipam). */
+	get database(): Database {
+		return this.db;
+	}
+
 	/** Runs fn in one IMMEDIATE transaction (the write lock is taken up front: no upgrade deadlock). */
 	tx<T>(fn: () => T): T {
 		return this.db.transaction(fn).immediate();
