@@ -70,6 +70,7 @@ function migrate(db: Database): void {
 }
 
 export class Store {
+	/** `db` is public for modules that keep tables of their own here (src/ipam). */
 	private constructor(readonly db: Database) {}
 
 	static open(dir: string): Store {
@@ -84,11 +85,6 @@ export class Store {
 		const db = openDatabase(path);
 		migrate(db);
 		return new Store(db);
-	}
-
-	/** The database itself, for modules that keep tables of their own (src/ipam). */
-	get database(): Database {
-		return this.db;
 	}
 
 	/** Runs fn in one IMMEDIATE transaction (the write lock is taken up front: no upgrade deadlock). */

@@ -98,7 +98,7 @@ test(`${N} processes allocating at once on one network get ${N} distinct address
 
 	const store = Store.open(stateDir);
 	try {
-		const rows = listLeases(store.database, { network: NET });
+		const rows = listLeases(store.db, { network: NET });
 		expect(rows).toHaveLength(2 * N);
 		// each container holds exactly what its process reported
 		const byCtr = new Map<string, string[]>();
@@ -118,7 +118,7 @@ test(`${N} processes releasing at once leave no lease`, async () => {
 	expect(outs.every((o) => o.leases?.length === 2)).toBe(true);
 	const store = Store.open(stateDir);
 	try {
-		expect(listLeases(store.database)).toEqual([]);
+		expect(listLeases(store.db)).toEqual([]);
 	} finally {
 		store.close();
 	}

@@ -14,8 +14,8 @@ try {
 	while (!existsSync(`${syncDir}/go`)) await Bun.sleep(2);
 	const leases =
 		mode === "allocate"
-			? allocate(store.database, def, { containerId: containerId as string, attachment: "eth0" })
-			: releaseAll(store.database, containerId as string);
+			? allocate(store.db, def, { containerId: containerId as string, attachment: "eth0" })
+			: releaseAll(store.db, containerId as string);
 	store.close();
 	console.log(JSON.stringify({ leases }));
 } catch (err) {

@@ -48,7 +48,7 @@ const TINY = network("tnc-tiny", [{ subnet: "10.236.11.0/29", gateway: "10.236.1
 const addrs = (leases: { address: string }[]) => leases.map((l) => l.address);
 
 test("dual stack: one IPv4 and one IPv6 per container, in subnet order, never the gateway", () => {
-	const db = open().store.database;
+	const db = open().store.db;
 	const a = allocate(db, DUAL, { containerId: "ctr-a", attachment: "eth0" });
 	expect(a).toEqual([
 		{
@@ -74,7 +74,7 @@ test("dual stack: one IPv4 and one IPv6 per container, in subnet order, never th
 });
 
 test("static IPs: used as asked; the other subnet still gets a free address; conflicts name the holder", () => {
-	const db = open().store.database;
+	const db = open().store.db;
 	const s = allocate(db, DUAL, {
 		containerId: "ctr-s",
 		attachment: "eth0",
@@ -111,7 +111,7 @@ test("static IPs: used as asked; the other subnet still gets a free address; con
 });
 
 test("exhausted: a clear error, and nothing half-leased on the other subnets", () => {
-	const db = open().store.database;
+	const db = open().store.db;
 	for (let i = 0; i < 5; i++) allocate(db, TINY, { containerId: `ctr-${i}`, attachment: "eth0" });
 	expect(addrs(listLeases(db, { network: "tnc-tiny" }))).toEqual([
 		"10.236.11.2",
@@ -137,7 +137,7 @@ test("exhausted: a clear error, and nothing half-leased on the other subnets", (
 
 test("release by container and network, release all, forget a network; round robin goes on", () => {
 	const { store, dir } = open();
-	const db = store.database;
+	const db = store.db;
 	allocate(db, TINY, { containerId: "ctr-a", attachment: "eth0" }); // .2
 	allocate(db, DUAL, { containerId: "ctr-a", attachment: "eth1" });
 	allocate(db, TINY, { containerId: "ctr-b", attachment: "eth0" }); // .3
@@ -148,7 +148,7 @@ test("release by container and network, release all, forget a network; round rob
 		"10.236.11.4",
 	]);
 	// another process sees the same cursor
-	const other = open(dir).store.database;
+	const other = open(dir).store.db;
 	expect(addrs(allocate(other, TINY, { containerId: "ctr-d", attachment: "eth0" }))).toEqual([
 		"10.236.11.5",
 	]);
@@ -170,7 +170,7 @@ test("release by container and network, release all, forget a network; round rob
 });
 
 test("no IPAM: driver none or no subnets leases nothing; dhcp is refused", () => {
-	const db = open().store.database;
+	const db = open().store.db;
 	const none = network("tnc-none", [], { ipam_options: { driver: "none" } });
 	expect(allocate(db, none, { containerId: "ctr-a", attachment: "eth0" })).toEqual([]);
 	const dhcp = { ...TINY, ipam_options: { driver: "dhcp" } };
@@ -182,7 +182,7 @@ test("no IPAM: driver none or no subnets leases nothing; dhcp is refused", () =>
 
 test("an allocation inside an outer transaction commits or rolls back with it", () => {
 	const { store } = open();
-	const db = store.database;
+	const db = store.db;
 	expect(() =>
 		store.tx(() => {
 			allocate(db, TINY, { containerId: "ctr-a", attachment: "eth0" });
