@@ -11,6 +11,7 @@ import {
 	cacheFile,
 	deleteCache,
 	readCache,
+	rewriteCache,
 	writeCache,
 } from "./cache";
 import { type NetworkConfigList, type PluginConf, parseCachedConfig } from "./config";
@@ -124,7 +125,10 @@ export class Cni {
 	 * DEL: the list in reverse order with the cached result (0.4.0+). The config, CNI_ARGS and
 	 * capability arguments kept in the cache win over `list` (they are what ADD used); `list` may be
 	 * undefined when the network's file is gone. Goes on past a failing plugin, then throws them
-	 * all; the cache entry is removed only when every plugin succeeded, so DEL can be retried.
+	 * all; the cache entry is removed only when every plugin succeeded, so DEL can be retried — and
+	 * the entry remembers which plugins' DEL already succeeded, so a retry runs only the others
+	 * (a plugin's DEL is not always idempotent: the bridge plugin fails on the NAT chain its own
+	 * first DEL removed).
 	 */
 	async delNetworkList(
 		list: NetworkConfigList | undefined,
@@ -154,16 +158,21 @@ export class Cni {
 		}
 		let prev: CniResult | undefined;
 		if (atLeast(effective.cniVersion, "0.4.0")) prev = resultFromCache(cache, effective.cniVersion);
+		const done = new Set(cache.kind === "entry" ? (cache.entry.ctrnetDeleted ?? []) : []);
 		const errors = await this.delPlugins(
 			effective,
 			this.pluginPathsLenient(effective),
 			effective.plugins.length - 1,
 			effectiveRt,
 			prev,
+			done,
 		);
 		if (errors.length === 0) {
 			deleteCache(this.cacheDir, networkName, rt);
 			return;
+		}
+		if (cache.kind === "entry" && done.size > 0) {
+			rewriteCache(this.cacheDir, networkName, rt, { ...cache.entry, ctrnetDeleted: [...done] });
 		}
 		throw errors.length === 1 ? errors[0] : new MultiError(errors);
 	}
@@ -296,10 +305,12 @@ export class Cni {
 		last: number,
 		rt: RuntimeConf,
 		prev: CniResult | undefined,
+		done: Set<number> = new Set(),
 	): Promise<Error[]> {
 		const errors: Error[] = [];
 		const prevForDel = atLeast(list.cniVersion, "0.4.0") ? prev : undefined;
 		for (let i = last; i >= 0; i--) {
+			if (done.has(i)) continue;
 			const plugin = list.plugins[i] as PluginConf;
 			const path = paths[i];
 			if (!path) {
@@ -312,6 +323,7 @@ export class Cni {
 			}
 			try {
 				await this.run("DEL", path, list, plugin, rt, prevForDel);
+				done.add(i);
 			} catch (e) {
 				errors.push(e as Error);
 			}

@@ -48,6 +48,20 @@ export function writeCache(
 	// Written whole, then renamed: a reader never sees half an entry.
 	writeFileAtomic(cacheFile(cacheDir, list.name, rt), cacheEntryJson(list, rt, result), {
 		mode: 0o600,
+		durable: false,
+	});
+}
+
+/** Replaces an entry as read (with ctrnet's DEL progress added): same keys, same order. */
+export function rewriteCache(
+	cacheDir: string,
+	network: string,
+	rt: RuntimeConf,
+	entry: CacheEntry,
+): void {
+	writeFileAtomic(cacheFile(cacheDir, network, rt), JSON.stringify(entry), {
+		mode: 0o600,
+		durable: false,
 	});
 }
 

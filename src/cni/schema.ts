@@ -146,6 +146,8 @@ export const CacheEntrySchema = lazy(() =>
 		cniArgs: z.nullish(z.array(z.tuple([z.string(), z.string()]))),
 		capabilityArgs: z.nullish(z.record(z.string(), z.unknown())),
 		result: z.nullish(z.record(z.string(), z.unknown())),
+		/** ctrnet's own: the plugins (by index) whose DEL already succeeded. libcni ignores it. */
+		ctrnetDeleted: z.optional(z.array(z.int())),
 	}),
 );
 export type CacheEntry = z.infer<ReturnType<typeof CacheEntrySchema>>;

@@ -46,10 +46,19 @@ export async function attachNetwork(
 	return ch.save((x) => ({ ...x, results: { ...x.results, [network]: result } }));
 }
 
-/** Detaches `network` through the backend that attached it, then drops it from the record. */
-export async function detachNetwork(ch: Change, network: string): Promise<void> {
+/**
+ * Detaches `network` through the backend that attached it, then drops it from the record. With
+ * `bookkeeping`, a record that cannot be written is reported there instead of thrown: the host
+ * side is done either way (an undo goes on regardless).
+ */
+export async function detachNetwork(
+	ch: Change,
+	network: string,
+	bookkeeping?: Error[],
+): Promise<void> {
 	await backendFor(ch.c.backends[network] ?? "cni").detach(ch.rt, ch.c, network);
-	ch.save((x) => withoutNetwork(x, network));
+	if (bookkeeping) ch.trySave((x) => withoutNetwork(x, network), bookkeeping);
+	else ch.save((x) => withoutNetwork(x, network));
 }
 
 /** Sets an attached network up again with its old address and MAC (reload, moved ports). */

@@ -33,9 +33,14 @@ export async function teardownById(
 		c = rt.store.get(id);
 	} catch (e) {
 		if (!(e instanceof UnreadableRecordError)) throw e;
-		rt.store.tx(() => rt.store.remove(id));
-		log.warn(`${e.message}: removed it; what it set up, if anything, is not undone`);
-		return [];
+		c = rt.store.salvage(id);
+		if (!c) {
+			rt.store.tx(() => rt.store.remove(id));
+			log.warn(`${e.message}: removed it; what it set up, if anything, is not undone`);
+			return [];
+		}
+		log.warn(`${e.message}: tearing it down from what can be read`);
+		rt.store.tx(() => rt.store.put(c as Container));
 	}
 	if (!c) {
 		log.warn(`container ${id} is not known to ctrnet; nothing to tear down`);
@@ -80,7 +85,7 @@ export async function undoContainer(ch: Change, opts: TeardownOptions): Promise<
 	rmSync(`${rt.config.runRoot}/${ch.c.id}`, { recursive: true, force: true });
 	for (const network of [...ch.c.networks].reverse()) {
 		try {
-			await detachNetwork(ch, network);
+			await detachNetwork(ch, network, bookkeeping);
 		} catch (e) {
 			if (e instanceof NotFoundError) {
 				// Nothing to detach with: neither a cached config nor a definition. Nothing was

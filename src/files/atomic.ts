@@ -72,15 +72,26 @@ export function readAt(
 	}
 }
 
+/** A temp name in the target's dir: hidden, never a config name (*.conf*, *.json), and short
+ * (the target's own name may already take the whole NAME_MAX). */
+function tempName(): string {
+	return `.ctrnet-${randomBytes(8).toString("hex")}.tmp`;
+}
+
 export interface WriteOptions {
 	mode: number;
 	/** Give the file this owner (root rewriting a file another user owns keeps it theirs). */
 	owner?: { uid: number; gid: number };
+	/**
+	 * fsync before the rename (default). Files that only need to survive a kill -9 of ctrnet, not
+	 * a power cut, skip it: the rename alone is atomic for every other process.
+	 */
+	durable?: boolean;
 }
 
 /** Replaces `name` in `dirFd` with `text`: a new temp file, fsync, one rename. */
 export function writeAtomicAt(dirFd: number, name: string, text: string, opts: WriteOptions): void {
-	const tmp = `.${name}.ctrnet-${randomBytes(6).toString("hex")}.tmp`;
+	const tmp = tempName();
 	const fd = openat(dirFd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, opts.mode);
 	try {
 		try {
@@ -88,7 +99,7 @@ export function writeAtomicAt(dirFd: number, name: string, text: string, opts: W
 			let off = 0;
 			while (off < buf.length) off += writeSync(fd, buf, off);
 			if (opts.owner) fchownSync(fd, opts.owner.uid, opts.owner.gid);
-			fsyncSync(fd);
+			if (opts.durable !== false) fsyncSync(fd);
 		} finally {
 			closeSync(fd);
 		}
@@ -146,7 +157,7 @@ export function fileNameFor(name: string): string {
  */
 export function createFileAtomic(path: string, text: string, mode: number): boolean {
 	return withDir(dirname(path), (dirFd) => {
-		const tmp = `.${basename(path)}.ctrnet-${randomBytes(6).toString("hex")}.tmp`;
+		const tmp = tempName();
 		const fd = openat(dirFd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
 		try {
 			try {

@@ -24,6 +24,17 @@ export class UnreadableRecordError extends CtrnetError {
 	}
 }
 
+/** SQLite's own words ("disk I/O error", "database or disk is full") with their subject. */
+function withSubject<T>(path: string, verb: string, fn: () => T): T {
+	try {
+		return fn();
+	} catch (e) {
+		if ((e as Error).name === "SQLiteError")
+			throw new CtrnetError(`cannot ${verb} the state database ${path}: ${(e as Error).message}`);
+		throw e;
+	}
+}
+
 function openDatabase(path: string): Database {
 	const db = new Database(path, { create: false, strict: true });
 	// The timeout is generous: 50-100 concurrent setups queue behind each other's short writes.
@@ -71,25 +82,30 @@ function migrate(db: Database): void {
 
 export class Store {
 	/** `db` is public for modules that keep tables of their own here (src/ipam). */
-	private constructor(readonly db: Database) {}
+	private constructor(
+		readonly db: Database,
+		private readonly path: string,
+	) {}
 
 	static open(dir: string): Store {
 		mkdirSync(dir, { recursive: true, mode: 0o700 });
 		const path = `${dir}/ctrnet.db`;
-		if (!existsSync(path)) createDatabase(path);
+		if (!existsSync(path)) withSubject(path, "create", () => createDatabase(path));
 		else if (statSync(path).size === 0) {
 			throw new CtrnetError(
 				`the state database ${path} is empty (0 bytes): it was truncated and every container's record is lost; move it away to start afresh (then run ctrnet gc)`,
 			);
 		}
-		const db = openDatabase(path);
-		migrate(db);
-		return new Store(db);
+		return withSubject(path, "open", () => {
+			const db = openDatabase(path);
+			migrate(db);
+			return new Store(db, path);
+		});
 	}
 
 	/** Runs fn in one IMMEDIATE transaction (the write lock is taken up front: no upgrade deadlock). */
 	tx<T>(fn: () => T): T {
-		return this.db.transaction(fn).immediate();
+		return withSubject(this.path, "write", () => this.db.transaction(fn).immediate());
 	}
 
 	private decode(id: string, doc: string): Container {
@@ -110,6 +126,31 @@ export class Store {
 			doc: string;
 		} | null;
 		return row ? this.decode(id, row.doc) : undefined;
+	}
+
+	/**
+	 * An unreadable record read as one being torn down: what a future (or past) ctrnet wrote with
+	 * a status or operation this one does not know can still be undone from its other fields.
+	 * Undefined when even that does not validate.
+	 */
+	salvage(id: string): Container | undefined {
+		const row = this.db.query("SELECT doc FROM containers WHERE id = ?").get(id) as {
+			doc: string;
+		} | null;
+		let json: unknown;
+		try {
+			json = row ? JSON.parse(row.doc) : undefined;
+		} catch {
+			return undefined;
+		}
+		if (typeof json !== "object" || json === null) return undefined;
+		const r = check(ContainerSchema, {
+			...json,
+			status: "removing",
+			owner: null,
+			op: { kind: "teardown" },
+		});
+		return r.ok ? r.data : undefined;
 	}
 
 	mustGet(id: string): Container {
