@@ -1,6 +1,5 @@
 // `ctrnet network create|ls|inspect|rm|exists`: network definitions as podman v2 kept them
 // (conflists in the CNI config dir). `create` prints the conflist's path.
-import type { CommandDef } from "citty";
 import * as z from "zod/mini";
 import { NotFoundError, UsageError } from "../errors";
 import { writeErr, writeOut } from "../io";
@@ -135,5 +134,5 @@ const exists = command({
 
 export default command({
 	meta: { name: "network", description: "Manage CNI network definitions" },
-	subCommands: { create, ls, inspect, rm, exists } as CommandDef["subCommands"],
+	subCommands: { create, ls, inspect, rm, exists },
 });

@@ -4,19 +4,11 @@
 // by the record (helpers, networks, namespace), whatever made them.
 import type { NetworkMode } from "../state/schema";
 import type { Change } from "./change";
-import type { ModeAccepts, ModeDriver } from "./drivers";
+import type { ModeDriver } from "./drivers";
+import { ACCEPTS } from "./mode-rules";
 import { attachNetwork, linksInUse } from "./networks";
 
-const NOTHING: ModeAccepts = {
-	ports: false,
-	address: false,
-	aliases: false,
-	netnsSource: false,
-	rootless: true,
-};
-
-const passive: ModeDriver = {
-	accepts: NOTHING,
+const passive: Omit<ModeDriver, "accepts"> = {
 	hasNetworks: false,
 	async plan() {},
 	async up(ch: Change) {
@@ -25,8 +17,7 @@ const passive: ModeDriver = {
 };
 
 /** CNI or native networks: each attached through its backend, in sorted order. */
-const networks: ModeDriver = {
-	accepts: { ports: true, address: true, aliases: true, netnsSource: true, rootless: false },
+const networks: Omit<ModeDriver, "accepts"> = {
 	hasNetworks: true,
 	async plan(rt, req) {
 		if (req.mode.mode !== "bridge") return;
@@ -51,8 +42,7 @@ const networks: ModeDriver = {
 	},
 };
 
-const slirp4netns: ModeDriver = {
-	accepts: { ports: true, address: false, aliases: false, netnsSource: true, rootless: true },
+const slirp4netns: Omit<ModeDriver, "accepts"> = {
 	hasNetworks: false,
 	async plan(_rt, req) {
 		if (req.mode.mode !== "slirp4netns") return;
@@ -69,8 +59,8 @@ const slirp4netns: ModeDriver = {
 	},
 };
 
-const MODES: Record<NetworkMode["mode"], ModeDriver> = {
-	none: { ...passive, accepts: { ...NOTHING, netnsSource: true } },
+const DRIVERS: Record<NetworkMode["mode"], Omit<ModeDriver, "accepts">> = {
+	none: passive,
 	host: passive,
 	ns: passive,
 	container: passive,
@@ -79,5 +69,5 @@ const MODES: Record<NetworkMode["mode"], ModeDriver> = {
 };
 
 export function modeDriver(mode: NetworkMode["mode"]): ModeDriver {
-	return MODES[mode];
+	return { ...DRIVERS[mode], accepts: ACCEPTS[mode] };
 }
