@@ -1,0 +1,99 @@
+// libnftables (the nftables project's own library, Debian `libnftables1`) through bun:ffi: the
+// native backend's firewall speaks nft's command language to it, one batch per call, and the
+// library turns each batch into one netlink transaction (all or nothing).
+//
+// Loaded lazily: only the native backend needs it, and dlopen of the library (and of libnftnl,
+// libmnl, libgmp, libjansson, libxtables behind it) costs start-up time the CNI backend must not
+// pay. A context opens its netlink socket in nft_ctx_new, so a context made inside another network
+// namespace (inNetns) keeps acting on that namespace afterwards.
+import { dlopen, FFIType as T } from "bun:ffi";
+
+/** The soname we ask the dynamic linker for; named in the error when it is missing. */
+export const LIBNFTABLES = "libnftables.so.1";
+
+// include/nftables/libnftables.h
+const NFT_CTX_DEFAULT = 0;
+export const NFT_CTX_OUTPUT_HANDLE = 1 << 3;
+export const NFT_CTX_OUTPUT_JSON = 1 << 4;
+export const NFT_CTX_OUTPUT_TERSE = 1 << 11;
+
+const symbols = {
+	nft_ctx_new: { args: [T.u32], returns: T.ptr },
+	nft_ctx_free: { args: [T.ptr], returns: T.void },
+	nft_ctx_output_get_flags: { args: [T.ptr], returns: T.u32 },
+	nft_ctx_output_set_flags: { args: [T.ptr, T.u32], returns: T.void },
+	nft_ctx_buffer_output: { args: [T.ptr], returns: T.i32 },
+	nft_ctx_get_output_buffer: { args: [T.ptr], returns: T.cstring },
+	nft_ctx_buffer_error: { args: [T.ptr], returns: T.i32 },
+	nft_ctx_get_error_buffer: { args: [T.ptr], returns: T.cstring },
+	nft_run_cmd_from_buffer: { args: [T.ptr, T.ptr], returns: T.i32 },
+} as const;
+
+type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
+let lib: Lib | undefined;
+
+/** Thrown when libnftables cannot be loaded; the caller turns it into a user-facing error. */
+export class NftablesMissing extends Error {
+	override name = "NftablesMissing";
+}
+
+function load(): Lib {
+	if (lib) return lib;
+	try {
+		lib = dlopen(LIBNFTABLES, symbols).symbols;
+	} catch (err) {
+		throw new NftablesMissing(err instanceof Error ? err.message : String(err));
+	}
+	return lib;
+}
+
+/** What one nft_run_cmd_from_buffer call reported. */
+export interface NftResult {
+	ok: boolean;
+	/** Listing output (text, or JSON with NFT_CTX_OUTPUT_JSON). */
+	output: string;
+	/** nft's error messages, with the failing command and a caret line, as `nft` prints them. */
+	error: string;
+}
+
+/** One libnftables context: a netlink socket plus nft's cache of the kernel ruleset. */
+export interface NftContext {
+	/** Runs a batch of nft commands (newline- or semicolon-separated) as one transaction. */
+	run(commands: string): NftResult;
+	/** Output flags (NFT_CTX_OUTPUT_*), e.g. JSON for listings that are parsed. */
+	setOutputFlags(flags: number): void;
+	free(): void;
+}
+
+/**
+ * Opens a context in the calling thread's network namespace, with output and errors captured
+ * into buffers (never written to our stdout/stderr). Throws NftablesMissing without the library.
+ */
+export function openNftContext(): NftContext {
+	const L = load();
+	const ctx = L.nft_ctx_new(NFT_CTX_DEFAULT);
+	if (ctx === null) throw new Error("nft_ctx_new failed");
+	if (L.nft_ctx_buffer_output(ctx) !== 0 || L.nft_ctx_buffer_error(ctx) !== 0) {
+		L.nft_ctx_free(ctx);
+		throw new Error("libnftables: cannot buffer output");
+	}
+	let freed = false;
+	return {
+		run(commands) {
+			if (freed) throw new Error("nft context used after free");
+			const rc = L.nft_run_cmd_from_buffer(ctx, Buffer.from(`${commands}\0`));
+			// Reading a buffer rewinds it, so every call starts with empty buffers.
+			const output = String(L.nft_ctx_get_output_buffer(ctx) ?? "");
+			const error = String(L.nft_ctx_get_error_buffer(ctx) ?? "");
+			return { ok: rc === 0, output, error };
+		},
+		setOutputFlags(flags) {
+			L.nft_ctx_output_set_flags(ctx, flags);
+		},
+		free() {
+			if (freed) return;
+			freed = true;
+			L.nft_ctx_free(ctx);
+		},
+	};
+}
