@@ -30,20 +30,22 @@ const symbols = {
 } as const;
 
 type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
-let lib: Lib | undefined;
+const libs = new Map<string, Lib>();
 
 /** Thrown when libnftables cannot be loaded; the caller turns it into a user-facing error. */
 export class NftablesMissing extends Error {
 	override name = "NftablesMissing";
 }
 
-function load(): Lib {
+function load(soname: string): Lib {
+	let lib = libs.get(soname);
 	if (lib) return lib;
 	try {
-		lib = dlopen(LIBNFTABLES, symbols).symbols;
+		lib = dlopen(soname, symbols).symbols;
 	} catch (err) {
 		throw new NftablesMissing(err instanceof Error ? err.message : String(err));
 	}
+	libs.set(soname, lib);
 	return lib;
 }
 
@@ -67,10 +69,11 @@ export interface NftContext {
 
 /**
  * Opens a context in the calling thread's network namespace, with output and errors captured
- * into buffers (never written to our stdout/stderr). Throws NftablesMissing without the library.
+ * into buffers (never written to our stdout/stderr). Throws NftablesMissing without the library
+ * (`soname` is for tests of that case).
  */
-export function openNftContext(): NftContext {
-	const L = load();
+export function openNftContext(soname = LIBNFTABLES): NftContext {
+	const L = load(soname);
 	const ctx = L.nft_ctx_new(NFT_CTX_DEFAULT);
 	if (ctx === null) throw new Error("nft_ctx_new failed");
 	if (L.nft_ctx_buffer_output(ctx) !== 0 || L.nft_ctx_buffer_error(ctx) !== 0) {

@@ -25,8 +25,8 @@ import {
 	baseCommands,
 	type HostFamily,
 	type HostForwardChain,
-	hostForwardDeleteCommands,
 	removeBaseCommands,
+	removeOrphanHostForwardCommands,
 	TABLE,
 	wipeCommands,
 } from "./ruleset";
@@ -73,13 +73,14 @@ function describePort(e: Element): string {
 	return `${proto} port ${port} on ${on}`;
 }
 
-function open(netnsPath?: string): NftContext {
+function open(netnsPath: string | undefined, library: string): NftContext {
 	try {
-		return netnsPath ? inNetns(netnsPath, openNftContext) : openNftContext();
+		const make = () => openNftContext(library);
+		return netnsPath ? inNetns(netnsPath, make) : make();
 	} catch (err) {
 		if (err instanceof NftablesMissing) {
 			throw new UsageError(
-				`the native network backend needs ${LIBNFTABLES} (Debian/Ubuntu package libnftables1): ${err.message}`,
+				`the native network backend needs ${library} (Debian/Ubuntu package libnftables1): ${err.message}`,
 			);
 		}
 		throw err;
@@ -88,10 +89,10 @@ function open(netnsPath?: string): NftContext {
 
 /**
  * A firewall bound to one network namespace: the caller's current one, or `netnsPath` (the
- * context's netlink socket is opened there and stays there).
+ * context's netlink socket is opened there and stays there). `library` is for tests.
  */
-export function openFirewall(netnsPath?: string): Firewall {
-	const ctx = open(netnsPath);
+export function openFirewall(netnsPath?: string, opts: { library?: string } = {}): Firewall {
+	const ctx = open(netnsPath, opts.library ?? LIBNFTABLES);
 
 	const mustRun = (commands: string, what: string) => {
 		const r = ctx.run(commands);
@@ -131,18 +132,22 @@ export function openFirewall(netnsPath?: string): Firewall {
 	};
 
 	const removeBaseIfUnused = (): boolean => {
-		const hostForward = hostForwardChains();
-		const r = ctx.run(removeBaseCommands(hostForward));
-		if (r.ok) return true;
-		// Another network still has elements: the table stays.
-		if (r.error.includes(strerror(ERRNO.EBUSY))) return false;
-		if (tableJson() === undefined) {
-			// Already gone (a concurrent teardown); our FORWARD rules may still be left.
-			const del = hostForwardDeleteCommands(hostForward);
-			if (del) mustRun(del, "removing the FORWARD accept rule");
-			return true;
+		let error = "";
+		// Each pass lists our FORWARD rules afresh: concurrent teardowns and setups may have
+		// removed or replaced them since the last look.
+		for (let attempt = 0; attempt < 5; attempt++) {
+			const hostForward = hostForwardChains();
+			const r = ctx.run(removeBaseCommands(hostForward));
+			if (r.ok) return true;
+			// Another network still has elements: the table stays.
+			if (r.error.includes(strerror(ERRNO.EBUSY))) return false;
+			// The table is gone already (a concurrent teardown), or a rule moved; our FORWARD
+			// rules go only if the table is still gone.
+			const orphans = ctx.run(removeOrphanHostForwardCommands(hostForward));
+			if (orphans.ok) return true;
+			error = orphans.error;
 		}
-		throw new NftError(nftMessage("removing the table", r.error));
+		throw new NftError(nftMessage("removing the table", error));
 	};
 
 	return {

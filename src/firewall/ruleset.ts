@@ -206,6 +206,17 @@ export function removeBaseCommands(hostForward: readonly HostForwardChain[]): st
 		.join("\n");
 }
 
+/**
+ * Removes our iptables FORWARD rules left behind by a table that is already gone, but only if it
+ * is still gone: `create table` fails (EEXIST, and the whole transaction with it) when another
+ * process has just made it again, together with the rule it relies on.
+ */
+export function removeOrphanHostForwardCommands(hostForward: readonly HostForwardChain[]): string {
+	return [`create table ${TABLE}`, `delete table ${TABLE}`, hostForwardDeleteCommands(hostForward)]
+		.filter(Boolean)
+		.join("\n");
+}
+
 /** Removes everything ctrnet put in the firewall, whatever is still in it (tests, gc). */
 export function wipeCommands(hostForward: readonly HostForwardChain[]): string {
 	// `add` first makes the delete succeed when the table is already gone.
