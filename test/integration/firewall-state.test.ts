@@ -4,19 +4,22 @@
 // plays the host (so its iptables policy and ruleset are the test's own) and removes it.
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConflictError, UsageError } from "../../src/errors";
 import { type Firewall, type FwNetwork, type FwPort, openFirewall } from "../../src/firewall";
 import { have } from "../lib/cli";
 import { sh } from "../lib/host";
 
-const ok = have(["ip", "nft", "iptables", "ip6tables"], true);
+const ok = have(["ip", "nft", "iptables", "ip6tables", "iptables-legacy"], true);
 
 function must(cmd: string[]): string {
 	const r = sh(cmd);
 	if (r.code !== 0) throw new Error(`${cmd.join(" ")}: ${r.err.trim()}`);
 	return r.out;
 }
+
+const LEGACY = "/proc/thread-self/net/ip_tables_names";
 
 class Host {
 	readonly name = `tfw-${randomBytes(2).toString("hex")}-s`;
@@ -242,6 +245,28 @@ describe.if(ok)("native firewall state", () => {
 			expect(host.leftovers()).toEqual([]);
 			for (const tool of ["iptables", "ip6tables"]) {
 				expect(host.run(tool, "-S", "FORWARD").out.trim()).toBe("-P FORWARD DROP");
+			}
+		} finally {
+			host.close();
+		}
+	});
+
+	test("a legacy iptables filter table (which nftables cannot override) is detected", () => {
+		const host = new Host();
+		try {
+			const fw = host.firewall();
+			expect(fw.legacyIptablesFilter()).toBe(false);
+			must(["ip", "netns", "exec", host.name, "iptables", "-P", "FORWARD", "DROP"]); // iptables-nft
+			expect(fw.legacyIptablesFilter()).toBe(false);
+			must(["ip", "netns", "exec", host.name, "iptables-legacy", "-P", "FORWARD", "DROP"]);
+			expect(fw.legacyIptablesFilter()).toBe(true);
+			// The namespace we run in is not the one looked at.
+			const here = openFirewall();
+			try {
+				const names = existsSync(LEGACY) ? readFileSync(LEGACY, "utf8") : "";
+				expect(here.legacyIptablesFilter()).toBe(names.split("\n").includes("filter"));
+			} finally {
+				here.close();
 			}
 		} finally {
 			host.close();

@@ -447,6 +447,11 @@ describe.if(ok)("native firewall with real traffic", () => {
 			expect(lab.request(lab.outside, UPLINK6, 8080)).toEqual({ who: "c1v6/80", peer: OUTSIDE6 });
 
 			// iptables still lists its chains cleanly, with our one rule on top.
+			for (const tool of ["iptables-save", "ip6tables-save"]) {
+				const r = sh(["ip", "netns", "exec", lab.host, tool]);
+				expect([r.code, r.err]).toEqual([0, ""]);
+				expect(r.out).toContain("-A FORWARD -m mark --mark 0x10000000/0x10000000");
+			}
 			for (const tool of ["iptables", "ip6tables"]) {
 				const r = sh(["ip", "netns", "exec", lab.host, tool, "-S", "FORWARD"]);
 				expect(r.code).toBe(0);
