@@ -29,6 +29,29 @@ const symbols = {
 	nft_run_cmd_from_buffer: { args: [T.ptr, T.ptr], returns: T.i32 },
 } as const;
 
+// glibc mallopt(3) parameters (malloc.h), not kernel numbers.
+const M_TRIM_THRESHOLD = -1;
+const M_MMAP_THRESHOLD = -3;
+
+/**
+ * libnftables rebuilds its cache of the ruleset before each transaction (ours bump the
+ * generation), allocating four 128 KiB hash tables per table on the host and freeing them after.
+ * With glibc's defaults each comes from a fresh mmap, so every transaction page-faults half a MiB
+ * per table in again; keeping such blocks on the heap makes the second and later transactions of
+ * a process pay for the walk only. Process-wide, so done only once the native backend is in use.
+ */
+function keepCacheMemory(): void {
+	try {
+		const { symbols } = dlopen("libc.so.6", {
+			mallopt: { args: [T.i32, T.i32], returns: T.i32 },
+		});
+		symbols.mallopt(M_MMAP_THRESHOLD, 4 << 20);
+		symbols.mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	} catch {
+		// Not glibc: slower transactions, nothing worse.
+	}
+}
+
 type Lib = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
 const libs = new Map<string, Lib>();
 
@@ -45,6 +68,7 @@ function load(soname: string): Lib {
 	} catch (err) {
 		throw new NftablesMissing(err instanceof Error ? err.message : String(err));
 	}
+	if (libs.size === 0) keepCacheMemory();
 	libs.set(soname, lib);
 	return lib;
 }

@@ -135,23 +135,33 @@ try {
 		ffiSame.push(ms(t));
 	}
 
-	// A busier host: 20 foreign tables of 20 chains each and a 5000-element interval set, all of
-	// which libnftables lists again before each of our transactions.
+	// Busier hosts: libnftables lists every table, chain and set again before each of our
+	// transactions, and the elements of every plain interval set (blocklists of other tools).
+	const busyMedian = () => {
+		const xs: number[] = [];
+		for (let i = 0; i < 30; i++) {
+			const t = performance.now();
+			fw.setup(net, ports(5000 + i));
+			xs.push(ms(t));
+			fw.teardown(net, ports(5000 + i), { lastOnNetwork: false });
+		}
+		return median(xs);
+	};
 	const foreign: string[] = [];
 	for (let t = 0; t < 20; t++) {
 		foreign.push(`add table ip tfw_other${t}`);
 		for (let c = 0; c < 20; c++) foreign.push(`add chain ip tfw_other${t} c${c}`);
 	}
-	foreign.push("add set ip tfw_other0 blocked { type ipv4_addr; flags interval; }");
-	const blocked = Array.from({ length: 5000 }, (_, i) => `172.${16 + (i >> 8)}.${i & 255}.0/28`);
-	foreign.push(`add element ip tfw_other0 blocked { ${blocked.join(", ")} }`);
 	fw.applyTransaction(foreign.join("\n"));
-	const busy: number[] = [];
-	for (let i = 0; i < 30; i++) {
-		const t = performance.now();
-		fw.setup(net, ports(5000 + i));
-		busy.push(ms(t));
-	}
+	const busyTables = busyMedian();
+	const busyFresh = [];
+	for (let i = 0; i < FRESH; i++) busyFresh.push(await freshProcess(i));
+	const blocked = Array.from({ length: 5000 }, (_, i) => `172.${16 + (i >> 8)}.${i & 255}.0/28`);
+	fw.applyTransaction(
+		`add set ip tfw_other0 blocked { type ipv4_addr; flags interval; }\n` +
+			`add element ip tfw_other0 blocked { ${blocked.join(", ")} }`,
+	);
+	const busySet = busyMedian();
 
 	const pick = (xs: { [k: string]: number }[], k: string) => median(xs.map((x) => x[k] as number));
 	console.log(
@@ -171,7 +181,9 @@ try {
 	console.log(`    second transaction                              ${f(pick(fresh, "second"))}`);
 	console.log("  fresh process, no table yet (creates it):");
 	console.log(`    first transaction                               ${f(pick(cold, "first"))}`);
-	console.log(`  busier host (400 foreign chains, 5000-element set) ${f(median(busy))}`);
+	console.log(`  host with 20 more tables (400 chains)             ${f(busyTables)}`);
+	console.log(`    first transaction of a fresh process there      ${f(pick(busyFresh, "first"))}`);
+	console.log(`    and a 5000-element interval set in one of them  ${f(busySet)}`);
 	console.log(`  peer: nft -f - per transaction                    ${f(median(cli))}`);
 	console.log(
 		`  ratio nft CLI / in-process (same transactions)    ${(median(cli) / median(ffiSame)).toFixed(1).padStart(7)}x`,
