@@ -14,6 +14,7 @@ import {
 	listRoutes,
 	NetlinkError,
 	NetlinkSocket,
+	setLinkDown,
 	withNetlink,
 } from "../netlink";
 import { closeQuietly, configureInside, openNetns } from "./inside";
@@ -102,7 +103,7 @@ export function attachMacvlan(req: AttachMacvlanRequest): MacvlanAttachment {
 	}
 }
 
-function deleteInside(netnsPath: string, ifname: string): void {
+function deleteInside(netnsPath: string, ifname: string, onlyDown = false): void {
 	inNetns(netnsPath, () => {
 		const nl = new NetlinkSocket(netnsPath);
 		try {
@@ -114,7 +115,8 @@ function deleteInside(netnsPath: string, ifname: string): void {
 				);
 			}
 			try {
-				deleteLink(nl, link.index);
+				if (onlyDown) setLinkDown(nl, link.index);
+				else deleteLink(nl, link.index);
 			} catch (e) {
 				if (!(e instanceof NetlinkError && e.errno === ERRNO.ENODEV)) throw e;
 			}
@@ -128,6 +130,11 @@ export interface DetachMacvlanRequest {
 	net: NativeNetwork;
 	netnsPath: string;
 	ifname: string;
+	/**
+	 * The caller removes the netns right after (see DetachBridgeRequest.leaveToNetns): the
+	 * macvlan is only set down, and goes with the namespace.
+	 */
+	leaveToNetns?: boolean;
 }
 
 /**
@@ -138,7 +145,9 @@ export function detachMacvlan(req: DetachMacvlanRequest): void {
 	checkIfname(req.ifname, "container interface name");
 	if (!existsSync(req.netnsPath)) return;
 	try {
-		step("macvlan delete", () => deleteInside(req.netnsPath, req.ifname));
+		step(req.leaveToNetns ? "macvlan down" : "macvlan delete", () =>
+			deleteInside(req.netnsPath, req.ifname, req.leaveToNetns),
+		);
 	} catch (e) {
 		// The mount point outlived its namespace (unmounted, file left): nothing to delete.
 		if (e instanceof SysError && (e.errno === ERRNO.ENOENT || e.errno === ERRNO.EINVAL)) return;

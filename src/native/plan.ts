@@ -101,7 +101,7 @@ export function bridgeAddresses(net: NativeNetwork): string[] {
 
 /** Whether any subnet is IPv6 (IPv6 forwarding and the IPv6 sysctls are then needed). */
 export function hasIpv6(net: NativeNetwork): boolean {
-	return net.ipv6_enabled || parseSubnets(net).some((s) => s.subnet.family === 6);
+	return net.ipv6_enabled || net.subnets.some((s) => s.subnet.includes(":"));
 }
 
 export interface PlannedAddress {

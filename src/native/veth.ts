@@ -7,12 +7,16 @@ import type { CniResult } from "../cni/result";
 import { ConflictError } from "../errors";
 import {
 	deleteLink,
+	encodeIfinfomsg,
 	findLink,
+	IFF_UP,
+	IFLA_MASTER,
 	NetlinkError,
 	type NetlinkSocket,
 	NLM_F_CREATE,
 	NLM_F_EXCL,
 	RTM_NEWLINK,
+	u32,
 	vethRequest,
 	withNetlink,
 } from "../netlink";
@@ -138,12 +142,32 @@ export function attachBridge(req: AttachBridgeRequest): BridgeAttachment {
 	}
 }
 
+/** Down and off its bridge in one request: no traffic reaches the container any more. */
+function releaseLink(nl: NetlinkSocket, index: number): void {
+	nl.request(
+		`release veth ${index}`,
+		RTM_NEWLINK,
+		0,
+		encodeIfinfomsg({ index, flags: 0, change: IFF_UP }),
+		[{ type: IFLA_MASTER, value: u32(0) }],
+	);
+}
+
 export interface DetachBridgeRequest {
 	net: NativeNetwork;
 	netnsPath?: string;
 	ifname: string;
 	/** The host end attachBridge returned. */
 	hostVeth: string;
+	/**
+	 * The caller removes the container's netns right after, and nothing else keeps it alive:
+	 * the veth is only taken off the bridge and set down (one request), and the kernel deletes
+	 * it with the namespace, on its own time. Deleting it here makes the caller wait for the
+	 * kernel's RCU grace period instead (scripts/bench/native.ts measures both). Should the
+	 * namespace live on (a process still in it), the veth stays, down and on no bridge, until
+	 * the namespace goes.
+	 */
+	leaveToNetns?: boolean;
 }
 
 /**
@@ -161,9 +185,10 @@ export function detachBridge(req: DetachBridgeRequest): void {
 				`interface ${req.hostVeth} is a ${link.kind ?? "device"}, not the veth of ${req.ifname} on network ${req.net.name}; left alone`,
 			);
 		}
-		step("veth delete", () => {
+		step(req.leaveToNetns ? "veth off the bridge" : "veth delete", () => {
 			try {
-				deleteLink(nl, link.index);
+				if (req.leaveToNetns) releaseLink(nl, link.index);
+				else deleteLink(nl, link.index);
 			} catch (e) {
 				if (!(e instanceof NetlinkError && e.errno === ERRNO.ENODEV)) throw e;
 			}

@@ -197,6 +197,50 @@ describe.if(ok)("bridge network, dual stack", () => {
 	});
 });
 
+describe.if(ok)("detach that leaves the deletion to the netns's removal", () => {
+	// In a child process: a netns this process entered can be kept alive by a Bun thread born
+	// while the JS thread was inside it (notes/bun-platform.md, pitfall 3); the child's exit
+	// releases any such pin, so the kernel's clean-up is what is observed here.
+	const net = network({ name: "lv-l1", subnets: [{ subnet: "10.235.12.0/24" }] });
+	const child = `
+		import * as NS from ${JSON.stringify(`${import.meta.dir}/../../src/netns`)};
+		import * as L from ${JSON.stringify(`${import.meta.dir}/../../src/netlink`)};
+		import * as V from ${JSON.stringify(`${import.meta.dir}/../../src/native`)};
+		const net = ${JSON.stringify(net)};
+		const p = NS.createNetns(${JSON.stringify(NETNS)}, "tnv${tag}-lv");
+		const a = V.attachBridge({ net, netnsPath: p, ifname: "eth0", addresses: ["10.235.12.2/24"] });
+		V.detachBridge({ net, ifname: "eth0", hostVeth: a.hostVeth, leaveToNetns: true });
+		const l = L.withNetlink(undefined, (nl) => L.getLink(nl, a.hostVeth));
+		const removed = V.removeBridgeIfUnused(net, { lockDir: ${JSON.stringify(LOCKS)} });
+		NS.removeNetns(p);
+		console.log(JSON.stringify({ hostVeth: a.hostVeth, up: l.up, master: l.master ?? 0, removed }));
+	`;
+
+	test("the veth is down and off the bridge at once, and gone with the netns", async () => {
+		const p = Bun.spawn([process.execPath, "-e", child], { stdout: "pipe", stderr: "pipe" });
+		const [out, err, code] = await Promise.all([
+			new Response(p.stdout).text(),
+			new Response(p.stderr).text(),
+			p.exited,
+		]);
+		expect({ code, err }).toEqual({ code: 0, err: "" });
+		const r = JSON.parse(out) as {
+			hostVeth: string;
+			up: boolean;
+			master: number;
+			removed: boolean;
+		};
+		made.push(r.hostVeth);
+		expect(r).toMatchObject({ up: false, master: 0, removed: true });
+		let waited = 0;
+		while (linkExists(r.hostVeth) && waited < 5000) {
+			await Bun.sleep(20);
+			waited += 20;
+		}
+		expect(linkExists(r.hostVeth)).toBe(false);
+	});
+});
+
 describe.if(ok)("network variants", () => {
 	test("internal network: no default route, bridge does not forward", () => {
 		const net = network({

@@ -136,6 +136,17 @@ describe.if(ok)("macvlan network", () => {
 		NS.removeNetns(A);
 	});
 
+	test("leaveToNetns only sets it down; the netns's removal takes it", () => {
+		const net = network();
+		const p = NS.createNetns(NETNS, `tnv${tag}-l`);
+		attachMacvlan({ net, netnsPath: p, ifname: "eth0", addresses: ["10.235.3.8/24"] });
+		detachMacvlan({ net, netnsPath: p, ifname: "eth0", leaveToNetns: true });
+		const link = inNs(p, ["ip", "-o", "link", "show", "dev", "eth0"]).out;
+		expect(link).toContain("state DOWN");
+		expect(link).not.toMatch(/<[^>]*\bUP\b/);
+		NS.removeNetns(p);
+	});
+
 	test("mode and a second container in private mode", () => {
 		const net = network({ options: { mode: "private" } });
 		const p = NS.createNetns(NETNS, `tnv${tag}-p`);
