@@ -6,8 +6,8 @@
 // it still down helps finish it — every step (sysctls, addresses, up) tolerates being done
 // twice. Runs in the JS thread's current netns (the host, or a rootless netns the caller
 // entered), whose /proc/sys it writes.
-import { ERRNO } from "../../ffi/errno";
-import { ConflictError } from "../errors";
+import { ERRNO, SysError } from "../../ffi/errno";
+import { ConflictError, CtrnetError } from "../errors";
 import {
 	addressRequest,
 	type BatchItem,
@@ -65,9 +65,19 @@ const toBridgeLink = (l: Link): BridgeLink => ({
 });
 
 /** Forwarding on, host-wide (this netns): containers reach the outside through the host. */
-function enableForwarding(ipv6: boolean): void {
+function enableForwarding(net: NativeNetwork, ipv6: boolean): void {
 	ensureSysctl("net/ipv4/ip_forward", "1");
-	if (ipv6) ensureSysctl("net/ipv6/conf/all/forwarding", "1");
+	if (!ipv6) return;
+	try {
+		ensureSysctl("net/ipv6/conf/all/forwarding", "1");
+	} catch (e) {
+		if (e instanceof SysError && e.errno === ERRNO.ENOENT) {
+			throw new CtrnetError(
+				`network ${net.name} has IPv6 subnets, but IPv6 is disabled in this kernel (no /proc/sys/net/ipv6)`,
+			);
+		}
+		throw e;
+	}
 }
 
 /**
@@ -119,7 +129,7 @@ export function ensureBridge(net: NativeNetwork, nl?: NetlinkSocket): BridgeLink
 	const name = bridgeName(net);
 	const opts = networkOptions(net);
 	const ipv6 = hasIpv6(net);
-	step("forwarding sysctls", () => enableForwarding(ipv6));
+	step("forwarding sysctls", () => enableForwarding(net, ipv6));
 	const found = step("bridge lookup", () => findLink(nl, name));
 	if (found && asBridge(net, found).up) return toBridgeLink(found);
 	return step("bridge create", () => {

@@ -64,7 +64,11 @@ afterAll(() => {
 	for (const e of NS.listNetns(NETNS)) NS.removeNetns(e.path, { stale: true });
 	while (mountsUnder(NETNS).length) umount2(NETNS, MNT_DETACH);
 	rmSync(DIR, { recursive: true, force: true });
-	expect(sh(["ip", "-o", "link"]).out).not.toContain(`tnv${tag}`);
+	const left = sh(["ip", "-o", "link"])
+		.out.split("\n")
+		.filter((l) => l.includes(`tnv${tag}`));
+	for (const l of left) sh(["ip", "link", "del", (l.split(": ")[1] ?? "").split("@")[0] ?? ""]);
+	expect(left).toEqual([]);
 	expect(mountsUnder(NETNS)).toEqual([]);
 });
 
