@@ -132,7 +132,7 @@ export function ensureBridge(net: NativeNetwork, nl?: NetlinkSocket): BridgeLink
 	step("forwarding sysctls", () => enableForwarding(net, ipv6));
 	const found = step("bridge lookup", () => findLink(nl, name));
 	if (found && asBridge(net, found).up) return toBridgeLink(found);
-	return step("bridge create", () => {
+	return step("bridge create or finish", () => {
 		if (!found) {
 			try {
 				createBridge(nl, name, { mtu: opts.mtu, mac: randomMac() });
