@@ -1,9 +1,9 @@
 // `ctrnet network create|ls|inspect|rm|exists`: network definitions as podman v2 kept them
 // (conflists in the CNI config dir). `create` prints the conflist's path.
-import type { CommandDef } from "citty";
 import * as z from "zod/mini";
 import { NotFoundError, UsageError } from "../errors";
 import { writeErr, writeOut } from "../io";
+import { firstIssue } from "../json";
 import { command } from "./command";
 import { getConfig, outputFormat } from "./context";
 import { printJson, printTable } from "./output";
@@ -50,7 +50,7 @@ const create = command({
 			disableDns: args["disable-dns"],
 			macvlanParent: args["macvlan-parent"],
 		});
-		if (!parsed.success) throw new UsageError(parsed.error.issues[0]?.message ?? "invalid flags");
+		if (!parsed.success) throw new UsageError(firstIssue(parsed.error));
 		const { createNetwork } = await import("../network");
 		writeOut(`${await createNetwork(await getConfig(), parsed.data)}\n`);
 	},
@@ -114,19 +114,10 @@ const rm = command({
 	},
 	maxPositionals: Number.POSITIVE_INFINITY,
 	async run({ args }) {
-		const { removeNetwork } = await import("../network");
-		const { disconnectContainer } = await import("../container/connect");
-		const cfg = await getConfig();
+		const { removeNetworkInUse } = await import("../container/network-rm");
 		const rt = await runtime();
 		for (const name of args._ as string[]) {
-			const users = rt.store
-				.list()
-				.filter((c) => c.networks.includes(name))
-				.map((c) => c.id);
-			const detach = async (network: string, ids: string[]) => {
-				for (const id of ids) await disconnectContainer(rt, network, id, true);
-			};
-			await removeNetwork(cfg, name, { force: !!args.force, users, detach });
+			await removeNetworkInUse(rt, name, !!args.force);
 			writeOut(`${name}\n`);
 		}
 	},
@@ -143,5 +134,5 @@ const exists = command({
 
 export default command({
 	meta: { name: "network", description: "Manage CNI network definitions" },
-	subCommands: { create, ls, inspect, rm, exists } as CommandDef["subCommands"],
+	subCommands: { create, ls, inspect, rm, exists },
 });

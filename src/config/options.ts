@@ -22,6 +22,11 @@ export const GLOBAL_OPTIONS = {
 		help: "default network",
 	},
 	defaultSubnet: { flag: "--default-subnet", env: "CTRNET_DEFAULT_SUBNET", help: "its subnet" },
+	networkBackend: {
+		flag: "--network-backend",
+		env: "CTRNET_NETWORK_BACKEND",
+		help: "cni|native: how new attachments are made",
+	},
 	logLevel: { flag: "--log-level", env: "CTRNET_LOG_LEVEL", help: "debug|info|warn|error" },
 	format: { flag: "--format", env: "CTRNET_FORMAT", help: "table|json for listings" },
 } as const;

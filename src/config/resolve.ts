@@ -48,6 +48,7 @@ export function resolveConfig(flags: GlobalFlags, env: Env, id: Identity): Confi
 		cniCacheDir: get("cniCacheDir") ?? (rootless ? `${root}/cni` : "/var/lib/cni"),
 		defaultNetwork: get("defaultNetwork") ?? "ctrnet",
 		defaultSubnet: get("defaultSubnet") ?? "10.90.0.0/16",
+		networkBackend: get("networkBackend") ?? "cni",
 		logLevel: get("logLevel") ?? "warn",
 		format: get("format") ?? "table",
 	};

@@ -28,7 +28,12 @@ function setup() {
 	});
 	const run = (args: string[]) =>
 		ctrnet([...args, "--cni-config-dir", confDir, "--cni-cache-dir", cacheDir]);
-	return { confDir, cacheDir, run, files: () => readdirSync(confDir).sort() };
+	// The config dir's lock file (flock: it stays, like podman's cni.lock) is not a network.
+	const files = () =>
+		readdirSync(confDir)
+			.filter((f) => f !== ".ctrnet-network.lock")
+			.sort();
+	return { confDir, cacheDir, run, files };
 }
 
 /** Every IPv4 network on the host, as (address, prefix) of its interface. */

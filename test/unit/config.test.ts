@@ -19,6 +19,7 @@ describe("resolveConfig", () => {
 			cniCacheDir: "/var/lib/cni",
 			defaultNetwork: "ctrnet",
 			defaultSubnet: "10.90.0.0/16",
+			networkBackend: "cni",
 			logLevel: "warn",
 			format: "table",
 		});
