@@ -183,7 +183,13 @@ export async function startAardvark(s: AardvarkStart): Promise<ProcessIdentity> 
 	}
 	const deadline = Date.now() + s.timeoutMs;
 	const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-	const exited = await Promise.race([proc.exited, Bun.sleep(s.timeoutMs).then(() => null)]);
+	// A cleared timer, not Bun.sleep: a pending sleep would keep the caller's process alive.
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const late = new Promise<null>((r) => {
+		timer = setTimeout(() => r(null), s.timeoutMs);
+	});
+	const exited = await Promise.race([proc.exited, late]);
+	clearTimeout(timer);
 	if (exited === null) {
 		kill(proc.pid, SIGKILL);
 		await proc.exited;
