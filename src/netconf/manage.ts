@@ -4,8 +4,6 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config/schema";
 import { ConflictError, NotFoundError } from "../errors";
-import { fileNameFor } from "../files/atomic";
-import { withFileLock } from "../files/lock";
 import { formatSubnet } from "../ip/cidr";
 import { forgetNetwork } from "../ipam/leases";
 import { type CreateFlags, planNetworkCreate } from "./create";
@@ -16,11 +14,6 @@ import { getNetworkDef, listNetworkDefs, removeNetworkDef, writeNetworkDef } fro
 export const DEFAULT_BRIDGE = "ctrnet0";
 
 type Dirs = Pick<Config, "networkConfigDir">;
-
-/** One network's lock: attaching holds it shared, removing the network (or its bridge) exclusive. */
-export function nativeLockPath(lockDir: string, name: string): string {
-	return `${lockDir}/${fileNameFor(`.ctrnet-${name}.lock`)}`;
-}
 
 export function listNativeNetworks(cfg: Dirs) {
 	return listNetworkDefs(cfg.networkConfigDir);
@@ -74,7 +67,9 @@ export function nativeNetwork(
 
 export interface NativeRemoveOptions {
 	force: boolean;
-	/** Containers in ctrnet's state on the network (read under the network's lock). */
+	/** The per-network lock dir (the one attachments use). */
+	lockDir: string;
+	/** Containers in ctrnet's state on the network. */
 	users: () => string[];
 	/** With --force: takes them off the network first (through the lifecycle). */
 	detach: (network: string, ids: string[]) => Promise<void>;
@@ -83,10 +78,13 @@ export interface NativeRemoveOptions {
 	db: Database;
 }
 
+const ATTEMPTS = 5;
+
 /**
- * Removes a network: refused while containers use it unless `force`; under the network's lock,
- * so no setup attaches meanwhile; the file goes last, so a removal killed half-way can be run
- * again (its bridge and leases were the first to go).
+ * Removes a network: refused while containers use it unless `force`, which disconnects them
+ * first (without the lock: their detach takes it). Then, under the network's exclusive lock, no
+ * setup can be half-way onto it: if one got on meanwhile, again. The file goes last, so a removal
+ * killed half-way can be run again (its bridge and leases went first).
  */
 export async function removeNativeNetwork(
 	cfg: Dirs,
@@ -94,7 +92,8 @@ export async function removeNativeNetwork(
 	opts: NativeRemoveOptions,
 ): Promise<void> {
 	const def = getNetworkDef(cfg.networkConfigDir, name);
-	await withFileLock(nativeLockPath(cfg.networkConfigDir, def.name), "exclusive", async () => {
+	const { lockNetwork } = await import("../native/lock");
+	for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
 		const users = opts.users();
 		if (users.length > 0 && !opts.force) {
 			throw new ConflictError(
@@ -102,8 +101,12 @@ export async function removeNativeNetwork(
 			);
 		}
 		if (users.length > 0) await opts.detach(def.name, users);
+		using _lock = lockNetwork(opts.lockDir, def.name, "exclusive");
+		if (opts.users().length > 0) continue;
 		await opts.removeHostSide(def);
 		opts.db.transaction(() => forgetNetwork(opts.db, def.name)).immediate();
 		removeNetworkDef(cfg.networkConfigDir, def.name);
-	});
+		return;
+	}
+	throw new ConflictError(`network ${def.name} keeps getting new containers; try again`);
 }
