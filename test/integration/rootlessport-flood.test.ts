@@ -4,7 +4,7 @@
 // its log bounded, and survive replies to clients that left (ICMP port unreachable).
 // Root: the container is a named netns (trlp-…) with 10.233.1.100 on its lo, made here.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, readdirSync } from "node:fs";
+import { closeSync, existsSync, readdirSync } from "node:fs";
 import { AF_INET, bind, close, SOCK_DGRAM, sendto, socket } from "../../ffi/libc";
 import { inNetns } from "../../ffi/netns";
 import { sockaddr } from "../../src/ip/address";
@@ -90,7 +90,10 @@ describe.skipIf(!ok)("rootlessport under a UDP flood", () => {
 		requireBinary();
 		ns = makeNetns();
 	});
-	afterAll(() => ns?.remove());
+	afterAll(() => {
+		ns?.remove();
+		expect(ns && existsSync(ns.path)).toBe(false);
+	});
 
 	test.each([
 		["splice", {}],
