@@ -17,12 +17,14 @@ import type { Log } from "./log";
 import { fixedTarget, type Target } from "./target";
 
 export const UDP_IDLE_MS = 90_000;
-/** Datagrams kept per flow while its socket is still being made; more are dropped (UDP). */
+/** Datagrams (and bytes) kept per flow while its socket is being made; more are dropped (UDP). */
 const MAX_EARLY = 64;
+const MAX_EARLY_BYTES = 256 * 1024;
 
 export class UdpFlow {
 	sock: udp.ConnectedSocket<"buffer"> | null = null;
 	early: Buffer[] = [];
+	earlyBytes = 0;
 	last = Date.now();
 	dead = false;
 
@@ -168,7 +170,10 @@ export async function listenUdp(
 				if (!flow) return;
 				flow.last = Date.now();
 				if (flow.sock) toContainer(key, flow, buf);
-				else if (flow.early.length < MAX_EARLY) flow.early.push(Buffer.from(buf));
+				else if (flow.early.length < MAX_EARLY && flow.earlyBytes < MAX_EARLY_BYTES) {
+					flow.early.push(Buffer.from(buf));
+					flow.earlyBytes += buf.length;
+				}
 			},
 			error(a, b) {
 				// ICMP errors (port unreachable from a client that left) come here, read from the
