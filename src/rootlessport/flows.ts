@@ -9,7 +9,8 @@ export interface Closable {
 export class FlowTable<F extends Closable> {
 	private readonly flows = new Map<string, F>();
 
-	constructor(readonly max: number) {}
+	/** `max` may be lowered later; the next add() then closes the excess. */
+	constructor(public max: number) {}
 
 	get size(): number {
 		return this.flows.size;

@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, readFileSync, statSync, writeSync } from "node:fs
 import { writeErr, writeOut } from "../io";
 import type { Forward, RootlessportConfig } from "./config";
 import { FlowTable } from "./flows";
-import { type Caps, capsFor, openFilesLimit } from "./limits";
+import { type Caps, capsFor, MAX_TCP_CONNS, MAX_UDP_FLOWS, openFilesLimit } from "./limits";
 import { errorCode, listenErrorLine } from "./listen-error";
 import { boundedLog, LOG_LIMITS, type Log } from "./log";
 import { fixedTarget, type Target } from "./target";
@@ -50,7 +50,6 @@ type Engine = "splice" | "js";
 /** Everything the listeners share: where they dial, what they may hold, where they log. */
 interface Shared {
 	target: Target;
-	caps: Caps;
 	log: Log;
 	flows: FlowTable<UdpFlow>;
 	conns: ConnCount;
@@ -198,38 +197,28 @@ export async function forward(cfg: RootlessportConfig): Promise<number> {
 		return 1;
 	}
 	const { log, flush } = boundedLog(writeErrQuietly);
-	// A forwarder serves every port of a container: an unexpected error in one callback is
-	// logged (one line, rate-limited) and the rest goes on.
-	const unexpected = (err: unknown) =>
-		log(`unexpected error: ${err instanceof Error ? err.message : String(err)}`, "unexpected");
-	process.on("uncaughtException", unexpected);
-	process.on("unhandledRejection", unexpected);
-	setInterval(flush, LOG_LIMITS.windowMs).unref();
 
 	const native = await loadNative(cfg, log);
 	if (cfg.rootlessCNI && native !== true) {
 		writeOut(`rootless CNI reload socket needs the native helper: ${native}\n`);
 		return 1;
 	}
+	const pump = native === true ? await import("../../ffi/pump") : null;
 	let target = fixedTarget(cfg.childIP);
-	if (native === true) {
-		const { pumpChild, pumpChildGen, pumpSetChild } = await import("../../ffi/pump");
-		const verdict = pumpSetChild(cfg.childIP);
-		if (verdict !== "ok") {
+	if (pump) {
+		if (pump.pumpSetChild(cfg.childIP) !== "ok") {
 			writeOut(`invalid ChildIP ${JSON.stringify(cfg.childIP)}\n`);
 			return 1;
 		}
-		if (cfg.rootlessCNI) target = { ip: pumpChild, gen: pumpChildGen };
+		if (cfg.rootlessCNI) target = { ip: pump.pumpChild, gen: pump.pumpChildGen };
 	}
 	const engine = chooseEngine(native);
-	const caps = capsOf(cfg, engine);
-	if (engine === "splice") (await import("../../ffi/pump")).pumpLimits(caps.tcpConns);
+	// The ceilings until ready; the caps from the fd limit are set right after (start-up).
 	const shared: Shared = {
 		target,
-		caps,
 		log,
-		flows: new FlowTable<UdpFlow>(Math.max(caps.udpFlows, 1)),
-		conns: { open: 0, max: caps.tcpConns },
+		flows: new FlowTable<UdpFlow>(MAX_UDP_FLOWS),
+		conns: { open: 0, max: MAX_TCP_CONNS },
 	};
 
 	const { stop } = await stopWhen(cfg, engine);
@@ -250,12 +239,24 @@ export async function forward(cfg: RootlessportConfig): Promise<number> {
 	}
 	writeSync(cfg.readyFd, "1");
 	closeSync(cfg.readyFd);
+	// What follows is off the start-up path. The caps: shares of the fd limit (limits.ts).
+	const caps = capsOf(cfg, engine);
+	shared.flows.max = Math.max(caps.udpFlows, 1);
+	shared.conns.max = caps.tcpConns;
+	if (engine === "splice") pump?.pumpLimits(caps.tcpConns);
+	// A forwarder serves every port of a container: an unexpected error in one callback is
+	// logged (one line, rate-limited) and the rest goes on.
+	const unexpected = (err: unknown) =>
+		log(`unexpected error: ${err instanceof Error ? err.message : String(err)}`, "unexpected");
+	process.on("uncaughtException", unexpected);
+	process.on("unhandledRejection", unexpected);
+	setInterval(flush, LOG_LIMITS.windowMs).unref();
 	log(
 		`ready (${cfg.forwards.length} ports, container ${cfg.containerId || "?"}, ` +
 			`at most ${caps.udpFlows} udp flows and ${caps.tcpConns} tcp connections, ${rss()})`,
 	);
 	const why = await stop;
-	if (cfg.rootlessCNI) (await import("../../ffi/pump")).pumpReloadStop();
+	if (cfg.rootlessCNI) pump?.pumpReloadStop();
 	for (const l of listeners) l.close();
 	flush();
 	log(`stopping: ${why}`);

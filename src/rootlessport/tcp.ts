@@ -34,7 +34,7 @@ interface Side {
 /** Open client connections, shared by every TCP port of a forwarder. */
 export interface ConnCount {
 	open: number;
-	readonly max: number;
+	max: number;
 }
 
 export interface TcpForwarder {
