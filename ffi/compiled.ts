@@ -9,8 +9,9 @@
 // How it loads, touching no shared directory:
 // 1. a memfd (memfd_create: Linux >= 3.17, glibc >= 2.27) holding the bytes, dlopen'ed through
 //    /proc/self/fd/N. The fd stays open: glibc recognises an already loaded object by its path,
-//    so a reused fd number would hand back the previous library;
-// 2. without memfd, a cache file in `cacheDir`, a directory the running user owns and nobody
+//    so a reused fd number would hand back the previous library. Where that fails (no memfd,
+//    no /proc, vm.memfd_noexec=2):
+// 2. a cache file in `cacheDir`, a directory the running user owns and nobody
 //    else can write (refused otherwise), named by a hash of the bytes; written under a temporary
 //    name with O_CREAT|O_EXCL|O_NOFOLLOW and renamed into place, reused while it is unchanged.
 import { dlopen, type FFIFunction, type Library, FFIType as T } from "bun:ffi";
@@ -28,6 +29,8 @@ import {
 import { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } from "./constants";
 
 const MFD_CLOEXEC = 1;
+/** Linux >= 6.3: executable on purpose, in case vm.memfd_noexec would seal it otherwise. */
+const MFD_EXEC = 0x10;
 
 export interface LoadOptions {
 	/** Where a cache file may be kept when memfd is unavailable; without it, memfd only. */
@@ -64,9 +67,12 @@ export function loadCompiled<S extends Record<string, FFIFunction>>(
 	const reasons: string[] = [];
 	let lib: Library<S> | undefined;
 	if (opts.memfd !== false) {
+		let fd = -1;
 		try {
-			lib = dlopen(`/proc/self/fd/${memfdWith(name, bytes)}`, symbols);
+			fd = memfdWith(name, bytes);
+			lib = dlopen(`/proc/self/fd/${fd}`, symbols);
 		} catch (err) {
+			if (fd >= 0) closeSync(fd);
 			reasons.push(`memfd: ${message(err)}`);
 		}
 	}
@@ -89,7 +95,10 @@ function memfdWith(name: string, bytes: Uint8Array): number {
 	memfdCreate ??= dlopen("libc.so.6", {
 		memfd_create: { args: [T.ptr, T.u32], returns: T.i32 },
 	}).symbols.memfd_create as (name: Buffer, flags: number) => number;
-	const fd = memfdCreate(Buffer.from(`ctrnet-${name}\0`), MFD_CLOEXEC);
+	const label = Buffer.from(`ctrnet-${name}\0`);
+	// An older kernel refuses MFD_EXEC (EINVAL): without it, its memfds are executable anyway.
+	let fd = memfdCreate(label, MFD_CLOEXEC | MFD_EXEC);
+	if (fd < 0) fd = memfdCreate(label, MFD_CLOEXEC);
 	if (fd < 0) throw new Error("memfd_create failed");
 	try {
 		for (let off = 0; off < bytes.byteLength; ) off += writeSync(fd, bytes, off);
