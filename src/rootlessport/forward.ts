@@ -59,7 +59,7 @@ interface Shared {
  * Loads ffi/pump (the native side) when something needs it: the TCP splice path, or the rootless
  * CNI reload socket. null when not needed; the reason when it cannot be loaded.
  */
-async function loadNative(cfg: RootlessportConfig, log: Log): Promise<boolean | string | null> {
+async function loadNative(cfg: RootlessportConfig, log: Log): Promise<true | string | null> {
 	const js = process.env.CTRNET_ROOTLESSPORT_ENGINE === "js";
 	const tcp = cfg.forwards.some((f) => f.proto === "tcp");
 	if (!cfg.rootlessCNI && (js || !tcp)) return null;
@@ -77,7 +77,7 @@ async function loadNative(cfg: RootlessportConfig, log: Log): Promise<boolean | 
  * Bun.listen/Bun.connect one. Each is loaded only when used (the JS one brings libc.ts and
  * netns/enter along): the forwarder lives long and has a memory budget.
  */
-function chooseEngine(native: boolean | string | null): Engine {
+function chooseEngine(native: true | string | null): Engine {
 	if (process.env.CTRNET_ROOTLESSPORT_ENGINE === "js") return "js";
 	return native === true ? "splice" : "js";
 }

@@ -130,6 +130,7 @@ export async function listenUdp(
 				flow.sock = sock;
 				for (const b of flow.early) toContainer(key, flow, b);
 				flow.early = [];
+				flow.earlyBytes = 0;
 			},
 			(err) => {
 				log(
