@@ -12,6 +12,10 @@ export * from "./constants";
 const lib = dlopen("libc.so.6", {
 	__errno_location: { args: [], returns: T.ptr },
 	open: { args: [T.cstring, T.i32, T.u32], returns: T.i32 },
+	openat: { args: [T.i32, T.cstring, T.i32, T.u32], returns: T.i32 },
+	renameat: { args: [T.i32, T.cstring, T.i32, T.cstring], returns: T.i32 },
+	unlinkat: { args: [T.i32, T.cstring, T.i32], returns: T.i32 },
+	linkat: { args: [T.i32, T.cstring, T.i32, T.cstring, T.i32], returns: T.i32 },
 	close: { args: [T.i32], returns: T.i32 },
 	read: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
 	write: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
@@ -50,6 +54,36 @@ function check<N extends number | bigint>(rc: N, op: string, detail?: string): N
 
 export function open(path: string, flags: number, mode = 0): number {
 	return check(C.open(Buffer.from(`${path}\0`), flags | O_CLOEXEC, mode), "open", path);
+}
+
+/** openat(2) relative to a directory fd: the way to act inside a dir that others can write. */
+export function openat(dirFd: number, name: string, flags: number, mode = 0): number {
+	return check(C.openat(dirFd, Buffer.from(`${name}\0`), flags | O_CLOEXEC, mode), "open", name);
+}
+
+/** renameat(2) within one directory fd; a symlink at `to` is replaced, never followed. */
+export function renameat(dirFd: number, from: string, to: string): void {
+	check(
+		C.renameat(dirFd, Buffer.from(`${from}\0`), dirFd, Buffer.from(`${to}\0`)),
+		"rename",
+		`${from} -> ${to}`,
+	);
+}
+
+/** linkat(2) within one directory fd: fails with EEXIST when `to` exists (an exclusive claim). */
+export function linkat(dirFd: number, from: string, to: string): void {
+	check(
+		C.linkat(dirFd, Buffer.from(`${from}\0`), dirFd, Buffer.from(`${to}\0`), 0),
+		"link",
+		`${from} -> ${to}`,
+	);
+}
+
+/** unlinkat(2); a name that is already gone is not an error. */
+export function unlinkat(dirFd: number, name: string): void {
+	if (C.unlinkat(dirFd, Buffer.from(`${name}\0`), 0) === 0) return;
+	const e = errno();
+	if (e !== ERRNO.ENOENT) throw new SysError("unlink", e, name);
 }
 
 export function close(fd: number): void {

@@ -2,13 +2,12 @@
 // (NETCONFPATH, CNI_PATH, CNI_ARGS, CAP_ARGS, CNI_IFNAME) and its container ID
 // (cnitool-<sha512(netns path)>), plus --id and --ifname. `add` prints the result in the config's version.
 import { resolve } from "node:path";
-import type { CommandDef } from "citty";
 import type { Cni, NetworkConfigList, RuntimeConf } from "../cni";
-import { extractGlobalFlags } from "../config/options";
 import type { Config } from "../config/schema";
 import { UsageError } from "../errors";
+import { decodeJson } from "../json";
 import { command } from "./command";
-import { getConfig } from "./context";
+import { getConfig, globalFlags } from "./context";
 import { printJson } from "./output";
 
 const attachmentArgs = {
@@ -29,7 +28,7 @@ const listArgs = {
 
 /** NETCONFPATH is cnitool's config dir; an explicit --cni-config-dir still wins over it. */
 function configDir(cfg: Config): string {
-	const explicit = extractGlobalFlags(process.argv.slice(2)).flags.cniConfigDir;
+	const explicit = globalFlags().cniConfigDir;
 	if (explicit) return cfg.cniConfigDir;
 	return process.env.NETCONFPATH || cfg.cniConfigDir;
 }
@@ -61,18 +60,7 @@ async function runtimeConf(args: {
 	let capabilityArgs: Record<string, unknown> | undefined;
 	const capText = process.env.CAP_ARGS;
 	if (capText) {
-		let json: unknown;
-		try {
-			json = JSON.parse(capText);
-		} catch (e) {
-			throw new UsageError(`CAP_ARGS is not JSON: ${(e as Error).message}`);
-		}
-		const parsed = CapabilityArgsSchema().safeParse(json);
-		if (!parsed.success) {
-			const i = parsed.error.issues[0];
-			throw new UsageError(`CAP_ARGS: ${i?.path.join(".") || "(top level)"}: ${i?.message}`);
-		}
-		capabilityArgs = parsed.data;
+		capabilityArgs = decodeJson(CapabilityArgsSchema(), capText, "CAP_ARGS");
 	}
 	return {
 		containerId: args.id || cnitoolContainerId(netns),
@@ -154,5 +142,5 @@ const gc = command({
 
 export default command({
 	meta: { name: "cni", description: "Run CNI networks directly (a drop-in for cnitool)" },
-	subCommands: { add, check, del, status, gc } as CommandDef["subCommands"],
+	subCommands: { add, check, del, status, gc },
 });

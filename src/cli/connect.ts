@@ -1,7 +1,6 @@
 import { connectContainer, disconnectContainer } from "../container/connect";
 import { validateAlias, validateId } from "../container/request";
 import { command } from "./command";
-import { repeatedFlag } from "./flags";
 import { runtime } from "./runtime";
 
 export const connect = command({
@@ -9,10 +8,10 @@ export const connect = command({
 	args: {
 		network: { type: "positional", required: true, description: "network name" },
 		id: { type: "positional", required: true, description: "container ID" },
-		alias: { type: "string", description: "network alias (repeatable)" },
+		alias: { type: "string", repeat: true, description: "network alias (repeatable)" },
 	},
-	async run({ args, rawArgs }) {
-		const aliases = repeatedFlag(rawArgs, ["alias"]).map(validateAlias);
+	async run({ args }) {
+		const aliases = args.alias.map(validateAlias);
 		await connectContainer(
 			await runtime(),
 			validateId(args.network, "network name"),

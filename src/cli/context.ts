@@ -12,6 +12,11 @@ export function setGlobalFlags(f: GlobalFlags): void {
 	config = undefined;
 }
 
+/** The global options this run was given (flags only, not their environment variables). */
+export function globalFlags(): GlobalFlags {
+	return flags;
+}
+
 export async function getConfig(): Promise<Config> {
 	if (!config) {
 		const { resolveConfig } = await import("../config/resolve");

@@ -11,7 +11,10 @@ export default command({
 	async run() {
 		const report = await gc(await runtime());
 		if ((await outputFormat()) === "json") printJson(report);
-		else for (const r of report.reclaimed) writeOut(`reclaimed ${r.id}: ${r.reason}\n`);
+		else {
+			for (const r of report.reclaimed) writeOut(`reclaimed ${r.id}: ${r.reason}\n`);
+			for (const r of report.repaired) writeOut(`repaired ${r.id}: ${r.reason}\n`);
+		}
 		if (report.failed.length > 0)
 			throw new MultiError(report.failed.map((f) => new Error(`${f.id}: ${f.error}`)));
 	},

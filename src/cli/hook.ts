@@ -10,8 +10,8 @@ import type { Stage } from "../hook/stage";
 import { writeOut } from "../io";
 import { log } from "../log";
 import { command } from "./command";
-import { getConfig } from "./context";
-import { networkFlags, repeatedFlag } from "./flags";
+import { getConfig, globalFlags } from "./context";
+import { NETWORK_FLAGS, networkFlags } from "./flags";
 import { printJson } from "./output";
 import { runtime } from "./runtime";
 
@@ -65,17 +65,19 @@ function timeoutOf(value: string | undefined): number | undefined {
 }
 
 /** The hook entry's env: PATH, the global options this call was given, --env extras. */
-async function envOf(rawArgs: string[]): Promise<string[]> {
+async function envOf(extra: string[]): Promise<string[]> {
 	await getConfig(); // validates the global options before they are written anywhere
-	const { extractGlobalFlags } = await import("../config/options");
 	const { hookEnv } = await import("../hook/env");
-	const { flags } = extractGlobalFlags(process.argv.slice(2));
-	return hookEnv(flags, process.env, repeatedFlag(rawArgs, ["env"]));
+	return hookEnv(globalFlags(), process.env, extra);
 }
 
 const common = {
 	path: { type: "string", description: "the ctrnet binary the hook runs (default: this one)" },
-	env: { type: "string", description: "NAME=VALUE for the hook's environment (repeatable)" },
+	env: {
+		type: "string",
+		repeat: true,
+		description: "NAME=VALUE for the hook's environment (repeatable)",
+	},
 	timeout: { type: "string", description: "seconds before the runtime kills the hook" },
 } as const;
 
@@ -89,11 +91,11 @@ const config = command({
 		},
 		...common,
 	},
-	async run({ args, rawArgs }) {
+	async run({ args }) {
 		const { hooksDConfig, parseStages } = await import("../hook/hooks-d");
 		const stages = parseStages(args.stages);
 		printJson(
-			hooksDConfig(binPath(args.path), stages, await envOf(rawArgs), timeoutOf(args.timeout)),
+			hooksDConfig(binPath(args.path), stages, await envOf(args.env), timeoutOf(args.timeout)),
 		);
 	},
 });
@@ -107,24 +109,19 @@ const inject = command({
 	args: {
 		bundle: { type: "positional", description: "OCI bundle directory", required: true },
 		...common,
-		network: { type: "string", description: "io.ctrnet.network (repeatable, like setup)" },
-		publish: { type: "string", alias: "p", description: "io.ctrnet.publish (repeatable)" },
-		ip: { type: "string", description: "io.ctrnet.ip" },
-		mac: { type: "string", description: "io.ctrnet.mac" },
-		alias: { type: "string", description: "io.ctrnet.alias (repeatable)" },
-		name: { type: "string", description: "io.ctrnet.name" },
+		...NETWORK_FLAGS,
 	},
-	async run({ args, rawArgs }) {
+	async run({ args }) {
 		const cfg = await getConfig();
 		const { parseSetup } = await import("../container/request");
 		const { annotationsFromRaw } = await import("../hook/annotations");
 		const { hookEntry } = await import("../hook/hooks-d");
 		const { injectBundle } = await import("../hook/inject");
-		const raw = RawSetupSchema.parse({ id: "inject", ...networkFlags(args, rawArgs) });
+		const raw = RawSetupSchema.parse({ id: "inject", ...networkFlags(args) });
 		// The same checks the hook will make, now, rather than at the container's start.
 		parseSetup(raw, cfg.defaultNetwork, cfg.rootless);
 		const path = binPath(args.path);
-		const env = await envOf(rawArgs);
+		const env = await envOf(args.env);
 		const timeout = timeoutOf(args.timeout);
 		const file = injectBundle(
 			resolve(args.bundle),

@@ -1,21 +1,8 @@
-import { buildInspect, type InspectObject } from "../container/inspect";
+import { inspectView } from "../container/inspect";
 import { validateId } from "../container/request";
-import type { Runtime } from "../container/runtime";
-import { NotFoundError } from "../errors";
 import { command } from "./command";
 import { printJson } from "./output";
 import { runtime } from "./runtime";
-
-/** A container sharing another's namespace shows that one's networks (podman's NetNsCtr rule). */
-export function inspectOne(rt: Runtime, id: string): InspectObject {
-	const c = rt.store.get(validateId(id));
-	if (!c) throw new NotFoundError(`no container with ID ${JSON.stringify(id)}`);
-	if (c.mode.mode === "container") {
-		const other = rt.store.get(c.mode.id);
-		if (other) return { ...buildInspect(other), Id: c.id, Name: c.name };
-	}
-	return buildInspect(c);
-}
 
 export default command({
 	meta: {
@@ -26,6 +13,7 @@ export default command({
 	maxPositionals: Number.POSITIVE_INFINITY,
 	async run({ args }) {
 		const rt = await runtime();
-		printJson(args._.map((id) => inspectOne(rt, id)));
+		const lookup = (id: string) => rt.store.get(id);
+		printJson(args._.map((id) => inspectView(rt.store.mustGet(validateId(id)), lookup)));
 	},
 });

@@ -1,8 +1,10 @@
 import { validateId } from "../container/request";
-import { NotFoundError, UsageError } from "../errors";
+import { NotFoundError } from "../errors";
 import { writeOut } from "../io";
-import { formatMapping, hostAddress } from "../ports/parse";
+import { formatMapping, hostAddress, parsePortFilter } from "../ports/parse";
 import { command } from "./command";
+import { outputFormat } from "./context";
+import { printJson } from "./output";
 import { runtime } from "./runtime";
 
 export default command({
@@ -12,20 +14,15 @@ export default command({
 		port: { type: "positional", required: false, description: "PORT[/PROTO]" },
 	},
 	async run({ args }) {
+		const filter = args.port === undefined ? undefined : parsePortFilter(args.port);
 		const rt = await runtime();
-		const c = rt.store.get(validateId(args.id));
-		if (!c) throw new NotFoundError(`no container with ID ${JSON.stringify(args.id)}`);
-		if (args.port === undefined) {
-			writeOut(c.ports.map((m) => `${formatMapping(m)}\n`).join(""));
-			return;
-		}
-		const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(args.port);
-		if (!m) throw new UsageError(`invalid port ${JSON.stringify(args.port)}: PORT[/tcp|udp|sctp]`);
-		const port = Number(m[1]);
-		const proto = (m[2] ?? "tcp").toLowerCase();
-		const hits = c.ports.filter((p) => p.containerPort === port && p.protocol === proto);
-		if (hits.length === 0)
-			throw new NotFoundError(`failed to find published port "${port}/${proto}"`);
-		writeOut(hits.map((h) => `${hostAddress(h)}\n`).join(""));
+		const c = rt.store.mustGet(validateId(args.id));
+		const hits = filter
+			? c.ports.filter((p) => p.containerPort === filter.port && p.protocol === filter.protocol)
+			: c.ports;
+		if (filter && hits.length === 0)
+			throw new NotFoundError(`failed to find published port "${filter.port}/${filter.protocol}"`);
+		if ((await outputFormat()) === "json") return printJson(hits);
+		writeOut(hits.map((h) => `${filter ? hostAddress(h) : formatMapping(h)}\n`).join(""));
 	},
 });

@@ -1,5 +1,6 @@
 import { basicFromResult } from "../container/inspect";
 import { formatMapping } from "../ports/parse";
+import { isSameProcessAlive } from "../process/identity";
 import { command } from "./command";
 import { outputFormat } from "./context";
 import { printJson, printTable } from "./output";
@@ -18,10 +19,16 @@ export default command({
 			networks: c.networks,
 			ips: c.networks.map((n) => basicFromResult(c.results[n]).IPAddress).filter(Boolean),
 			ports: c.ports.map(formatMapping),
+			// A helper that died (slirp4netns, the port forwarder) shows here; `reload` restarts it.
+			helpers: c.helpers.map((h) => ({
+				kind: h.kind,
+				pid: h.pid,
+				running: isSameProcessAlive(h.pid, h.startTime),
+			})),
 		}));
 		if ((await outputFormat()) === "json") return printJson(rows);
 		printTable(
-			["ID", "NAME", "MODE", "NETWORKS", "IPS", "PORTS", "NETNS"],
+			["ID", "NAME", "MODE", "NETWORKS", "IPS", "PORTS", "HELPERS", "NETNS"],
 			rows.map((r) => [
 				r.id,
 				r.name,
@@ -29,6 +36,7 @@ export default command({
 				r.networks.join(","),
 				r.ips.join(","),
 				r.ports.join(", "),
+				r.helpers.map((h) => `${h.kind}${h.running ? "" : " (dead)"}`).join(","),
 				r.netns,
 			]),
 		);

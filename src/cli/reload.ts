@@ -1,4 +1,4 @@
-import { reloadContainer } from "../container/reload";
+import { reloadable, reloadContainer } from "../container/reload";
 import { validateId } from "../container/request";
 import { MultiError, UsageError } from "../errors";
 import { writeOut } from "../io";
@@ -8,11 +8,11 @@ import { runtime } from "./runtime";
 export default command({
 	meta: {
 		name: "reload",
-		description: "Set containers' CNI networks up again, keeping IP and MAC",
+		description: "Set containers' networks up again, keeping IP and MAC",
 	},
 	args: {
 		id: { type: "positional", description: "container ID(s)", required: false },
-		all: { type: "boolean", description: "every container with CNI networks" },
+		all: { type: "boolean", description: "every container with something to reload" },
 	},
 	maxPositionals: Number.POSITIVE_INFINITY,
 	async run({ args }) {
@@ -21,12 +21,7 @@ export default command({
 			throw new UsageError("--all and container IDs exclude each other");
 		if (!args.all && args._.length === 0)
 			throw new UsageError("reload needs container IDs or --all");
-		const ids = args.all
-			? rt.store
-					.list()
-					.filter((c) => c.mode.mode === "bridge" && c.status === "ready")
-					.map((c) => c.id)
-			: args._.map((id) => validateId(id));
+		const ids = args.all ? reloadable(rt.store.list()) : args._.map((id) => validateId(id));
 		const errors: Error[] = [];
 		for (const id of ids) {
 			try {

@@ -1,9 +1,9 @@
 // The command tree. Subcommands load lazily so that each run pays only for what it uses.
-import type { CommandDef } from "citty";
 import { VERSION } from "../version";
+import type { Command } from "./command";
 
-export const root: CommandDef = {
-	meta: { name: "ctrnet", version: VERSION, description: "Container networking for Linux" },
+export const root: Command = {
+	meta: { name: "ctrnet", description: `Container networking for Linux (${VERSION})` },
 	subCommands: {
 		version: () => import("./version").then((m) => m.default),
 		info: () => import("./info").then((m) => m.default),

@@ -18,12 +18,14 @@ function wantsHelp(args: string[]): boolean {
 
 async function showHelp(args: string[]): Promise<void> {
 	const { renderUsage } = await import("citty");
-	const { resolveSubcommand } = await import("./help");
-	const [cmd, parent] = await resolveSubcommand(
+	const { resolveCommand } = await import("./help");
+	const { asCitty } = await import("./command");
+	const { cmd, parent } = await resolveCommand(
 		root,
 		args.filter((a) => !HELP.has(a)),
+		true,
 	);
-	let text = await renderUsage(cmd, parent);
+	let text = await renderUsage(asCitty(cmd), parent && asCitty(parent));
 	// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes
 	if (!process.stdout.isTTY) text = text.replace(/\u001b\[[0-9;]*m/g, "");
 	writeOut(`${text}\n`);
@@ -51,24 +53,24 @@ export async function run(argv: string[]): Promise<number> {
 		}
 		// `ctrnet version` is what scripts call to probe the binary: answer it without loading
 		// citty (whose node:util import alone is ~2 ms of a ~6 ms start-up).
-		if (parsed.rest.length === 1 && parsed.rest[0] === "version") {
+		if (
+			parsed.rest.length === 1 &&
+			["version", "--version", "-V"].includes(parsed.rest[0] as string)
+		) {
 			await printVersion();
 			return 0;
 		}
-		const { runCommand } = await import("citty");
-		await runCommand(root, { rawArgs: parsed.rest });
+		const { resolveCommand } = await import("./help");
+		const { runWith } = await import("./command");
+		const { cmd, rest, path } = await resolveCommand(root, parsed.rest);
+		if (!cmd.run) {
+			const subs = Object.keys(cmd.subCommands ?? {}).join("|");
+			throw new UsageError(`missing command: ${path.join(" ")} <${subs}>`);
+		}
+		await runWith(cmd, rest);
 		return 0;
 	} catch (err) {
-		writeErr(`${formatError(cittyToUsage(err), debug)}\n`);
-		return exitCodeOf(cittyToUsage(err));
+		writeErr(`${formatError(err, debug)}\n`);
+		return exitCodeOf(err);
 	}
-}
-
-/** citty reports unknown commands and missing arguments as CLIError; they are usage errors. */
-function cittyToUsage(err: unknown): unknown {
-	if (err instanceof Error && err.name === "CLIError") {
-		// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes
-		return new UsageError(err.message.replace(/\u001b\[[0-9;]*m/g, ""));
-	}
-	return err;
 }

@@ -1,7 +1,6 @@
 import { validateId } from "../container/request";
-import { teardownContainer } from "../container/teardown";
+import { teardownById } from "../container/teardown";
 import { MultiError } from "../errors";
-import { log } from "../log";
 import { command } from "./command";
 import { runtime } from "./runtime";
 
@@ -17,12 +16,7 @@ export default command({
 		const rt = await runtime();
 		const errors: Error[] = [];
 		for (const id of ids) {
-			const c = rt.store.get(id);
-			if (!c) {
-				log.warn(`container ${id} is not known to ctrnet; nothing to tear down`);
-				continue;
-			}
-			const errs = await teardownContainer(rt, c, { keepNetns: !!args["keep-netns"], event: true });
+			const errs = await teardownById(rt, id, { keepNetns: !!args["keep-netns"], event: true });
 			errors.push(...errs.map((e) => new Error(`${id}: ${e.message}`)));
 		}
 		if (errors.length > 0) throw new MultiError(errors);

@@ -3,6 +3,7 @@
 // rolled back, and DEL prefers the config kept in the cache (so it works after the file changed).
 import { ConflictError, CtrnetError, MultiError, NotFoundError, UsageError } from "../errors";
 import { writeErr } from "../io";
+import { parseJson } from "../json";
 import {
 	attachmentConf,
 	type CachedAttachment,
@@ -10,6 +11,7 @@ import {
 	cacheFile,
 	deleteCache,
 	readCache,
+	rewriteCache,
 	writeCache,
 } from "./cache";
 import { type NetworkConfigList, type PluginConf, parseCachedConfig } from "./config";
@@ -63,8 +65,12 @@ export class Cni {
 
 	/**
 	 * ADD: runs the list in order, each plugin getting the previous result; caches and returns the
-	 * last result. If a plugin fails, every plugin already run (and the failing one, which may have
-	 * done part of its work) gets DEL in reverse order before the error is thrown.
+	 * last result. The cache is written after every plugin, so that a kill -9 half-way leaves what
+	 * a later DEL needs (the firewall plugin finds its rules by the address in prevResult). If a
+	 * plugin fails, every plugin that succeeded gets DEL in reverse order before the error is
+	 * thrown — not the failing one: its DEL would remove what it refused to create, such as
+	 * another container's interface of the same name. When that rollback fails too, the error
+	 * carries `leftover: true` and the cache entry stays for a later DEL.
 	 */
 	async addNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult> {
 		checkAttachment(list.name, rt);
@@ -83,21 +89,20 @@ export class Cni {
 				const out = await this.run("ADD", paths[i] as string, list, plugin, rt, result);
 				result = parseAddOutput(out, list, plugin);
 			} catch (err) {
-				await this.rollback(list, paths, i, rt, result, err);
+				await this.rollback(list, paths, i - 1, rt, result, err);
 				throw err;
 			}
+			try {
+				writeCache(this.cacheDir, list, rt, result);
+			} catch (err) {
+				const e = new CtrnetError(
+					`failed to cache the result of network ${list.name}: ${(err as Error).message}`,
+				);
+				await this.rollback(list, paths, i, rt, result, e);
+				throw e;
+			}
 		}
-		const final = result as CniResult;
-		try {
-			writeCache(this.cacheDir, list, rt, final);
-		} catch (err) {
-			const e = new CtrnetError(
-				`failed to cache the result of network ${list.name}: ${(err as Error).message}`,
-			);
-			await this.rollback(list, paths, list.plugins.length - 1, rt, final, e);
-			throw e;
-		}
-		return final;
+		return result as CniResult;
 	}
 
 	/** CHECK (0.4.0+): every plugin in order, with the cached result. */
@@ -120,7 +125,10 @@ export class Cni {
 	 * DEL: the list in reverse order with the cached result (0.4.0+). The config, CNI_ARGS and
 	 * capability arguments kept in the cache win over `list` (they are what ADD used); `list` may be
 	 * undefined when the network's file is gone. Goes on past a failing plugin, then throws them
-	 * all; the cache entry is removed only when every plugin succeeded, so DEL can be retried.
+	 * all; the cache entry is removed only when every plugin succeeded, so DEL can be retried — and
+	 * the entry remembers which plugins' DEL already succeeded, so a retry runs only the others
+	 * (a plugin's DEL is not always idempotent: the bridge plugin fails on the NAT chain its own
+	 * first DEL removed).
 	 */
 	async delNetworkList(
 		list: NetworkConfigList | undefined,
@@ -150,16 +158,21 @@ export class Cni {
 		}
 		let prev: CniResult | undefined;
 		if (atLeast(effective.cniVersion, "0.4.0")) prev = resultFromCache(cache, effective.cniVersion);
+		const done = new Set(cache.kind === "entry" ? (cache.entry.ctrnetDeleted ?? []) : []);
 		const errors = await this.delPlugins(
 			effective,
 			this.pluginPathsLenient(effective),
 			effective.plugins.length - 1,
 			effectiveRt,
 			prev,
+			done,
 		);
 		if (errors.length === 0) {
 			deleteCache(this.cacheDir, networkName, rt);
 			return;
+		}
+		if (cache.kind === "entry" && done.size > 0) {
+			rewriteCache(this.cacheDir, networkName, rt, { ...cache.entry, ctrnetDeleted: [...done] });
 		}
 		throw errors.length === 1 ? errors[0] : new MultiError(errors);
 	}
@@ -227,7 +240,7 @@ export class Cni {
 		const path = findPlugin(type, this.pluginDirs);
 		if (!path) throw new NotFoundError(missingPluginMessage([type], this.pluginDirs));
 		const out = await this.exec("VERSION", path, "", { cniVersion: LATEST_VERSION }, undefined);
-		const parsed = VersionInfoSchema().safeParse(safeJson(out));
+		const parsed = VersionInfoSchema().safeParse(parseJson(out));
 		if (!parsed.success) throw new PluginError(type, "VERSION", "", 999, "invalid VERSION output");
 		return parsed.data;
 	}
@@ -292,10 +305,12 @@ export class Cni {
 		last: number,
 		rt: RuntimeConf,
 		prev: CniResult | undefined,
+		done: Set<number> = new Set(),
 	): Promise<Error[]> {
 		const errors: Error[] = [];
 		const prevForDel = atLeast(list.cniVersion, "0.4.0") ? prev : undefined;
 		for (let i = last; i >= 0; i--) {
+			if (done.has(i)) continue;
 			const plugin = list.plugins[i] as PluginConf;
 			const path = paths[i];
 			if (!path) {
@@ -308,6 +323,7 @@ export class Cni {
 			}
 			try {
 				await this.run("DEL", path, list, plugin, rt, prevForDel);
+				done.add(i);
 			} catch (e) {
 				errors.push(e as Error);
 			}
@@ -324,8 +340,13 @@ export class Cni {
 		cause: unknown,
 	): Promise<void> {
 		const errors = await this.delPlugins(list, paths, failedAt, rt, prev);
-		if (errors.length && cause instanceof Error) {
+		if (errors.length === 0) {
+			deleteCache(this.cacheDir, list.name, rt);
+			return;
+		}
+		if (cause instanceof Error) {
 			cause.message += `; rollback also failed: ${errors.map((e) => e.message).join("; ")}`;
+			(cause as Error & { leftover?: boolean }).leftover = true;
 		}
 	}
 }
@@ -342,7 +363,7 @@ function checkAttachment(network: string, rt: RuntimeConf): void {
 }
 
 function parseAddOutput(out: string, list: NetworkConfigList, plugin: PluginConf): CniResult {
-	const json = safeJson(out);
+	const json = parseJson(out);
 	if (json === undefined) {
 		throw new PluginError(
 			plugin.type,
@@ -372,12 +393,4 @@ function resultFromCache(
 		// An unreadable cached result is dropped, as libcni does: DEL goes on without prevResult.
 	}
 	return undefined;
-}
-
-function safeJson(text: string): unknown {
-	try {
-		return JSON.parse(text);
-	} catch {
-		return undefined;
-	}
 }

@@ -1,7 +1,8 @@
 // libcni's result cache: <cacheDir>/results/<network>-<containerID>-<ifname>, kind cniCacheV1,
 // written after a successful ADD and removed after DEL, byte-compatible with libcni so that cnitool
 // or podman can tear down what ctrnet set up (and the other way round). Dirs 0700, files 0600.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { fileNameFor, writeFileAtomic } from "../files/atomic";
 import type { NetworkConfigList } from "./config";
 import type { RuntimeConf } from "./invocation";
 import { type CniResult, resultToVersion } from "./result";
@@ -10,7 +11,9 @@ import { type CacheEntry, CacheEntrySchema } from "./schema";
 export const CACHE_KIND = "cniCacheV1";
 
 export function cacheFile(cacheDir: string, network: string, rt: RuntimeConf): string {
-	return `${cacheDir}/results/${network}-${rt.containerId}-${rt.ifName}`;
+	// libcni's name; only a name too long for any file system (which libcni cannot write either)
+	// becomes a shorter, hashed one, so that a 253-character ID can still be set up and torn down.
+	return `${cacheDir}/results/${fileNameFor(`${network}-${rt.containerId}-${rt.ifName}`)}`;
 }
 
 /** The entry as libcni's cachedInfo marshals it: same keys, same order, same omitempty. */
@@ -42,11 +45,24 @@ export function writeCache(
 	result: CniResult,
 ): void {
 	mkdirSync(`${cacheDir}/results`, { recursive: true, mode: 0o700 });
-	const path = cacheFile(cacheDir, list.name, rt);
 	// Written whole, then renamed: a reader never sees half an entry.
-	const tmp = `${path}.tmp-${process.pid}`;
-	writeFileSync(tmp, cacheEntryJson(list, rt, result), { mode: 0o600 });
-	renameSync(tmp, path);
+	writeFileAtomic(cacheFile(cacheDir, list.name, rt), cacheEntryJson(list, rt, result), {
+		mode: 0o600,
+		durable: false,
+	});
+}
+
+/** Replaces an entry as read (with ctrnet's DEL progress added): same keys, same order. */
+export function rewriteCache(
+	cacheDir: string,
+	network: string,
+	rt: RuntimeConf,
+	entry: CacheEntry,
+): void {
+	writeFileAtomic(cacheFile(cacheDir, network, rt), JSON.stringify(entry), {
+		mode: 0o600,
+		durable: false,
+	});
 }
 
 export type CacheRead =

@@ -1,6 +1,7 @@
 // Parsing one CNI config file into a network list. Pure: the bytes and the file name in, a list
 // or an error naming the file and the field out. Loading a directory is load.ts.
 import type { z } from "zod/mini";
+import { firstIssue } from "../json";
 import { CNI_NAME_PATTERN, ConfListSchema, SingleConfSchema } from "./schema";
 import { compareVersions, isVersion, LATEST_VERSION, pickListVersion } from "./version";
 
@@ -25,12 +26,6 @@ export type ParseOutcome = { ok: true; list: NetworkConfigList } | { ok: false; 
 const base = (file: string) =>
 	(file.split("/").pop() ?? file).replace(/\.(conflist|conf|json)$/, "");
 
-function zodMessage(error: { issues: z.core.$ZodIssue[] }): string {
-	const issue = error.issues[0];
-	const path = issue?.path.length ? issue.path.join(".") : "(top level)";
-	return `${path}: ${issue?.message ?? "invalid"}`;
-}
-
 /**
  * Parses a `.conflist` (a list) or a `.conf`/`.json` (one plugin, promoted to a one-plugin list as
  * libcni's ConfListFromConf does). A `.conf` that holds `plugins` and no `type` is read as a list.
@@ -50,7 +45,7 @@ export function parseConfigFile(file: string, text: string): ParseOutcome {
 	const single = SingleConfSchema().safeParse(raw);
 	if (!single.success) {
 		const hint = obj && !("type" in obj) ? " (perhaps this is a .conflist?)" : "";
-		return { ok: false, error: `${zodMessage(single.error)}${hint}` };
+		return { ok: false, error: `${firstIssue(single.error)}${hint}` };
 	}
 	const promoted = {
 		name: single.data.name ?? base(file),
@@ -62,7 +57,7 @@ export function parseConfigFile(file: string, text: string): ParseOutcome {
 
 function fromList(file: string, text: string, raw: unknown): ParseOutcome {
 	const parsed = ConfListSchema().safeParse(raw);
-	if (!parsed.success) return { ok: false, error: zodMessage(parsed.error) };
+	if (!parsed.success) return { ok: false, error: firstIssue(parsed.error) };
 	const l = parsed.data;
 	const name = l.name || base(file);
 	if (!CNI_NAME_PATTERN.test(name)) {

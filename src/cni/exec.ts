@@ -1,5 +1,6 @@
 // Running one plugin process: Bun.spawn with an argv array (never a shell), the config on stdin,
-// the result or the CNI error read from stdout, a timeout. The only place a plugin is started.
+// the result or the CNI error read from stdout, a timeout that kills the plugin's whole process
+// group. Every plugin process ctrnet starts (ADD/DEL/CHECK/…, and VERSION for `info`) starts here.
 import { CtrnetError } from "../errors";
 import { writeErr } from "../io";
 import type { CniCommand } from "./invocation";
@@ -45,36 +46,35 @@ export interface ExecOptions {
  * Like libcni, a plugin's stderr is passed on when it succeeds and folded into the error when it
  * fails without a JSON error on stdout.
  */
-export async function execPlugin(
+export interface PluginProcess {
+	stdout: string;
+	stderr: string;
+	code: number;
+	timedOut: boolean;
+	/** Wall time, spawn to exit. */
+	ms: number;
+	startedAt: number;
+}
+
+/**
+ * Spawns `path` with `env`, the JSON of `stdin` on its stdin, and collects what it printed. Its
+ * own process group (detached), so a timeout kills whatever the plugin started too: a child left
+ * holding stdout would otherwise keep us waiting for EOF. Throws only when it cannot be started.
+ */
+export async function runPluginProcess(
 	path: string,
-	command: CniCommand,
-	network: string,
-	stdin: unknown,
 	env: Record<string, string>,
-	opts: ExecOptions,
-): Promise<string> {
-	const plugin = path.slice(path.lastIndexOf("/") + 1);
-	const started = performance.now();
-	let proc: Bun.Subprocess<Uint8Array, "pipe", "pipe">;
-	try {
-		// detached = its own process group, so a timeout kills whatever the plugin started too:
-		// a child left holding stdout would otherwise keep us waiting for EOF.
-		proc = Bun.spawn([path], {
-			env,
-			stdin: new TextEncoder().encode(JSON.stringify(stdin)),
-			stdout: "pipe",
-			stderr: "pipe",
-			detached: true,
-		});
-	} catch (e) {
-		throw new PluginError(
-			plugin,
-			command,
-			network,
-			999,
-			`cannot run ${path}: ${(e as Error).message}`,
-		);
-	}
+	stdin: unknown,
+	timeoutMs: number,
+): Promise<PluginProcess> {
+	const startedAt = performance.now();
+	const proc = Bun.spawn([path], {
+		env,
+		stdin: new TextEncoder().encode(JSON.stringify(stdin)),
+		stdout: "pipe",
+		stderr: "pipe",
+		detached: true,
+	});
 	let timedOut = false;
 	const pid = proc.pid;
 	const timer = setTimeout(() => {
@@ -84,21 +84,50 @@ export async function execPlugin(
 		} catch {
 			// already gone
 		}
-	}, opts.timeoutMs);
+	}, timeoutMs);
 	const [stdout, stderr, code] = await Promise.all([
 		new Response(proc.stdout).text(),
 		new Response(proc.stderr).text(),
 		proc.exited,
 	]).finally(() => clearTimeout(timer));
-	opts.onRun?.({ plugin, command, network, ms: performance.now() - started, startedAt: started });
-	if (timedOut) {
+	return { stdout, stderr, code, timedOut, ms: performance.now() - startedAt, startedAt };
+}
+
+/**
+ * Runs `path` with `env` and `stdin`, returns its stdout on exit 0, throws PluginError otherwise.
+ * Like libcni, a plugin's stderr is passed on when it succeeds and folded into the error when it
+ * fails without a JSON error on stdout.
+ */
+export async function execPlugin(
+	path: string,
+	command: CniCommand,
+	network: string,
+	stdin: unknown,
+	env: Record<string, string>,
+	opts: ExecOptions,
+): Promise<string> {
+	const plugin = path.slice(path.lastIndexOf("/") + 1);
+	let run: PluginProcess;
+	try {
+		run = await runPluginProcess(path, env, stdin, opts.timeoutMs);
+	} catch (e) {
+		throw new PluginError(
+			plugin,
+			command,
+			network,
+			999,
+			`cannot run ${path}: ${(e as Error).message}`,
+		);
+	}
+	opts.onRun?.({ plugin, command, network, ms: run.ms, startedAt: run.startedAt });
+	if (run.timedOut) {
 		throw new PluginError(plugin, command, network, 999, `timed out after ${opts.timeoutMs} ms`);
 	}
-	if (code === 0) {
-		if (stderr) writeErr(stderr.endsWith("\n") ? stderr : `${stderr}\n`);
-		return stdout;
+	if (run.code === 0) {
+		if (run.stderr) writeErr(run.stderr.endsWith("\n") ? run.stderr : `${run.stderr}\n`);
+		return run.stdout;
 	}
-	throw pluginFailure(plugin, command, network, code, stdout, stderr);
+	throw pluginFailure(plugin, command, network, run.code, run.stdout, run.stderr);
 }
 
 /** libcni's RawExec.pluginErr: the JSON error on stdout, else stderr, else the exit status. */

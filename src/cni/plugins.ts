@@ -1,6 +1,8 @@
 // Finding CNI plugin binaries and asking each which spec versions it speaks (CNI_COMMAND=VERSION).
 import { accessSync, constants, readdirSync, statSync } from "node:fs";
-import { VersionInfoSchema } from "./schema";
+import { parseJson } from "../json";
+import { type PluginProcess, runPluginProcess } from "./exec";
+import { isPluginName, VersionInfoSchema } from "./schema";
 
 export interface PluginInfo {
 	name: string;
@@ -40,6 +42,7 @@ export function listPlugins(dirs: readonly string[]): { name: string; path: stri
 
 /** Finds one plugin by name in `dirs`; undefined when no dir has it. */
 export function findPlugin(name: string, dirs: readonly string[]): string | undefined {
+	if (!isPluginName(name)) return undefined;
 	for (const dir of dirs) {
 		const path = `${dir}/${name}`;
 		if (isExecutableFile(path)) return path;
@@ -50,25 +53,16 @@ export function findPlugin(name: string, dirs: readonly string[]): string | unde
 /** Runs `CNI_COMMAND=VERSION` against a plugin. */
 export async function pluginVersions(path: string, timeoutMs = 5000): Promise<PluginInfo> {
 	const name = path.slice(path.lastIndexOf("/") + 1);
-	const proc = Bun.spawn([path], {
-		env: { CNI_COMMAND: "VERSION", PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
-		stdin: new TextEncoder().encode('{"cniVersion":"0.4.0"}'),
-		stdout: "pipe",
-		stderr: "ignore",
-		timeout: timeoutMs,
-	});
-	const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-	const parsed = VersionInfoSchema().safeParse(safeJson(out));
-	if (code !== 0 || !parsed.success) {
-		return { name, path, versions: [], error: `VERSION failed (exit ${code})` };
+	const env = { CNI_COMMAND: "VERSION", PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" };
+	let run: PluginProcess;
+	try {
+		run = await runPluginProcess(path, env, { cniVersion: "0.4.0" }, timeoutMs);
+	} catch (e) {
+		return { name, path, versions: [], error: `cannot run: ${(e as Error).message}` };
+	}
+	const parsed = VersionInfoSchema().safeParse(parseJson(run.stdout));
+	if (run.code !== 0 || !parsed.success) {
+		return { name, path, versions: [], error: `VERSION failed (exit ${run.code})` };
 	}
 	return { name, path, versions: parsed.data.supportedVersions };
-}
-
-function safeJson(text: string): unknown {
-	try {
-		return JSON.parse(text);
-	} catch {
-		return undefined;
-	}
 }

@@ -1,6 +1,7 @@
 // CNI results: one internal model for every spec version, read from any of them and written back
 // in the version a config asks for (libcni's pkg/types/{020,040,100} converters). Pure.
 import { CtrnetError } from "../errors";
+import { decode } from "../json";
 import { type RawResult, RawResultSchema } from "./schema";
 import { atLeast, compareVersions } from "./version";
 
@@ -49,14 +50,12 @@ const is4 = (cidrOrIp: string) => !cidrOrIp.includes(":");
  * answering a config of that version). Throws CtrnetError naming the field that is wrong.
  */
 export function parseResult(raw: unknown, fallbackVersion = "1.1.0"): CniResult {
-	const parsed = RawResultSchema().safeParse(raw);
-	if (!parsed.success) {
-		const issue = parsed.error.issues[0];
-		throw new CtrnetError(
-			`invalid CNI result: ${issue?.path.join(".") || "(top)"}: ${issue?.message}`,
-		);
-	}
-	const r: RawResult = parsed.data;
+	const r: RawResult = decode(
+		RawResultSchema(),
+		raw,
+		"invalid CNI result",
+		(m) => new CtrnetError(m),
+	);
 	const version = r.cniVersion || fallbackVersion;
 	if (compareVersions(version, "0.3.0") < 0 || r.ip4 || r.ip6) return from02x(r);
 	return {

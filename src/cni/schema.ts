@@ -14,12 +14,27 @@ function lazy<T>(build: () => T): () => T {
 	};
 }
 
+/**
+ * A plugin type is a file name looked up in the plugin dirs, never a path: libcni's FindInPath
+ * refuses any name holding a separator, since "../../tmp/x" would run whatever sits there (as root).
+ */
+export function isPluginName(type: string): boolean {
+	return (
+		type !== "" && type !== "." && type !== ".." && !type.includes("/") && !type.includes("\0")
+	);
+}
+
 /** libcni's ValidateNetworkName / ValidateContainerID pattern. */
 export const CNI_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export const PluginConfSchema = lazy(() =>
 	z.looseObject({
-		type: z.string().check(z.minLength(1, "must name a plugin")),
+		type: z
+			.string()
+			.check(
+				z.minLength(1, "must name a plugin"),
+				z.refine(isPluginName, "invalid plugin name: a plugin type cannot contain a path"),
+			),
 		capabilities: z.optional(z.record(z.string(), z.boolean())),
 	}),
 );
@@ -131,6 +146,8 @@ export const CacheEntrySchema = lazy(() =>
 		cniArgs: z.nullish(z.array(z.tuple([z.string(), z.string()]))),
 		capabilityArgs: z.nullish(z.record(z.string(), z.unknown())),
 		result: z.nullish(z.record(z.string(), z.unknown())),
+		/** ctrnet's own: the plugins (by index) whose DEL already succeeded. libcni ignores it. */
+		ctrnetDeleted: z.optional(z.array(z.int())),
 	}),
 );
 export type CacheEntry = z.infer<ReturnType<typeof CacheEntrySchema>>;

@@ -16,12 +16,22 @@ export const GLOBAL_OPTIONS = {
 		help: "CNI plugin dirs, ':'-separated",
 	},
 	cniCacheDir: { flag: "--cni-cache-dir", env: "CTRNET_CNI_CACHE_DIR", help: "CNI result cache" },
+	networkConfigDir: {
+		flag: "--network-config-dir",
+		env: "CTRNET_NETWORK_CONFIG_DIR",
+		help: "native networks (podman 4's network JSON files)",
+	},
 	defaultNetwork: {
 		flag: "--default-network",
 		env: "CTRNET_DEFAULT_NETWORK",
 		help: "default network",
 	},
 	defaultSubnet: { flag: "--default-subnet", env: "CTRNET_DEFAULT_SUBNET", help: "its subnet" },
+	networkBackend: {
+		flag: "--network-backend",
+		env: "CTRNET_NETWORK_BACKEND",
+		help: "cni|native: how new attachments are made",
+	},
 	logLevel: { flag: "--log-level", env: "CTRNET_LOG_LEVEL", help: "debug|info|warn|error" },
 	format: { flag: "--format", env: "CTRNET_FORMAT", help: "table|json for listings" },
 } as const;

@@ -2,6 +2,7 @@
 import * as z from "zod/mini";
 import { parseSubnet } from "../ip/cidr";
 import { LOG_LEVELS } from "../log";
+import { BACKENDS } from "../state/schema";
 import { OUTPUT_FORMATS } from "./options";
 
 const absPath = z.string().check(
@@ -28,8 +29,10 @@ export const ConfigSchema = z.object({
 	cniConfigDir: absPath,
 	cniPluginDirs: z.array(absPath).check(z.minLength(1)),
 	cniCacheDir: absPath,
+	networkConfigDir: absPath,
 	defaultNetwork: z.string().check(z.regex(NAME_PATTERN, "invalid network name")),
 	defaultSubnet: z.string().check(z.refine(isIPv4Subnet, "must be an IPv4 CIDR")),
+	networkBackend: z.enum(BACKENDS),
 	logLevel: z.enum(LOG_LEVELS),
 	format: z.enum(OUTPUT_FORMATS),
 });

@@ -1,16 +1,40 @@
-// connect / disconnect a set-up container to / from one more CNI network, live (podman's network
+// connect / disconnect a set-up container to / from one more network, live (podman's network
 // connect). Published ports always ride on one attached network; when that one is disconnected
 // they move to the first remaining network (podman #10052), which keeps its IP and MAC.
+//
+// Each is one claimed operation recorded with its network: a kill -9 half-way leaves a record
+// that gc (recover.ts) repairs for that network only — a connect is undone, a disconnect finished —
+// while the container's other networks stay up.
 import { ConflictError, NotFoundError, UsageError } from "../errors";
 import type { Container } from "../state/schema";
-import { attach, detach, interfaceFor, networkList, pinFromResult } from "./attach";
-import { claim, release } from "./guard";
+import { Change } from "./change";
+import { backendFor } from "./drivers";
+import { claim } from "./guard";
+import { modeDriver } from "./modes";
+import {
+	attachNetwork,
+	detachNetwork,
+	linksInUse,
+	reattachNetwork,
+	withoutNetwork,
+} from "./networks";
 import type { Runtime } from "./runtime";
 
-function requireBridgeMode(c: Container): void {
-	if (c.mode.mode !== "bridge")
+function requireNetworks(c: Container): void {
+	if (!modeDriver(c.mode.mode).hasNetworks)
 		throw new UsageError(`network mode "${c.mode.mode}" is not supported`);
 	if (!c.netns) throw new UsageError(`container ${c.id} has no network namespace`);
+}
+
+/** Marks the operation finished and records its event, in one transaction. */
+function finish(ch: Change, type: "connect" | "disconnect", network: string): Container {
+	const done = { ...ch.c, status: "ready" as const, owner: null, op: null };
+	ch.c = ch.rt.store.tx(() => {
+		const stored = ch.rt.store.put(done);
+		ch.rt.store.addEvent(stored.id, type, network);
+		return stored;
+	});
+	return ch.c;
 }
 
 export async function connectContainer(
@@ -20,35 +44,40 @@ export async function connectContainer(
 	aliases: string[],
 ): Promise<Container> {
 	const before = rt.store.mustGet(id);
-	requireBridgeMode(before);
+	requireNetworks(before);
 	if (before.networks.includes(network)) {
 		throw new ConflictError(`container ${id} is already connected to network ${network}`);
 	}
-	await networkList(rt, network); // NotFoundError before anything changes
-	claim(rt, id, "creating");
-	let c = rt.store.update(id, (x) => ({
-		...x,
-		networks: [...x.networks, network].sort(),
-		interfaces: { ...x.interfaces, [network]: interfaceFor(x, network) },
-		aliases: { ...x.aliases, [network]: aliases },
-		portsNetwork: x.portsNetwork ?? network,
-	}));
+	// NotFoundError before anything changes.
+	await backendFor(rt.config.networkBackend).prepare(rt, network);
+	const ch = new Change(
+		rt,
+		claim(rt, id, { kind: "connect", network, portsNetwork: before.portsNetwork }),
+	);
 	try {
-		const result = await attach(rt, c, network);
-		c = rt.store.update(id, (x) => ({ ...x, results: { ...x.results, [network]: result } }));
+		ch.save((x) => ({
+			...x,
+			aliases: { ...x.aliases, [network]: aliases },
+			portsNetwork: x.portsNetwork ?? network,
+		}));
+		await attachNetwork(ch, network, { inUse: linksInUse(ch.c) });
 	} catch (err) {
-		// attach rolled its plugins back; undo the record too.
-		release(rt, id, {
-			networks: before.networks,
-			aliases: before.aliases,
-			interfaces: c.interfaces,
-			portsNetwork: before.portsNetwork,
-		});
+		// attachNetwork undid its attachment; put the rest of the record back as it was.
+		const { [network]: _a, ...aliasesBefore } = ch.c.aliases;
+		ch.trySave(
+			(x) => ({
+				...x,
+				aliases: aliasesBefore,
+				portsNetwork: before.portsNetwork,
+				status: "ready",
+				owner: null,
+				op: null,
+			}),
+			[],
+		);
 		throw err;
 	}
-	c = release(rt, id);
-	rt.store.addEvent(id, "connect", network);
-	return c;
+	return finish(ch, "connect", network);
 }
 
 export async function disconnectContainer(
@@ -58,39 +87,47 @@ export async function disconnectContainer(
 	force: boolean,
 ): Promise<Container> {
 	const before = rt.store.mustGet(id);
-	requireBridgeMode(before);
+	requireNetworks(before);
 	if (!before.networks.includes(network)) {
 		throw new NotFoundError(`container ${id} is not connected to network ${network}`);
 	}
-	let c = claim(rt, id, "creating");
+	const ch = new Change(rt, claim(rt, id, { kind: "disconnect", network }));
 	try {
+		await finishDisconnect(ch, network, force);
+	} catch (err) {
+		ch.trySave((x) => ({ ...x, status: "ready", owner: null, op: null }), []);
+		throw err;
+	}
+	return finish(ch, "disconnect", network);
+}
+
+/**
+ * The steps of a disconnect, each safe to run again: take the network off (when still on), then,
+ * if the ports rode on it, move them to the first remaining network by setting that one up again.
+ * gc runs this for a disconnect whose process died.
+ */
+export async function finishDisconnect(ch: Change, network: string, force: boolean): Promise<void> {
+	if (ch.c.networks.includes(network)) {
 		try {
-			await detach(rt, c, network);
+			await detachNetwork(ch, network);
 		} catch (e) {
 			if (!force) throw e;
+			ch.save((x) => withoutNetwork(x, network));
 		}
-		const remaining = c.networks.filter((n) => n !== network);
-		const { [network]: _r, ...results } = c.results;
-		const { [network]: _a, ...aliases } = c.aliases;
-		const movePorts = c.portsNetwork === network;
-		c = rt.store.update(id, (x) => ({
-			...x,
-			networks: remaining,
-			results,
-			aliases,
-			portsNetwork: movePorts ? (remaining[0] ?? null) : x.portsNetwork,
-		}));
-		const target = c.portsNetwork;
-		if (movePorts && target && c.ports.length > 0) {
-			// Re-attach the network that now carries the ports, keeping its address.
-			const pin = pinFromResult(c.results[target]);
-			await detach(rt, { ...c, portsNetwork: null }, target);
-			const result = await attach(rt, c, target, pin);
-			c = rt.store.update(id, (x) => ({ ...x, results: { ...x.results, [target]: result } }));
-		}
-	} finally {
-		c = release(rt, id);
 	}
-	rt.store.addEvent(id, "disconnect", network);
-	return c;
+	const op = ch.c.op?.kind === "disconnect" ? ch.c.op : undefined;
+	let target = op?.movePortsTo;
+	if (!target && ch.c.portsNetwork === network) {
+		const next = ch.c.networks[0] ?? null;
+		ch.save((x) => ({
+			...x,
+			portsNetwork: next,
+			op: { kind: "disconnect", network, ...(next ? { movePortsTo: next } : {}) },
+		}));
+		target = next ?? undefined;
+	}
+	// Set the network that now carries the ports up again, keeping its address.
+	if (target && ch.c.ports.length > 0 && ch.c.networks.includes(target)) {
+		await reattachNetwork(ch, target);
+	}
 }

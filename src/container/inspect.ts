@@ -138,3 +138,19 @@ export function buildInspect(c: Container): InspectObject {
 		},
 	};
 }
+
+/**
+ * What `inspect` shows for a container: its own settings, or — when it shares another's
+ * namespace (`--network container:ID`) — that one's networks under its own ID and name (podman's
+ * NetNsCtr rule). `lookup` finds another container's record.
+ */
+export function inspectView(
+	c: Container,
+	lookup: (id: string) => Container | undefined,
+): InspectObject {
+	if (c.mode.mode === "container") {
+		const other = lookup(c.mode.id);
+		if (other) return { ...buildInspect(other), Id: c.id, Name: c.name };
+	}
+	return buildInspect(c);
+}

@@ -1,38 +1,48 @@
-// reload: tear the CNI attachments down and set them up again in the same namespace, keeping each
-// network's IP and MAC (podman v3's network reload), e.g. after a firewall flush wiped the rules.
-
+// reload: set a container's network up again in the same namespace, keeping each network's IP and
+// MAC (podman v3's network reload) — e.g. after a firewall flush wiped the rules, or after
+// slirp4netns died. Recorded as one operation (for networks: the ones still to do), so gc finishes
+// a reload whose process died.
 import { CtrnetError } from "../errors";
-import { log } from "../log";
 import type { Container } from "../state/schema";
-import { attach, detach, pinFromResult } from "./attach";
+import { Change } from "./change";
 import { claim, release } from "./guard";
+import { modeDriver } from "./modes";
+import { reattachNetwork } from "./networks";
 import type { Runtime } from "./runtime";
 
+/** The containers `reload --all` covers: set up, not being changed, with something to redo. */
+export function reloadable(containers: readonly Container[]): string[] {
+	return containers
+		.filter((c) => modeDriver(c.mode.mode).reload && c.status === "ready" && c.netns)
+		.map((c) => c.id);
+}
+
 export async function reloadContainer(rt: Runtime, id: string): Promise<Container> {
-	let c = claim(rt, id, "creating");
-	if (c.mode.mode !== "bridge" || !c.netns) {
-		release(rt, id);
+	const before = rt.store.mustGet(id);
+	const driver = modeDriver(before.mode.mode);
+	if (!driver.reload || !before.netns) {
 		throw new CtrnetError(
-			`container ${id} has no CNI networks to reload (network mode ${c.mode.mode})`,
+			`container ${id} has nothing to reload (network mode ${before.mode.mode})`,
 		);
 	}
+	const ch = new Change(rt, claim(rt, id, { kind: "reload", networks: before.networks }));
 	try {
-		for (const network of c.networks) {
-			const pin = pinFromResult(c.results[network]);
-			try {
-				await detach(rt, c, network);
-			} catch (e) {
-				// Expected after a flush: the plugins cannot find the chains they want to delete.
-				log.info(`reload ${id}: teardown of ${network}: ${(e as Error).message}`);
-			}
-			const result = await attach(rt, c, network, pin);
-			c = rt.store.update(id, (x) => ({ ...x, results: { ...x.results, [network]: result } }));
-		}
+		await driver.reload(ch);
 	} finally {
-		c = release(rt, id);
+		ch.c = release(rt, id);
 	}
 	rt.store.tx(() => {
-		for (const n of c.networks) rt.store.addEvent(id, "reload", n);
+		for (const n of ch.c.networks.length > 0 ? ch.c.networks : [null])
+			rt.store.addEvent(id, "reload", n);
 	});
-	return c;
+	return ch.c;
+}
+
+/** Sets up again each network the recorded reload still lists. */
+export async function finishReload(ch: Change): Promise<void> {
+	const todo = ch.c.op?.kind === "reload" ? ch.c.op.networks : ch.c.networks;
+	for (const [i, network] of todo.entries()) {
+		if (ch.c.networks.includes(network)) await reattachNetwork(ch, network);
+		ch.save((x) => ({ ...x, op: { kind: "reload", networks: todo.slice(i + 1) } }));
+	}
 }

@@ -7,6 +7,7 @@ import { ipFamily } from "../ip/address";
 import { parsePublish } from "../ports/parse";
 import type { PortRequest } from "../ports/schema";
 import type { HookOrigin } from "../state/schema";
+import { ACCEPTS, modesAccepting } from "./mode-rules";
 import { type NetworkMode, parseNetworkSpecs } from "./network-spec";
 
 export const RawSetupSchema = z.object({
@@ -89,28 +90,27 @@ export function parseSetup(raw: RawSetup, defaultNetwork: string, rootless: bool
 	const ports = raw.publish.map(parsePublish);
 	const aliases = [...new Set(raw.aliases.map(validateAlias))];
 
-	if (mode.mode !== "bridge" && (raw.ip !== undefined || mac !== undefined)) {
-		throw new UsageError(`--ip and --mac need a CNI network, not --network ${mode.mode}`);
+	const accepts = ACCEPTS[mode.mode];
+	const not = `not --network ${mode.mode}`;
+	if (!accepts.address && (raw.ip !== undefined || mac !== undefined)) {
+		throw new UsageError(`--ip and --mac need ${modesAccepting("address")}, ${not}`);
 	}
-	if (mode.mode !== "bridge" && mode.mode !== "slirp4netns" && ports.length > 0) {
-		throw new UsageError(
-			`--publish needs a CNI network or slirp4netns, not --network ${mode.mode}`,
-		);
+	if (!accepts.ports && ports.length > 0) {
+		throw new UsageError(`--publish needs ${modesAccepting("ports")}, ${not}`);
 	}
-	if (mode.mode !== "bridge" && aliases.length > 0) {
-		throw new UsageError(`--alias needs a CNI network, not --network ${mode.mode}`);
+	if (!accepts.aliases && aliases.length > 0) {
+		throw new UsageError(`--alias needs ${modesAccepting("aliases")}, ${not}`);
 	}
-	if (
-		(mode.mode === "host" || mode.mode === "ns" || mode.mode === "container") &&
-		netns.kind !== "create"
-	) {
+	if (!accepts.netnsSource && netns.kind !== "create") {
 		throw new UsageError(`--netns and --pid cannot be used with --network ${mode.mode}`);
 	}
 	if (rootless && (raw.ip !== undefined || mac !== undefined)) {
 		throw new UsageError("rootless containers cannot be assigned static IP or MAC addresses");
 	}
-	if (rootless && mode.mode === "bridge") {
-		throw new UsageError("CNI networks need root; rootless containers use slirp4netns");
+	if (rootless && !accepts.rootless) {
+		throw new UsageError(
+			`--network ${mode.mode} needs root; rootless containers use ${modesAccepting("rootless").replace(/ or /g, ", ")}`,
+		);
 	}
 	return { id, name, netns, mode, ip: raw.ip, mac, ports, aliases };
 }

@@ -1,79 +1,31 @@
 // setup: give a container its network (DESIGN 4). The record is written before the host changes
-// and updated after every step, so a failure — or a kill -9 — can be undone exactly: a failure
-// here rolls back at once; a killed ctrnet leaves a record that gc uses.
+// and after every step, so a failure — or a kill -9 — can be undone exactly: a failure here rolls
+// back at once, from the record in memory (a full disk cannot stop the undo); a killed ctrnet
+// leaves a record that gc uses. What each mode does is in modes.ts; this file orders the steps.
 import { existsSync } from "node:fs";
 import { ConflictError, NotFoundError, UsageError } from "../errors";
-import { processStartTime, self } from "../host/process";
-import { createNetns, pinNetns, randomNetnsName } from "../netns";
-import { assignHostPorts } from "../ports/assign";
-import { localPortRange, portKey } from "../ports/host";
-import { checkMappings } from "../ports/parse";
-import { hostPortTaken } from "../ports/probe";
-import type { Protocol } from "../ports/schema";
+import { createNetns, isHostNetns, pinNetns } from "../netns";
 import type { Container } from "../state/schema";
-import { attach, interfaceFor, networkList } from "./attach";
-import { release } from "./guard";
+import { Change } from "./change";
+import { modeDriver } from "./modes";
+import { planRecord, type RecordFacts, recordFacts } from "./record";
 import type { SetupRequest } from "./request";
 import type { Runtime } from "./runtime";
-import { teardownContainer } from "./teardown";
-
-/** The record as first written: intent only, nothing on the host yet. */
-function initialRecord(req: SetupRequest, rt: Runtime, byOthers: Set<string>): Container {
-	const now = new Date().toISOString();
-	const taken = (proto: Protocol, port: number, hostIP: string) =>
-		byOthers.has(portKey(proto, port)) || hostPortTaken(proto, port, hostIP);
-	const ports = checkMappings(assignHostPorts(req.ports, taken, localPortRange()));
-	const first = req.mode.mode === "bridge" ? req.mode.networks[0] : undefined;
-	const netnsDir = rt.config.netnsDir;
-	let netns: Container["netns"] = null;
-	if (req.mode.mode === "ns") netns = { path: req.mode.path, owned: false };
-	else if (req.mode.mode === "host" || req.mode.mode === "container") netns = null;
-	else if (req.netns.kind === "path") netns = { path: req.netns.path, owned: false };
-	else if (req.netns.kind === "pid" && rt.config.rootless) {
-		// No bind mount without privileges: keep the process, whose end ends the container.
-		const pid = req.netns.pid;
-		netns = {
-			path: `/proc/${pid}/ns/net`,
-			owned: false,
-			pid,
-			pidStartTime: processStartTime(pid) ?? "",
-		};
-	} else netns = { path: `${netnsDir}/${randomNetnsName()}`, owned: true };
-	return {
-		id: req.id,
-		name: req.name,
-		status: "creating",
-		owner: self(),
-		netns,
-		mode: req.mode,
-		...(req.ip ? { staticIP: req.ip } : {}),
-		...(req.mac ? { staticMAC: req.mac } : {}),
-		ports,
-		portsNetwork: first ?? null,
-		networks: [],
-		aliases:
-			req.mode.mode === "bridge"
-				? Object.fromEntries(req.mode.networks.map((n) => [n, req.aliases]))
-				: {},
-		interfaces: {},
-		results: {},
-		helpers: [],
-		...(req.hook ? { hook: req.hook } : {}),
-		createdAt: now,
-		updatedAt: now,
-	};
-}
+import { undoContainer } from "./teardown";
 
 /** Inserts the record, with host ports checked against the host and every other container. */
-function reserve(rt: Runtime, req: SetupRequest): Container {
+function reserve(rt: Runtime, req: SetupRequest, facts: RecordFacts): Container {
 	return rt.store.tx(() => {
-		const taken = new Set<string>();
-		for (const other of rt.store.list())
-			for (const p of other.ports) taken.add(portKey(p.protocol, p.hostPort));
-		const c = initialRecord(req, rt, taken);
+		const c = planRecord(req, rt.config, facts, rt.store.list());
 		rt.store.insert(c);
 		return c;
 	});
+}
+
+function netnsOf(req: SetupRequest): string | undefined {
+	if (req.netns.kind === "path") return req.netns.path;
+	if (req.netns.kind === "pid") return `/proc/${req.netns.pid}/ns/net`;
+	return undefined;
 }
 
 function checkJoinTargets(rt: Runtime, req: SetupRequest): void {
@@ -85,6 +37,13 @@ function checkJoinTargets(rt: Runtime, req: SetupRequest): void {
 	}
 	if (req.netns.kind === "pid" && !existsSync(`/proc/${req.netns.pid}/ns/net`)) {
 		throw new NotFoundError(`no process with pid ${req.netns.pid}`);
+	}
+	const joined = netnsOf(req);
+	if (joined && isHostNetns(joined)) {
+		const who = req.netns.kind === "pid" ? `process ${req.netns.pid} is in` : `${joined} is`;
+		throw new UsageError(
+			`${who} the host's network namespace: refusing to configure it (give the container a namespace of its own)`,
+		);
 	}
 	if (req.mode.mode === "container") {
 		const other = rt.store.get(req.mode.id);
@@ -102,62 +61,34 @@ function checkJoinTargets(rt: Runtime, req: SetupRequest): void {
 	}
 }
 
-/** The namespace step: create or pin it where the record says. */
-function makeNetns(req: SetupRequest, c: Container): Container {
-	if (!c.netns?.owned) return c;
+/** The namespace step: create it, or pin the process's, where the record says. */
+function makeNetns(req: SetupRequest, c: Container): void {
+	if (!c.netns?.owned) return;
 	const dir = c.netns.path.slice(0, c.netns.path.lastIndexOf("/"));
 	const name = c.netns.path.slice(dir.length + 1);
 	if (req.netns.kind === "pid") pinNetns(req.netns.pid, c.netns.path);
 	else createNetns(dir, name);
-	return c;
-}
-
-async function attachAll(rt: Runtime, c0: Container): Promise<Container> {
-	let c = c0;
-	if (c.mode.mode !== "bridge") return c;
-	for (const network of c.mode.networks) {
-		// Record the attachment before ADD: a kill during ADD leaves something for gc to DEL.
-		const ifname = interfaceFor(c, network);
-		c = rt.store.update(c.id, (x) => ({
-			...x,
-			networks: [...x.networks, network],
-			interfaces: { ...x.interfaces, [network]: ifname },
-		}));
-		const pin = network === c.portsNetwork ? { ip: c.staticIP, mac: c.staticMAC } : {};
-		const result = await attach(rt, c, network, pin);
-		c = rt.store.update(c.id, (x) => ({ ...x, results: { ...x.results, [network]: result } }));
-	}
-	return c;
 }
 
 export async function setupContainer(rt: Runtime, req: SetupRequest): Promise<Container> {
 	checkJoinTargets(rt, req);
-	// slirp4netns' modules load only for containers that use it.
-	const slirp =
-		req.mode.mode === "slirp4netns"
-			? await (await import("./slirp")).planSlirp(req.mode.options)
-			: undefined;
-	// Every network must exist before anything changes (the default one is written here).
-	if (req.mode.mode === "bridge") for (const n of req.mode.networks) await networkList(rt, n);
-	const existing = rt.store.get(req.id);
-	if (existing) throw new ConflictError(`container ${req.id} is already set up`);
-	let c = reserve(rt, req);
+	const driver = modeDriver(req.mode.mode);
+	const plan = await driver.plan(rt, req);
+	if (rt.store.get(req.id)) throw new ConflictError(`container ${req.id} is already set up`);
+	const ch = new Change(rt, reserve(rt, req, recordFacts(req)));
 	try {
-		if (c.mode.mode === "container") {
-			const other = rt.store.mustGet(c.mode.id);
-			c = rt.store.update(c.id, (x) => ({
-				...x,
-				netns: other.netns ? { path: other.netns.path, owned: false } : null,
-			}));
-		}
-		c = makeNetns(req, c);
-		c = await attachAll(rt, c);
-		if (slirp) c = await (await import("./slirp")).startSlirp(rt, c, slirp);
-	} catch (err) {
-		const leftovers = await teardownContainer(rt, rt.store.mustGet(c.id), {
-			keepNetns: false,
-			event: false,
+		makeNetns(req, ch.c);
+		await driver.up(ch, plan);
+		// Ready and its events in one transaction: never ready without them, nor the reverse.
+		const nets = driver.hasNetworks ? ch.c.networks : [null];
+		const done = { ...ch.c, status: "ready" as const, owner: null, op: null };
+		ch.c = rt.store.tx(() => {
+			const stored = rt.store.put(done);
+			for (const n of nets) rt.store.addEvent(stored.id, "setup", n);
+			return stored;
 		});
+	} catch (err) {
+		const leftovers = await undoContainer(ch, { keepNetns: false, event: false });
 		if (leftovers.length > 0) {
 			const detail = leftovers.map((e) => e.message).join("; ");
 			throw new ConflictError(
@@ -166,10 +97,5 @@ export async function setupContainer(rt: Runtime, req: SetupRequest): Promise<Co
 		}
 		throw err;
 	}
-	c = release(rt, c.id);
-	const nets = c.mode.mode === "bridge" ? c.networks : [null];
-	rt.store.tx(() => {
-		for (const n of nets) rt.store.addEvent(c.id, "setup", n);
-	});
-	return c;
+	return ch.c;
 }

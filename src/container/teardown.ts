@@ -1,14 +1,17 @@
 // teardown: undo whatever the record says was done, going on past errors (DESIGN 4). It works when
-// the namespace or the process is gone (CNI DEL must succeed then) and is idempotent.
+// the namespace or the process is gone, is idempotent, and records each step it finished: a
+// teardown that failed half-way (a plugin's DEL, a kill) leaves only the rest for the next one.
+import { rmSync } from "node:fs";
 import { NotFoundError } from "../errors";
+import { stopHelper } from "../helpers/stop";
 import { log } from "../log";
 import { removeNetns } from "../netns";
 import type { Container } from "../state/schema";
-import { detach } from "./attach";
+import { UnreadableRecordError } from "../state/store";
+import { Change } from "./change";
 import { claim } from "./guard";
-import { removeRunDir, stopHelper } from "./helpers";
+import { detachNetwork, withoutNetwork } from "./networks";
 import type { Runtime } from "./runtime";
-import { withStandIn } from "./standin";
 
 export interface TeardownOptions {
 	keepNetns: boolean;
@@ -16,49 +19,110 @@ export interface TeardownOptions {
 	event: boolean;
 }
 
-/** Returns the errors; the record is removed only when everything was undone. */
-export async function teardownContainer(
+/**
+ * `ctrnet teardown ID`: an unknown ID is a warning (teardown is idempotent); a record that cannot
+ * be read is removed with a warning, since nothing else could ever remove it.
+ */
+export async function teardownById(
 	rt: Runtime,
-	c0: Container,
+	id: string,
 	opts: TeardownOptions,
 ): Promise<Error[]> {
-	let c: Container;
+	let c: Container | undefined;
+	try {
+		c = rt.store.get(id);
+	} catch (e) {
+		if (!(e instanceof UnreadableRecordError)) throw e;
+		c = rt.store.salvage(id);
+		if (!c) {
+			rt.store.tx(() => rt.store.remove(id));
+			log.warn(`${e.message}: removed it; what it set up, if anything, is not undone`);
+			return [];
+		}
+		log.warn(`${e.message}: tearing it down from what can be read`);
+		rt.store.tx(() => rt.store.put(c as Container));
+	}
+	if (!c) {
+		log.warn(`container ${id} is not known to ctrnet; nothing to tear down`);
+		return [];
+	}
+	return teardownContainer(rt, c, opts);
+}
+
+/** Claims the container, then undoes it. Returns the errors; none means the record is gone. */
+export async function teardownContainer(
+	rt: Runtime,
+	c: Container,
+	opts: TeardownOptions,
+): Promise<Error[]> {
+	let ch: Change;
 	try {
 		// Atomic: of two teardowns of one container, the second is refused, not run twice.
-		c = claim(rt, c0.id, "removing");
+		ch = new Change(rt, claim(rt, c.id, { kind: "teardown" }));
 	} catch (e) {
 		return [e as Error];
 	}
+	return undoContainer(ch, opts);
+}
+
+/**
+ * Undoes everything in the (claimed) record, from the record in memory: every host step runs even
+ * when the store cannot be written. Each finished step is recorded when it can be.
+ */
+export async function undoContainer(ch: Change, opts: TeardownOptions): Promise<Error[]> {
+	const { rt } = ch;
 	const errors: Error[] = [];
-	for (const h of c.helpers) {
-		await stopHelper(h).catch((e: Error) => errors.push(e));
-	}
-	removeRunDir(rt.config.runRoot, c.id);
-	for (const network of [...c.networks].reverse()) {
+	const bookkeeping: Error[] = [];
+	for (const h of [...ch.c.helpers]) {
 		try {
-			await withStandIn(rt, c, network, (x) => detach(rt, x, network));
+			await stopHelper(h);
+			ch.trySave((x) => ({ ...x, helpers: x.helpers.filter((y) => y.pid !== h.pid) }), bookkeeping);
 		} catch (e) {
-			// Nothing to DEL with: neither a cached config nor a conflist. Nothing was left by us.
-			if (e instanceof NotFoundError)
-				log.warn(`${c.id}: ${e.message}; skipping network ${network}`);
-			else errors.push(e as Error);
+			errors.push(e as Error);
 		}
 	}
-	if (c.netns?.owned && !opts.keepNetns) {
+	// The per-container runtime dir (API socket, unlinked logs) goes with the container.
+	rmSync(`${rt.config.runRoot}/${ch.c.id}`, { recursive: true, force: true });
+	for (const network of [...ch.c.networks].reverse()) {
 		try {
-			removeNetns(c.netns.path, { stale: true });
+			await detachNetwork(ch, network, bookkeeping);
+		} catch (e) {
+			if (e instanceof NotFoundError) {
+				// Nothing to detach with: neither a cached config nor a definition. Nothing was
+				// left by us that we could find.
+				log.warn(`${ch.c.id}: ${e.message}; skipping network ${network}`);
+				ch.trySave((x) => withoutNetwork(x, network), bookkeeping);
+			} else errors.push(e as Error);
+		}
+	}
+	const netns = ch.c.netns;
+	if (netns?.owned && !opts.keepNetns) {
+		try {
+			removeNetns(netns.path, { stale: true });
 		} catch (e) {
 			if (!(e instanceof NotFoundError)) errors.push(e as Error);
-			log.debug(`teardown ${c.id}: netns ${c.netns.path}: ${(e as Error).message}`);
+			log.debug(`teardown ${ch.c.id}: netns ${netns.path}: ${(e as Error).message}`);
 		}
 	}
-	rt.store.tx(() => {
-		if (errors.length > 0) {
-			rt.store.update(c.id, (x) => ({ ...x, owner: null }));
-			return;
-		}
-		rt.store.remove(c.id);
-		if (opts.event) rt.store.addEvent(c.id, "teardown", null);
-	});
+	try {
+		rt.store.tx(() => {
+			if (errors.length > 0) {
+				// Left for the next teardown or gc: the steps above that failed, nothing else.
+				rt.store.put({ ...ch.c, status: "removing", owner: null, op: { kind: "teardown" } });
+				return;
+			}
+			rt.store.remove(ch.c.id);
+			if (opts.event) rt.store.addEvent(ch.c.id, "teardown", null);
+		});
+	} catch (e) {
+		// The host is clean (when errors is empty); the record could not follow: gc removes it
+		// once this process is gone.
+		bookkeeping.push(e as Error);
+	}
+	if (errors.length === 0 && bookkeeping.length > 0) {
+		log.warn(
+			`${ch.c.id}: torn down, but its record could not be updated (${bookkeeping[0]?.message}); ctrnet gc removes it`,
+		);
+	}
 	return errors;
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod/mini";
 import { UsageError } from "../errors";
+import { decode, parseJson } from "../json";
 
 const NamespaceSchema = z.object({ type: z.string(), path: z.optional(z.string()) });
 
@@ -33,16 +34,7 @@ export function readBundleNetns(bundle: string): BundleNetns {
 		if ((e as NodeJS.ErrnoException).code === "ENOENT") return { kind: "own" };
 		throw e;
 	}
-	let json: unknown;
-	try {
-		json = JSON.parse(text);
-	} catch {
-		throw new UsageError(`${file} is not JSON`);
-	}
-	const r = BundleNetSchema.safeParse(json);
-	if (!r.success) {
-		const issue = r.error.issues[0];
-		throw new UsageError(`invalid ${file}: ${issue?.path.join(".")}: ${issue?.message}`);
-	}
-	return bundleNetns(r.data);
+	const json = parseJson(text);
+	if (json === undefined) throw new UsageError(`${file} is not JSON`);
+	return bundleNetns(decode(BundleNetSchema, json, `invalid ${file}`));
 }

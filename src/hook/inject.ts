@@ -2,10 +2,12 @@
 // io.ctrnet.* annotations) into a bundle's config.json, for plain runc users. Idempotent: an entry
 // that already runs `… hook <stage>` (or `hook auto`) is replaced in place; other hooks are kept in
 // their order, ctrnet's setup goes first (later hooks may want the network) and its teardown last.
-// The file is rewritten losslessly (json.ts) and atomically (a temp file renamed over it).
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+// The file is rewritten losslessly (json.ts) and atomically (a temp file renamed over it), without
+// following any symlink the bundle's owner may have planted (files/atomic.ts).
 import * as z from "zod/mini";
 import { UsageError } from "../errors";
+import { readAt, withDir, writeAtomicAt } from "../files/atomic";
+import { decode } from "../json";
 import { type HookEntry, HookEntrySchema } from "./hooks-d";
 import { parseLossless, stringifyDocument } from "./json";
 
@@ -57,50 +59,40 @@ export function injectHooks(
 	return out;
 }
 
-export function readOciConfig(file: string): OciConfig {
-	let text: string;
-	try {
-		text = readFileSync(file, "utf8");
-	} catch (e) {
-		throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
-	}
+/** Parses config.json's text (lossless); the document as written, checked against the schema. */
+export function parseOciConfig(text: string, file: string): OciConfig {
 	let json: unknown;
 	try {
 		json = parseLossless(text);
 	} catch {
 		throw new UsageError(`${file} is not JSON`);
 	}
-	const r = OciConfigSchema.safeParse(json);
-	if (!r.success) {
-		const issue = r.error.issues[0];
-		throw new UsageError(`invalid ${file}: ${issue?.path.join(".")}: ${issue?.message}`);
-	}
+	decode(OciConfigSchema, json, `invalid ${file}`);
 	// The document as read, not zod's copy: its key order and raw big integers stay as they were.
 	return json as OciConfig;
 }
 
-/** Replaces `file` in one rename, keeping its mode. */
-export function writeAtomically(file: string, text: string): void {
-	const mode = statSync(file).mode & 0o7777;
-	const tmp = `${file}.ctrnet-${process.pid}.tmp`;
-	try {
-		writeFileSync(tmp, text, { mode });
-		renameSync(tmp, file);
-	} catch (e) {
-		try {
-			unlinkSync(tmp);
-		} catch {}
-		throw e;
-	}
-}
-
+/**
+ * Rewrites BUNDLE/config.json. The bundle may belong to another user while ctrnet runs as root,
+ * so nothing is resolved twice: the bundle dir is opened once (a final symlink refused), the file
+ * is read through that fd without following a symlink, and the new text goes to a fresh temp file
+ * (O_EXCL|O_NOFOLLOW) renamed over it in the same dir — keeping its mode and owner. A symlink
+ * planted at any name ctrnet uses makes it fail; it is never followed.
+ */
 export function injectBundle(
 	bundle: string,
 	entries: { createRuntime: HookEntry; poststop: HookEntry },
 	annotations: Record<string, string>,
 ): string {
-	const file = `${bundle.replace(/\/+$/, "")}/config.json`;
-	const config = injectHooks(readOciConfig(file), entries, annotations);
-	writeAtomically(file, stringifyDocument(config));
+	const dir = bundle.replace(/\/+$/, "") || "/";
+	const file = `${dir}/config.json`;
+	withDir(dir, (dirFd) => {
+		const current = readAt(dirFd, "config.json", file);
+		const config = injectHooks(parseOciConfig(current.text, file), entries, annotations);
+		writeAtomicAt(dirFd, "config.json", stringifyDocument(config), {
+			mode: current.mode,
+			owner: { uid: current.uid, gid: current.gid },
+		});
+	});
 	return file;
 }

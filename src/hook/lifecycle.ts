@@ -1,13 +1,12 @@
 // The hook's effects: set a container up at createRuntime/prestart, tear it down at poststop.
 // What a stage decides is in request.ts, bundle.ts and annotations.ts; this file acts.
-import { statSync } from "node:fs";
 import { validateId } from "../container/request";
 import type { Runtime } from "../container/runtime";
 import { setupContainer } from "../container/setup";
 import { teardownContainer } from "../container/teardown";
-import { MultiError, UsageError } from "../errors";
-import { processStartTime } from "../host/process";
+import { MultiError } from "../errors";
 import { log } from "../log";
+import { processStartTime } from "../process/identity";
 import type { Container, HookOrigin } from "../state/schema";
 import { readBundleNetns } from "./bundle";
 import { clearFailed, markFailed, takeFailed } from "./marker";
@@ -18,18 +17,6 @@ import type { OciState } from "./state";
 function sameContainer(origin: HookOrigin | undefined, state: OciState, pid = state.pid): boolean {
 	if (!origin || origin.bundle !== state.bundle) return false;
 	return pid === undefined || pid === 0 || origin.pid === pid;
-}
-
-/** Never configure the runtime's own namespace: that would put eth0 and routes on the host. */
-function refuseOwnNamespace(path: string): void {
-	const ns = statSync(path, { throwIfNoEntry: false });
-	if (!ns) return; // setup reports a missing namespace in its own words
-	const own = statSync("/proc/self/ns/net");
-	if (ns.dev === own.dev && ns.ino === own.ino) {
-		throw new UsageError(
-			`${path} is the runtime's own network namespace (the host's): refusing to configure it`,
-		);
-	}
 }
 
 export async function hookSetup(rt: Runtime, state: OciState): Promise<Container | null> {
@@ -51,7 +38,6 @@ export async function hookSetup(rt: Runtime, state: OciState): Promise<Container
 		if (!req) return null;
 		const startTime = processStartTime(state.pid ?? 0);
 		if (req.hook && startTime) req.hook.startTime = startTime;
-		refuseOwnNamespace(req.netns.kind === "path" ? req.netns.path : `/proc/${state.pid}/ns/net`);
 		return await setupContainer(rt, req);
 	} catch (e) {
 		try {

@@ -3,8 +3,10 @@
 // and bundle and no pid. Without this mark that poststop could tear down a container another
 // setup owns under the same ID (a CLI `ctrnet setup`, or the same ID in another runc --root).
 // Kept under the run root (tmpfs): runtime containers do not outlive a reboot either.
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, unlinkSync } from "node:fs";
 import * as z from "zod/mini";
+import { fileNameFor, writeFileAtomic } from "../files/atomic";
+import { parseJson } from "../json";
 
 export const FailedMarkSchema = z.object({
 	id: z.string(),
@@ -19,13 +21,11 @@ export type FailedMark = z.infer<typeof FailedMarkSchema>;
 
 const dir = (runRoot: string) => `${runRoot}/hook-failed`;
 /** `id` was validated (NAME_PATTERN) before it names a file. */
-const file = (runRoot: string, id: string) => `${dir(runRoot)}/${id}.json`;
+const file = (runRoot: string, id: string) => `${dir(runRoot)}/${fileNameFor(`${id}.json`)}`;
 
 export function markFailed(runRoot: string, mark: FailedMark): void {
 	mkdirSync(dir(runRoot), { recursive: true, mode: 0o700 });
-	const tmp = `${file(runRoot, mark.id)}.${process.pid}.tmp`;
-	writeFileSync(tmp, JSON.stringify(mark), { mode: 0o600 });
-	renameSync(tmp, file(runRoot, mark.id));
+	writeFileAtomic(file(runRoot, mark.id), JSON.stringify(mark), { mode: 0o600 });
 }
 
 /** The mark for this id and bundle, removed as it is read; undefined when there is none. */
@@ -36,11 +36,7 @@ export function takeFailed(runRoot: string, id: string, bundle: string): FailedM
 	} catch {
 		return undefined;
 	}
-	let json: unknown;
-	try {
-		json = JSON.parse(text);
-	} catch {}
-	const r = FailedMarkSchema.safeParse(json);
+	const r = FailedMarkSchema.safeParse(parseJson(text));
 	// A mark of another bundle belongs to another runtime container: leave it for that one.
 	if (r.success && r.data.bundle !== bundle) return undefined;
 	// An unreadable mark (a torn write cannot happen: rename) still means "a setup failed here".

@@ -3,6 +3,7 @@
 // poststop hooks with `status: "stopped"` and no pid either.
 import * as z from "zod/mini";
 import { UsageError } from "../errors";
+import { decode, parseJson } from "../json";
 
 export const OciStateSchema = z.object({
 	ociVersion: z.string(),
@@ -16,18 +17,8 @@ export type OciState = z.infer<typeof OciStateSchema>;
 
 /** Parses the state text; a bad document is a UsageError naming the first bad field. */
 export function parseOciState(text: string): OciState {
-	let json: unknown;
-	try {
-		json = JSON.parse(text);
-	} catch {
+	const json = parseJson(text);
+	if (json === undefined)
 		throw new UsageError("the OCI state on stdin is not JSON (is this run by an OCI runtime?)");
-	}
-	const r = OciStateSchema.safeParse(json);
-	if (!r.success) {
-		const issue = r.error.issues[0];
-		throw new UsageError(
-			`invalid OCI state on stdin: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`,
-		);
-	}
-	return r.data;
+	return decode(OciStateSchema, json, "invalid OCI state on stdin");
 }

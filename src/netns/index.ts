@@ -4,6 +4,7 @@
 export * from "../../ffi/netns";
 export * from "./create";
 export * from "./dir";
+export * from "./host";
 export * from "./inspect";
 export * from "./list";
 export * from "./mountinfo";

@@ -22,6 +22,7 @@ export {
 	ensureDefaultNetwork,
 	inspectNetwork,
 	listNetworks,
+	networkLockPath,
 	type RemoveOptions,
 	removeNetwork,
 } from "./manage";

@@ -10,6 +10,8 @@ import {
 } from "../cni";
 import type { Config } from "../config/schema";
 import { ConflictError, MultiError, NotFoundError } from "../errors";
+import { fileNameFor } from "../files/atomic";
+import { withFileLock } from "../files/lock";
 import { ipFamily } from "../ip/address";
 import { parseSubnet } from "../ip/cidr";
 import { conflistBridge, conflistText } from "./conflist";
@@ -43,29 +45,45 @@ async function createLocked(config: Config, req: CreateRequest): Promise<string>
 
 export interface RemoveOptions {
 	force: boolean;
-	/** Containers in ctrnet's state attached to the network (the caller reads the store). */
-	users?: string[];
+	/** Containers in ctrnet's state attached to the network (read under the network's lock). */
+	users?: () => string[];
 	/** With --force: takes those containers off the network first, keeping the state right. */
 	detach?: (network: string, containerIds: string[]) => Promise<void>;
 }
 
+/** The lock of one network: attaching holds it shared, removing the network exclusive. */
+export function networkLockPath(config: Pick<Config, "cniConfigDir">, name: string): string {
+	return `${config.cniConfigDir}/${fileNameFor(`.ctrnet-${name}.lock`)}`;
+}
+
 /**
  * Removes the conflist and, as root, the bridge device when it exists. A network still in use is
- * refused unless `force`: in use by containers in ctrnet's state (`users`), or by
- * attachments in the CNI result cache (whoever made them: ctrnet, cnitool, podman). With `force`
- * the state's containers are detached (`detach`), then every cached attachment gets a CNI DEL.
+ * refused unless `force`: in use by containers in ctrnet's state (`users`, read under the lock),
+ * or by attachments in the CNI result cache (whoever made them: ctrnet, cnitool, podman). With
+ * `force` the state's containers are detached (`detach`), then every cached attachment gets a CNI
+ * DEL. Holds the network's lock, so no setup attaches to it meanwhile; the conflist goes last, so
+ * a removal killed half-way can be run again.
  */
 export async function removeNetwork(
 	config: Config,
 	name: string,
 	opts: RemoveOptions,
 ): Promise<void> {
+	if (!listNetworks(config).networks.get(name)?.file)
+		throw new NotFoundError(`no such network ${name}`);
+	// The lock file stays: removing it while another process waits on it would hand out two locks.
+	await withFileLock(networkLockPath(config, name), "exclusive", () =>
+		removeLocked(config, name, opts),
+	);
+}
+
+async function removeLocked(config: Config, name: string, opts: RemoveOptions): Promise<void> {
 	const list = listNetworks(config).networks.get(name);
 	if (!list?.file) throw new NotFoundError(`no such network ${name}`);
 	const { Cni } = await import("../cni");
 	const cni = new Cni({ pluginDirs: config.cniPluginDirs, cacheDir: config.cniCacheDir });
 	const cached = () => cni.cachedAttachments().filter((a) => a.network === name);
-	const users = opts.users ?? [];
+	const users = opts.users?.() ?? [];
 	const attached = cached();
 	if ((users.length > 0 || attached.length > 0) && !opts.force) {
 		const ids = [...new Set([...users, ...attached.map((a) => a.containerId)])];
@@ -85,17 +103,17 @@ export async function removeNetwork(
 	if (errors.length > 0) {
 		throw errors.length === 1 ? errors[0] : new MultiError(errors);
 	}
-	removeConflistFile(list.file);
 	const bridge = conflistBridge(list.plugins);
 	// Another network may share the device (several conflists on cni0): then it stays.
 	const shared = [...listNetworks(config).networks.values()].some(
-		(n) => conflistBridge(n.plugins) === bridge,
+		(n) => n.name !== name && conflistBridge(n.plugins) === bridge,
 	);
 	if (bridge && !shared && !config.rootless) {
 		const { deleteHostLink } = await import("./host");
 		await deleteHostLink(bridge);
 	}
 	removeIpamDir(list.plugins, name);
+	removeConflistFile(list.file as string);
 }
 
 /**

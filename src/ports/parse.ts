@@ -105,3 +105,12 @@ export function hostAddress(m: PortMapping): string {
 	const ip = m.hostIP === "" ? "0.0.0.0" : m.hostIP.includes(":") ? `[${m.hostIP}]` : m.hostIP;
 	return `${ip}:${m.hostPort}`;
 }
+
+/** `port ID PORT[/PROTO]`'s argument (podman's): the container port and protocol, tcp by default. */
+export function parsePortFilter(text: string): { port: number; protocol: Protocol } {
+	const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(text);
+	const port = Number(m?.[1]);
+	if (!m || port < 1 || port > 65535)
+		throw new UsageError(`invalid port ${JSON.stringify(text)}: PORT[/tcp|udp|sctp]`);
+	return { port, protocol: (m[2] ?? "tcp").toLowerCase() as Protocol };
+}

@@ -27,6 +27,34 @@ export type Helper = z.infer<typeof HelperSchema>;
 
 export const STATUSES = ["creating", "ready", "removing"] as const;
 
+/** How a network is attached: the backend that made an attachment also removes it. */
+export const BACKENDS = ["cni", "native"] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/**
+ * The change a ctrnet process has under way (with `owner`): what gc undoes or finishes if that
+ * process died — the whole container for setup/teardown, one network for the others.
+ */
+export const OperationSchema = z.discriminatedUnion("kind", [
+	z.object({ kind: z.literal("setup") }),
+	z.object({ kind: z.literal("teardown") }),
+	/** Undone by gc: the network comes off again, the record as before. */
+	z.object({
+		kind: z.literal("connect"),
+		network: z.string(),
+		portsNetwork: z.nullable(z.string()),
+	}),
+	/** Finished by gc: the network comes off; the ports move on to `movePortsTo`. */
+	z.object({
+		kind: z.literal("disconnect"),
+		network: z.string(),
+		movePortsTo: z.optional(z.string()),
+	}),
+	/** Finished by gc: these networks are set up again, keeping IP and MAC. */
+	z.object({ kind: z.literal("reload"), networks: z.array(z.string()) }),
+]);
+export type Operation = z.infer<typeof OperationSchema>;
+
 /** Set up by the OCI hook (src/hook): which runtime container it was, so that only the poststop
  * of that same container tears it down (not a CLI setup, nor another runtime's, under one ID). */
 export const HookOriginSchema = z.object({
@@ -43,6 +71,10 @@ export const ContainerSchema = z.object({
 	/** creating/removing: a ctrnet process (owner) is changing the host for this container. */
 	status: z.enum(STATUSES),
 	owner: z.nullable(z.object({ pid: z.int(), startTime: z.string() })),
+	/** What the owner is doing (null when nobody is); older records have none. */
+	op: z._default(z.nullable(OperationSchema), null),
+	/** Bumped by every write: a decision taken on a read is only carried out on that same rev. */
+	rev: z._default(z.int(), 0),
 	netns: z.nullable(
 		z.object({
 			path: z.string(),
@@ -66,6 +98,8 @@ export const ContainerSchema = z.object({
 	interfaces: z.record(z.string(), z.string()),
 	/** CNI ADD result per attached network (the plugin's JSON, in the config's version). */
 	results: z.record(z.string(), z.unknown()),
+	/** The backend of each attached network (absent: cni, the only one older records knew). */
+	backends: z._default(z.record(z.string(), z.enum(BACKENDS)), {}),
 	helpers: z.array(HelperSchema),
 	hook: z.optional(HookOriginSchema),
 	createdAt: z.string(),

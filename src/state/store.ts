@@ -1,54 +1,156 @@
 // The bun:sqlite store (DESIGN 8): WAL, a busy timeout, and every change in one IMMEDIATE
 // transaction, so any number of ctrnet processes can run at once without losing a row.
+//
+// Every record carries a revision, bumped by each write: a process that decided something on a
+// read (gc: "this one is dead") carries it out only if the record is still at that revision.
+// A stored row that no longer validates (written by another ctrnet version, or damaged) never
+// stops the others from being listed: it is skipped with a warning, and can still be removed.
 import { Database } from "bun:sqlite";
-import { chmodSync, existsSync, mkdirSync } from "node:fs";
-import { ConflictError, NotFoundError } from "../errors";
+import { chmodSync, existsSync, linkSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { ConflictError, CtrnetError, NotFoundError } from "../errors";
+import { check } from "../json";
+import { log } from "../log";
 import { MIGRATIONS } from "./migrations";
 import { type Container, ContainerSchema, type CtrEvent, EventSchema } from "./schema";
 
+/** A row whose document does not validate: enough to name it and to delete it. */
+export class UnreadableRecordError extends CtrnetError {
+	override name = "UnreadableRecordError";
+	constructor(
+		readonly id: string,
+		readonly problem: string,
+	) {
+		super(`the stored record of container ${id} cannot be read (${problem})`);
+	}
+}
+
+/** SQLite's own words ("disk I/O error", "database or disk is full") with their subject. */
+function withSubject<T>(path: string, verb: string, fn: () => T): T {
+	try {
+		return fn();
+	} catch (e) {
+		if ((e as Error).name === "SQLiteError")
+			throw new CtrnetError(`cannot ${verb} the state database ${path}: ${(e as Error).message}`);
+		throw e;
+	}
+}
+
+function openDatabase(path: string): Database {
+	const db = new Database(path, { create: false, strict: true });
+	// The timeout is generous: 50-100 concurrent setups queue behind each other's short writes.
+	db.exec("PRAGMA busy_timeout = 30000");
+	db.exec("PRAGMA journal_mode = WAL");
+	db.exec("PRAGMA synchronous = NORMAL");
+	return db;
+}
+
+/**
+ * A database file is created whole under a temporary name and linked into place (link fails if
+ * another process won the race; then its file is used). So an empty ctrnet.db is never ctrnet's
+ * own half-made one: it was truncated, and using it would forget every container silently.
+ */
+function createDatabase(path: string): void {
+	const tmp = `${path}.new-${process.pid}`;
+	try {
+		const db = new Database(tmp, { create: true, strict: true });
+		db.exec("PRAGMA journal_mode = WAL");
+		migrate(db);
+		db.close();
+		chmodSync(tmp, 0o600);
+		try {
+			linkSync(tmp, path);
+		} catch (e) {
+			if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+		}
+	} finally {
+		for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+	}
+}
+
+function migrate(db: Database): void {
+	const current = () =>
+		(db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+	if (current() >= MIGRATIONS.length) return;
+	db.transaction(() => {
+		// Re-read inside the lock: another process may have migrated meanwhile.
+		for (let v = current(); v < MIGRATIONS.length; v++) {
+			db.exec(MIGRATIONS[v] as string);
+			db.exec(`PRAGMA user_version = ${v + 1}`);
+		}
+	}).immediate();
+}
+
 export class Store {
-	private constructor(private readonly db: Database) {}
+	/** `db` is public for modules that keep tables of their own here (src/ipam). */
+	private constructor(
+		readonly db: Database,
+		private readonly path: string,
+	) {}
 
 	static open(dir: string): Store {
 		mkdirSync(dir, { recursive: true, mode: 0o700 });
 		const path = `${dir}/ctrnet.db`;
-		const fresh = !existsSync(path);
-		const db = new Database(path, { create: true, strict: true });
-		// The timeout is generous: 50-100 concurrent setups queue behind each other's short writes.
-		db.exec("PRAGMA busy_timeout = 30000");
-		db.exec("PRAGMA journal_mode = WAL");
-		db.exec("PRAGMA synchronous = NORMAL");
-		if (fresh) chmodSync(path, 0o600);
-		const store = new Store(db);
-		store.migrate();
-		return store;
-	}
-
-	private migrate(): void {
-		const current = () =>
-			(this.db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-		if (current() >= MIGRATIONS.length) return;
-		this.db
-			.transaction(() => {
-				// Re-read inside the lock: another process may have migrated meanwhile.
-				for (let v = current(); v < MIGRATIONS.length; v++) {
-					this.db.exec(MIGRATIONS[v] as string);
-					this.db.exec(`PRAGMA user_version = ${v + 1}`);
-				}
-			})
-			.immediate();
+		if (!existsSync(path)) withSubject(path, "create", () => createDatabase(path));
+		else if (statSync(path).size === 0) {
+			throw new CtrnetError(
+				`the state database ${path} is empty (0 bytes): it was truncated and every container's record is lost; move it away to start afresh (then run ctrnet gc)`,
+			);
+		}
+		return withSubject(path, "open", () => {
+			const db = openDatabase(path);
+			migrate(db);
+			return new Store(db, path);
+		});
 	}
 
 	/** Runs fn in one IMMEDIATE transaction (the write lock is taken up front: no upgrade deadlock). */
 	tx<T>(fn: () => T): T {
-		return this.db.transaction(fn).immediate();
+		return withSubject(this.path, "write", () => this.db.transaction(fn).immediate());
 	}
 
+	private decode(id: string, doc: string): Container {
+		let json: unknown;
+		try {
+			json = JSON.parse(doc);
+		} catch (e) {
+			throw new UnreadableRecordError(id, `not JSON: ${(e as Error).message}`);
+		}
+		const r = check(ContainerSchema, json);
+		if (!r.ok) throw new UnreadableRecordError(id, r.error);
+		return r.data;
+	}
+
+	/** The record; UnreadableRecordError when the row exists but does not validate. */
 	get(id: string): Container | undefined {
 		const row = this.db.query("SELECT doc FROM containers WHERE id = ?").get(id) as {
 			doc: string;
 		} | null;
-		return row ? ContainerSchema.parse(JSON.parse(row.doc)) : undefined;
+		return row ? this.decode(id, row.doc) : undefined;
+	}
+
+	/**
+	 * An unreadable record read as one being torn down: what a future (or past) ctrnet wrote with
+	 * a status or operation this one does not know can still be undone from its other fields.
+	 * Undefined when even that does not validate.
+	 */
+	salvage(id: string): Container | undefined {
+		const row = this.db.query("SELECT doc FROM containers WHERE id = ?").get(id) as {
+			doc: string;
+		} | null;
+		let json: unknown;
+		try {
+			json = row ? JSON.parse(row.doc) : undefined;
+		} catch {
+			return undefined;
+		}
+		if (typeof json !== "object" || json === null) return undefined;
+		const r = check(ContainerSchema, {
+			...json,
+			status: "removing",
+			owner: null,
+			op: { kind: "teardown" },
+		});
+		return r.ok ? r.data : undefined;
 	}
 
 	mustGet(id: string): Container {
@@ -57,13 +159,33 @@ export class Store {
 		return c;
 	}
 
+	/** Every readable record; an unreadable one is named in a warning and left out. */
 	list(): Container[] {
-		const rows = this.db.query("SELECT doc FROM containers ORDER BY id").all() as { doc: string }[];
-		return rows.map((r) => ContainerSchema.parse(JSON.parse(r.doc)));
+		return this.listAll().readable;
+	}
+
+	listAll(): { readable: Container[]; unreadable: UnreadableRecordError[] } {
+		const rows = this.db.query("SELECT id, doc FROM containers ORDER BY id").all() as {
+			id: string;
+			doc: string;
+		}[];
+		const readable: Container[] = [];
+		const unreadable: UnreadableRecordError[] = [];
+		for (const r of rows) {
+			try {
+				readable.push(this.decode(r.id, r.doc));
+			} catch (e) {
+				if (!(e instanceof UnreadableRecordError)) throw e;
+				unreadable.push(e);
+				log.warn(`skipping container ${r.id}: ${e.problem}`);
+			}
+		}
+		return { readable, unreadable };
 	}
 
 	insert(c: Container): void {
-		if (this.get(c.id)) throw new ConflictError(`container ${c.id} is already set up`);
+		const byId = this.db.query("SELECT id FROM containers WHERE id = ?").get(c.id);
+		if (byId) throw new ConflictError(`container ${c.id} is already set up`);
 		const byName = this.db.query("SELECT id FROM containers WHERE name = ?").get(c.name) as {
 			id: string;
 		} | null;
@@ -76,18 +198,16 @@ export class Store {
 			.run(c.id, c.name, JSON.stringify(c));
 	}
 
-	put(c: Container): void {
-		const doc = JSON.stringify({ ...c, updatedAt: new Date().toISOString() });
-		this.db.query("UPDATE containers SET doc = ? WHERE id = ?").run(doc, c.id);
+	/** Writes the record with the next revision; returns what was stored. */
+	put(c: Container): Container {
+		const next = { ...c, rev: c.rev + 1, updatedAt: new Date().toISOString() };
+		this.db.query("UPDATE containers SET doc = ? WHERE id = ?").run(JSON.stringify(next), c.id);
+		return next;
 	}
 
 	/** Read-modify-write of one container in its own transaction; returns the stored record. */
 	update(id: string, fn: (c: Container) => Container): Container {
-		return this.tx(() => {
-			const next = fn(this.mustGet(id));
-			this.put(next);
-			return next;
-		});
+		return this.tx(() => this.put(fn(this.mustGet(id))));
 	}
 
 	remove(id: string): void {

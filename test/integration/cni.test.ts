@@ -393,7 +393,9 @@ describe("1.1.0: STATUS, GC, ordering, capabilities (fixture plugins)", () => {
 		expect(n.calls()[2]?.conf.prevResult).toEqual(b?.conf.prevResult);
 	});
 
-	test.if(have)("a failure at position 2 of 3: DEL for 2 then 1, never for 3", async () => {
+	// The failing plugin gets no DEL: it may have refused because what it would create exists
+	// already (another container's eth0), and its DEL would remove that.
+	test.if(have)("a failure at position 2 of 3: DEL for 1 only, never for 2 or 3", async () => {
 		const n = fixtureNet("1.0.0", [
 			{ type: "t4-fixture", tag: "one" },
 			{ type: "t4-fixture", tag: "two", failOn: "ADD" },
@@ -407,7 +409,6 @@ describe("1.1.0: STATUS, GC, ordering, capabilities (fixture plugins)", () => {
 		expect(n.calls().map((c) => `${c.head.split(" ")[0]} ${c.conf.tag}`)).toEqual([
 			"ADD one",
 			"ADD two",
-			"DEL two",
 			"DEL one",
 		]);
 		expect(existsSync(`${n.cacheDir}/results/${n.name}-t4-c2-eth0`)).toBe(false);
@@ -481,8 +482,8 @@ describe("1.1.0: STATUS, GC, ordering, capabilities (fixture plugins)", () => {
 			}
 			expect(err).toBeInstanceOf(PluginError);
 			expect((err as Error).message).toContain("timed out after 300 ms");
-			// the rollback DEL timed out too, and says so
-			expect((err as Error).message).toContain("rollback also failed");
+			// nothing succeeded before it, so nothing is rolled back (no second timeout)
+			expect((err as Error).message).not.toContain("rollback");
 			expect(performance.now() - t0).toBeLessThan(3000);
 
 			const quick = fixtureNet("1.0.0", [{ type: "t4-fixture" }]);

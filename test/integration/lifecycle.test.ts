@@ -4,14 +4,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { InspectObject } from "../../src/container/inspect";
 import { BIN, have, requireBinary } from "../lib/cli";
+import { bridgeOf as sharedBridgeOf, leftovers as sharedLeftovers } from "../lib/cni-world";
 import { world } from "../lib/env";
 import {
 	addressesInNetns,
-	bridgePorts,
 	cniIdComment,
 	iptablesMentioning,
 	leaseFiles,
-	mountsUnder,
 	processesMatching,
 	sh,
 } from "../lib/host";
@@ -36,10 +35,7 @@ async function inspect(cid: string): Promise<InspectObject> {
 	return (await W.json<InspectObject[]>(["inspect", cid]))[0] as InspectObject;
 }
 
-function bridgeOf(net: string): string {
-	const conf = JSON.parse(readFileSync(`${W.env.CTRNET_CNI_CONFIG_DIR}/${net}.conflist`, "utf8"));
-	return conf.plugins[0].bridge;
-}
+const _bridgeOf = (net: string) => sharedBridgeOf(W, net);
 
 /** busybox httpd inside a namespace, serving one page. */
 function serve(netnsPath: string, port: number, text: string): void {
@@ -67,39 +63,7 @@ async function curl(url: string, timeoutS = 3): Promise<string> {
 	return out;
 }
 
-/**
- * Everything the given containers could leave on the host: iptables rules naming them, leases and
- * veths on the networks, and namespace files or mounts that no container still set up owns.
- */
-async function leftovers(cids: string[], nets: string[]): Promise<string[]> {
-	const live = new Set((await rows()).map((r) => r.netns.slice(r.netns.lastIndexOf("/") + 1)));
-	const out: string[] = [];
-	out.push(...iptablesMentioning(cids.map(cniIdComment)));
-	for (const n of nets) {
-		out.push(...leaseFiles(n).map((l) => `lease ${n}/${l}`));
-		if (existsSync(`${W.env.CTRNET_CNI_CONFIG_DIR}/${n}.conflist`)) {
-			out.push(...bridgePorts(bridgeOf(n)).map((p) => `veth ${p} on ${n}`));
-		}
-	}
-	const netnsDir = W.env.CTRNET_NETNS_DIR as string;
-	const ours = (f: string) => !live.has(f.slice(f.lastIndexOf("/") + 1));
-	const mounts = mountsUnder(netnsDir).filter((m) => m !== netnsDir && ours(m));
-	out.push(...mounts.map((m) => `mount ${m}`));
-	if (existsSync(netnsDir))
-		out.push(
-			...readdirSync(netnsDir)
-				.filter(ours)
-				.map((f) => `netns file ${f}`),
-		);
-	const cache = `${W.env.CTRNET_CNI_CACHE_DIR}/results`;
-	if (existsSync(cache))
-		out.push(
-			...readdirSync(cache)
-				.filter((f) => cids.some((c) => f.includes(c)))
-				.map((f) => `cache ${f}`),
-		);
-	return out;
-}
+const leftovers = (cids: string[], nets: string[]) => sharedLeftovers(W, cids, nets);
 
 function netnsFiles(): string[] {
 	const dir = W.env.CTRNET_NETNS_DIR as string;
@@ -380,6 +344,9 @@ describe.if(ok)("ports, reload, connect and disconnect", () => {
 		expect(await curl("http://127.0.0.1:18282/")).toBe("hello from t5");
 		expect((await W.run(["port", cid])).stdout).toBe("80/tcp -> 127.0.0.1:18282\n");
 		expect((await W.run(["port", cid, "80"])).stdout).toBe("127.0.0.1:18282\n");
+		expect(await W.json(["port", cid, "--format", "json"])).toEqual([
+			{ hostIP: "127.0.0.1", hostPort: 18282, containerPort: 80, protocol: "tcp" },
+		]);
 		const missing = await W.run(["port", cid, "99/udp"]);
 		expect(missing.code).toBe(125);
 		expect(missing.stderr).toContain('failed to find published port "99/udp"');

@@ -28,7 +28,12 @@ function setup() {
 	});
 	const run = (args: string[]) =>
 		ctrnet([...args, "--cni-config-dir", confDir, "--cni-cache-dir", cacheDir]);
-	return { confDir, cacheDir, run, files: () => readdirSync(confDir).sort() };
+	// Lock files (flock: they stay, like podman's cni.lock) are not networks.
+	const files = () =>
+		readdirSync(confDir)
+			.filter((f) => !(f.startsWith(".ctrnet-") && f.endsWith(".lock")))
+			.sort();
+	return { confDir, cacheDir, run, files };
 }
 
 /** Every IPv4 network on the host, as (address, prefix) of its interface. */

@@ -2,7 +2,8 @@
 // pipes), and through startRootlessport(). Root: the container is a named netns made here.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, rmSync } from "node:fs";
-import { startRootlessport, stopRootlessport } from "../../src/rootlessport/launch";
+import { startRootlessport } from "../../src/helpers/rootlessport";
+import { stopHelper } from "../../src/helpers/stop";
 import { listenUdp } from "../../src/rootlessport/udp";
 import { BIN, have, requireBinary } from "../lib/cli";
 import {
@@ -249,7 +250,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 	});
 });
 
-describe.skipIf(!ok)("startRootlessport / stopRootlessport", () => {
+describe.skipIf(!ok)("startRootlessport / stopHelper", () => {
 	let ns: ReturnType<typeof makeNetns>;
 	beforeAll(() => {
 		ns = makeNetns(CHILD_IP);
@@ -274,10 +275,10 @@ describe.skipIf(!ok)("startRootlessport / stopRootlessport", () => {
 			expect(Number(stat?.[3])).toBe(r.pid); // session id
 			expect(await tcpExchange("127.0.0.1", p, "lib\n")).toBe(`peer ${CHILD_IP}\nlib\nbye\n`);
 		} finally {
-			expect(await stopRootlessport(r.pid)).toBe(true);
+			expect(await stopHelper(r)).toBe(true);
 		}
 		expect(await waitGone(r.pid)).toBe(true);
-		expect(await stopRootlessport(r.pid)).toBe(false);
+		expect(await stopHelper(r)).toBe(false);
 		expect(await waitPortFree(p)).toBe(true);
 		srv.stop();
 	});

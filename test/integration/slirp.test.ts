@@ -4,10 +4,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { inNetns } from "../../ffi/netns";
-import { startRootlessport, stopRootlessport } from "../../src/rootlessport/launch";
+import { startRootlessport } from "../../src/helpers/rootlessport";
+import { type StartedSlirp, startSlirp4netns } from "../../src/helpers/slirp4netns";
+import { stopHelper } from "../../src/helpers/stop";
 import { listHostfwd, publishViaSlirp, removeHostfwd } from "../../src/slirp/api";
 import { detectSlirp, type SlirpInfo } from "../../src/slirp/features";
-import { type StartedSlirp, startSlirp4netns, stopSlirp4netns } from "../../src/slirp/launch";
 import { parseSlirpOptions, slirpGuestIP } from "../../src/slirp/options";
 import { have } from "../lib/cli";
 import {
@@ -16,6 +17,7 @@ import {
 	isMounted,
 	makeNetns,
 	sh,
+	stopPid,
 	tcpExchange,
 	tcpServerIn,
 	testUser,
@@ -63,7 +65,7 @@ describe.skipIf(!ok)("slirp4netns as root (netns path form)", () => {
 		ns = makeNetns();
 	});
 	afterAll(async () => {
-		if (slirp) await stopSlirp4netns(slirp.pid, slirp.apiSocket);
+		if (slirp) await stopHelper(slirp);
 		ns?.remove();
 		sibling?.remove();
 	});
@@ -176,7 +178,7 @@ describe.skipIf(!ok)("slirp4netns as root (netns path form)", () => {
 		try {
 			expect(await tcpExchange("127.0.0.1", port, "x\n")).toBe("peer 10.66.0.100\nx\nbye\n");
 		} finally {
-			await stopRootlessport(rp.pid);
+			await stopHelper(rp);
 			srv.stop();
 		}
 		expect(await waitPortFree(port)).toBe(true);
@@ -185,7 +187,7 @@ describe.skipIf(!ok)("slirp4netns as root (netns path form)", () => {
 	test("stopping leaves no process and no API socket", async () => {
 		const s = slirp as StartedSlirp;
 		slirp = undefined;
-		expect(await stopSlirp4netns(s.pid, s.apiSocket)).toBe(true);
+		expect(await stopHelper(s)).toBe(true);
 		expect(await waitGone(s.pid)).toBe(true);
 		expect(existsSync(s.apiSocket as string)).toBe(false);
 		expect(isMounted(sibling.path)).toBe(true);
@@ -193,7 +195,7 @@ describe.skipIf(!ok)("slirp4netns as root (netns path form)", () => {
 
 	test("holdExit: slirp4netns gets -e 3 and exits when the write end closes", async () => {
 		const s = await start(ns.path, []);
-		await stopSlirp4netns(s.pid);
+		await stopHelper(s);
 		const held = await start(ns.path, [], { holdExit: true });
 		const args = (await Bun.file(`/proc/${held.pid}/cmdline`).text()).split("\0");
 		expect(args.join(" ")).toContain("-c -e 3 -r 4 --netns-type=path");
@@ -247,7 +249,7 @@ describe.skipIf(!ok)("slirp4netns as root (netns path form)", () => {
 				try {
 					expect(await probe(box.path)).toBe(expected);
 				} finally {
-					await stopSlirp4netns(s.pid);
+					await stopHelper(s);
 					box.remove();
 				}
 			}
@@ -314,7 +316,7 @@ describe.skipIf(!ok)("slirp4netns rootless (PID form, unprivileged user)", () =>
 			expect(`${v4.local}/${v4.prefixlen}`).toBe("10.67.0.100/24");
 			expect(j.mtu).toBe(9000);
 		} finally {
-			if (slirpPid) await stopSlirp4netns(slirpPid);
+			if (slirpPid) await stopPid(slirpPid);
 			ctr.kill("SIGKILL");
 			await ctr.exited;
 			rmSync(dir, { recursive: true, force: true });
@@ -363,8 +365,8 @@ describe.skipIf(!ok)(
 				expect(await tcpExchange("127.0.0.1", port, "")).toBe("peer 10.0.2.100\n");
 			} finally {
 				// Clean up first, assert after: a failed expect here would leave helpers running.
-				if (pids.rootlessport) stopped.push(await stopRootlessport(pids.rootlessport));
-				if (pids.slirp) stopped.push(await stopSlirp4netns(pids.slirp));
+				if (pids.rootlessport) stopped.push(await stopPid(pids.rootlessport));
+				if (pids.slirp) stopped.push(await stopPid(pids.slirp));
 				ctr.kill("SIGKILL");
 				await ctr.exited;
 				rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,9 @@
 import { chownSync, mkdtempSync, readFileSync, readSync } from "node:fs";
 import { O_CLOEXEC, POLLIN, pipe2, pollOne } from "../../ffi/libc";
 import { inNetns } from "../../ffi/netns";
+import { stopProcess } from "../../src/helpers/stop";
 import { hostPortTaken } from "../../src/ports/probe";
+import { identify } from "../../src/process/identity";
 
 export function sh(cmd: string[]): string {
 	const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
@@ -192,6 +194,12 @@ export function alive(pid: number): boolean {
 	} catch {
 		return false;
 	}
+}
+
+/** Stops a helper known only by pid (as a child process of a runner script reported it). */
+export async function stopPid(pid: number): Promise<boolean> {
+	const p = identify(pid);
+	return p ? stopProcess(p) : false;
 }
 
 export async function waitGone(pid: number, ms = 3000): Promise<boolean> {

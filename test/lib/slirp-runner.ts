@@ -1,7 +1,8 @@
 // Runs startSlirp4netns for the PID form as whoever runs this script (the rootless test runs it
 // as the unprivileged user). Prints {"pid": N} or {"error": "..."} and exits; slirp4netns stays.
+
+import { startSlirp4netns } from "../../src/helpers/slirp4netns";
 import { detectSlirp } from "../../src/slirp/features";
-import { startSlirp4netns } from "../../src/slirp/launch";
 import { parseSlirpOptions } from "../../src/slirp/options";
 
 const [pid, tmpDir, ...options] = process.argv.slice(2);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { rejectUnknownFlags } from "../../src/cli/flags";
+import { parseArgs } from "../../src/cli/argv";
 import { formatTable } from "../../src/cli/output";
 import { CtrnetError, exitCodeOf, formatError, MultiError, UsageError } from "../../src/errors";
 import { isRootlessportInvocation } from "../../src/rootlessport/dispatch";
@@ -37,26 +37,49 @@ describe("rootlessport dispatch", () => {
 	});
 });
 
-describe("rejectUnknownFlags", () => {
+describe("parseArgs: one strict pass", () => {
 	const def = {
 		id: { type: "positional" as const },
 		name: { type: "string" as const },
 		force: { type: "boolean" as const, alias: "f" },
 		"keep-netns": { type: "boolean" as const },
+		publish: { type: "string" as const, alias: "p", repeat: true as const },
 	};
-	test("accepts declared flags in every spelling", () => {
-		expect(() => rejectUnknownFlags(["x", "--name", "n", "-f", "--keep-netns"], def)).not.toThrow();
-		expect(() => rejectUnknownFlags(["--name=n", "--no-force", "x"], def)).not.toThrow();
+	test("declared flags in every spelling; repeatable ones in order", () => {
+		const a = parseArgs(
+			["x", "--name", "n", "-f", "--keep-netns", "-p", "1", "--publish=2", "-p3"],
+			def,
+		);
+		expect(a).toEqual({
+			_: ["x"],
+			id: "x",
+			name: "n",
+			force: true,
+			"keep-netns": true,
+			publish: ["1", "2", "3"],
+		});
+		expect(parseArgs(["--name=n", "--no-force", "x"], def)).toMatchObject({
+			force: false,
+			id: "x",
+		});
+		expect(parseArgs(["--", "--name"], def)).toMatchObject({ _: ["--name"], id: "--name" });
 	});
-	test("refuses unknown flags and surplus positionals", () => {
-		expect(() => rejectUnknownFlags(["--bogus"], def)).toThrow("unknown flag: --bogus");
-		expect(() => rejectUnknownFlags(["--bogus=1"], def)).toThrow("unknown flag: --bogus");
-		expect(() => rejectUnknownFlags(["a", "b"], def)).toThrow(/too many arguments/);
-		expect(() => rejectUnknownFlags(["a", "b", "c"], def, 3)).not.toThrow();
-		expect(() => rejectUnknownFlags(["--name"], def)).toThrow(/needs an argument/);
+	test("refuses unknown flags, values on booleans, missing values and surplus positionals", () => {
+		expect(() => parseArgs(["--bogus"], def)).toThrow("unknown flag: --bogus");
+		expect(() => parseArgs(["--bogus=1"], def)).toThrow("unknown flag: --bogus");
+		expect(() => parseArgs(["--keep-netns=maybe"], def)).toThrow(
+			"flag --keep-netns takes no value",
+		);
+		expect(() => parseArgs(["--keep-netns=true"], def)).toThrow(/takes no value/);
+		expect(() => parseArgs(["a", "b"], def)).toThrow(/too many arguments/);
+		expect(parseArgs(["a", "b", "c"], def, 3)._).toEqual(["a", "b", "c"]);
+		expect(() => parseArgs(["--name"], def)).toThrow(/needs an argument/);
+		expect(() =>
+			parseArgs([], { id: { type: "positional" as const, required: true as const } }),
+		).toThrow("missing argument: ID");
 	});
 	test("a string flag's value is not counted as a positional", () => {
-		expect(() => rejectUnknownFlags(["--name", "n", "id"], def)).not.toThrow();
+		expect(parseArgs(["--name", "n", "id"], def)).toMatchObject({ name: "n", id: "id" });
 	});
 });
 

@@ -8,6 +8,7 @@ import {
 	buildPluginConfig,
 	cnitoolContainerId,
 	findNetwork,
+	findPlugin,
 	loadNetworks,
 	parseCniArgs,
 	parseConfigFile,
@@ -189,5 +190,20 @@ describe("result cache", () => {
 		} finally {
 			rmSync(dir, { recursive: true, force: true });
 		}
+	});
+});
+
+describe("a plugin type is a name, never a path (libcni's FindInPath)", () => {
+	for (const type of ["../../../tmp/x", "/usr/bin/id", "sub/dir", "..", "."]) {
+		test(JSON.stringify(type), () => {
+			const text = JSON.stringify({ cniVersion: "1.0.0", name: "t", plugins: [{ type }] });
+			const out = parseConfigFile("/x/t.conflist", text);
+			expect(out.ok).toBe(false);
+			if (!out.ok) expect(out.error).toContain("invalid plugin name");
+			expect(findPlugin(type, PLUGIN_DIRS)).toBeUndefined();
+		});
+	}
+	test("a plain name still resolves", () => {
+		expect(findPlugin("bridge", ["/nonexistent", "/usr/lib/cni"])).toBe("/usr/lib/cni/bridge");
 	});
 });

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { basicFromResult, buildInspect, portBindings } from "../../src/container/inspect";
 import type { Container } from "../../src/state/schema";
+import { record } from "../lib/record";
 
 const result040 = {
 	cniVersion: "0.4.0",
@@ -57,11 +58,9 @@ test("ports group by container port and protocol", () => {
 });
 
 test("buildInspect: networks, top-level fields from the first, sandbox key", () => {
-	const c: Container = {
+	const c: Container = record({
 		id: "c1",
 		name: "web",
-		status: "ready",
-		owner: null,
 		netns: { path: "/run/netns/cni-1", owned: true },
 		mode: { mode: "bridge", networks: ["a", "b"] },
 		ports: [],
@@ -73,10 +72,7 @@ test("buildInspect: networks, top-level fields from the first, sandbox key", () 
 			a: result040,
 			b: { ips: [{ address: "10.5.0.2/26", interface: 0 }], interfaces: [{ name: "eth1" }] },
 		},
-		helpers: [],
-		createdAt: "",
-		updatedAt: "",
-	};
+	});
 	const i = buildInspect(c);
 	expect(i.NetworkSettings.SandboxKey).toBe("/run/netns/cni-1");
 	expect(i.NetworkSettings.IPAddress).toBe("10.90.0.5");
@@ -91,7 +87,7 @@ test("buildInspect: networks, top-level fields from the first, sandbox key", () 
 });
 
 test("a stand-in interface gets the addresses the cached result put on the container's interface", async () => {
-	const { standInAddresses } = await import("../../src/container/standin");
+	const { standInAddresses } = await import("../../src/container/drivers/cni-standin");
 	const result = {
 		interfaces: [{ name: "br0" }, { name: "veth1" }, { name: "eth1", sandbox: "/x" }],
 		ips: [

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { Container } from "../../src/state/schema";
 import { Store } from "../../src/state/store";
+import { record } from "../lib/record";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -16,23 +17,8 @@ function fresh(): Store {
 	return Store.open(`${d}/state`);
 }
 
-const rec = (id: string, name = id): Container => ({
-	id,
-	name,
-	status: "creating",
-	owner: { pid: 1, startTime: "1" },
-	netns: null,
-	mode: { mode: "none" },
-	ports: [],
-	portsNetwork: null,
-	networks: [],
-	aliases: {},
-	interfaces: {},
-	results: {},
-	helpers: [],
-	createdAt: new Date().toISOString(),
-	updatedAt: new Date().toISOString(),
-});
+const rec = (id: string, name = id): Container =>
+	record({ id, name, status: "creating", owner: { pid: 1, startTime: "1" }, netns: null });
 
 test("insert, get, update, list, remove", () => {
 	const s = fresh();

@@ -1,0 +1,18 @@
+// The one place that picks how a network is attached: each attachment records its backend, and
+// the same backend always detaches it, whatever the configuration says now.
+import type { Backend } from "../../state/schema";
+import { cniBackend } from "./cni";
+import type { NetworkBackend } from "./types";
+
+export type { ModeAccepts, ModeDriver, NetworkBackend, Pin } from "./types";
+
+const BACKENDS: Record<Backend, () => NetworkBackend> = {
+	cni: () => cniBackend,
+	native: () => {
+		throw new Error("the native backend is not built yet");
+	},
+};
+
+export function backendFor(kind: Backend): NetworkBackend {
+	return BACKENDS[kind]();
+}

@@ -1,0 +1,73 @@
+// Every network mode in one table: what a setup request may carry with it, whether connect /
+// disconnect / reload manage its networks, and how it is planned and brought up. The lifecycle
+// asks this table and never branches on the mode itself. Teardown needs no entry: it is driven
+// by the record (helpers, networks, namespace), whatever made them.
+import type { NetworkMode } from "../state/schema";
+import type { Change } from "./change";
+import type { ModeDriver } from "./drivers";
+import { ACCEPTS } from "./mode-rules";
+import { attachNetwork, linksInUse } from "./networks";
+
+const passive: Omit<ModeDriver, "accepts"> = {
+	hasNetworks: false,
+	async plan() {},
+	async up(ch: Change) {
+		return ch.c;
+	},
+};
+
+/** CNI or native networks: each attached through its backend, in sorted order. */
+const networks: Omit<ModeDriver, "accepts"> = {
+	hasNetworks: true,
+	async plan(rt, req) {
+		if (req.mode.mode !== "bridge") return;
+		const { backendFor } = await import("./drivers");
+		// Every network must exist before anything changes (the default one is written here).
+		const backend = backendFor(rt.config.networkBackend);
+		for (const n of req.mode.networks) await backend.prepare(rt, n);
+	},
+	async up(ch) {
+		const mode = ch.c.mode;
+		if (mode.mode !== "bridge") return ch.c;
+		const inUse = linksInUse(ch.c);
+		for (const network of mode.networks) {
+			const pin = network === ch.c.portsNetwork ? { ip: ch.c.staticIP, mac: ch.c.staticMAC } : {};
+			await attachNetwork(ch, network, { pin, inUse });
+		}
+		return ch.c;
+	},
+	async reload(ch) {
+		const { finishReload } = await import("./reload");
+		await finishReload(ch);
+	},
+};
+
+const slirp4netns: Omit<ModeDriver, "accepts"> = {
+	hasNetworks: false,
+	async plan(_rt, req) {
+		if (req.mode.mode !== "slirp4netns") return;
+		// slirp4netns' modules load only for containers that use it.
+		return (await import("./drivers/slirp4netns")).planSlirp(req.mode.options);
+	},
+	async up(ch, plan) {
+		const { startSlirp } = await import("./drivers/slirp4netns");
+		return startSlirp(ch, plan as Parameters<typeof startSlirp>[1]);
+	},
+	async reload(ch) {
+		const { restartSlirp } = await import("./drivers/slirp4netns");
+		await restartSlirp(ch);
+	},
+};
+
+const DRIVERS: Record<NetworkMode["mode"], Omit<ModeDriver, "accepts">> = {
+	none: passive,
+	host: passive,
+	ns: passive,
+	container: passive,
+	slirp4netns,
+	bridge: networks,
+};
+
+export function modeDriver(mode: NetworkMode["mode"]): ModeDriver {
+	return { ...DRIVERS[mode], accepts: ACCEPTS[mode] };
+}
