@@ -119,7 +119,7 @@ const inject = command({
 		const { injectBundle } = await import("../hook/inject");
 		const raw = RawSetupSchema.parse({ id: "inject", ...networkFlags(args) });
 		// The same checks the hook will make, now, rather than at the container's start.
-		parseSetup(raw, cfg.defaultNetwork, cfg.rootless);
+		parseSetup(raw, cfg.defaultNetwork, cfg.rootless, cfg.rootlessNetwork);
 		const path = binPath(args.path);
 		const env = await envOf(args.env);
 		const timeout = timeoutOf(args.timeout);

@@ -1,18 +1,20 @@
 import { listPlugins, pluginVersions } from "../cni/plugins";
 import { detectIptables, kernelRelease } from "../host/facts";
 import { writeOut } from "../io";
+import { detectPasta } from "../pasta/detect";
 import { detectSlirp } from "../slirp/features";
 import { VERSION } from "../version";
 import { command } from "./command";
 import { getConfig, outputFormat } from "./context";
 
 export default command({
-	meta: { name: "info", description: "Show paths, CNI plugins, slirp4netns and host facts" },
+	meta: { name: "info", description: "Show paths, CNI plugins, slirp4netns, pasta and host facts" },
 	async run() {
 		const cfg = await getConfig();
-		const [plugins, slirp4netns, iptables] = await Promise.all([
+		const [plugins, slirp4netns, pasta, iptables] = await Promise.all([
 			Promise.all(listPlugins(cfg.cniPluginDirs).map((p) => pluginVersions(p.path))),
 			detectSlirp(),
+			detectPasta(),
 			detectIptables(),
 		]);
 		const info = {
@@ -30,6 +32,8 @@ export default command({
 			},
 			cni: { plugins },
 			slirp4netns,
+			pasta,
+			rootlessNetwork: cfg.rootlessNetwork,
 			kernel: kernelRelease(),
 			iptables,
 		};
@@ -45,6 +49,9 @@ export default command({
 			`iptables:       ${iptables ? `${iptables.version} (${iptables.backend}) ${iptables.path}` : "not found"}`,
 			`slirp4netns:    ${slirp4netns ? `${slirp4netns.version} ${slirp4netns.path}` : "not found"}`,
 			...(slirp4netns ? [`  features:     ${slirp4netns.features.join(" ")}`] : []),
+			`pasta:          ${pasta ? `${pasta.version} ${pasta.path}` : "not found"}`,
+			...(pasta?.package ? [`  package:      ${pasta.package}`] : []),
+			`rootless network: ${info.rootlessNetwork}`,
 			"paths:",
 			...Object.entries(info.paths).map(
 				([k, v]) => `  ${`${k}:`.padEnd(14)}${Array.isArray(v) ? v.join(":") : v}`,

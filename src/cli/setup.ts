@@ -23,7 +23,7 @@ export default command({
 			pid: args.pid,
 			...networkFlags(args),
 		});
-		const req = parseSetup(raw, config.defaultNetwork, config.rootless);
+		const req = parseSetup(raw, config.defaultNetwork, config.rootless, config.rootlessNetwork);
 		const c = await setupContainer(await runtime(), req);
 		printJson(buildInspect(c));
 	},

@@ -32,6 +32,11 @@ export const GLOBAL_OPTIONS = {
 		env: "CTRNET_NETWORK_BACKEND",
 		help: "cni|native: how new attachments are made",
 	},
+	rootlessNetwork: {
+		flag: "--rootless-network",
+		env: "CTRNET_ROOTLESS_NETWORK",
+		help: "slirp4netns|pasta: a rootless container's network when no --network is given",
+	},
 	logLevel: { flag: "--log-level", env: "CTRNET_LOG_LEVEL", help: "debug|info|warn|error" },
 	format: { flag: "--format", env: "CTRNET_FORMAT", help: "table|json for listings" },
 } as const;

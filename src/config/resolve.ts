@@ -54,6 +54,7 @@ export function resolveConfig(flags: GlobalFlags, env: Env, id: Identity): Confi
 		defaultNetwork: get("defaultNetwork") ?? "ctrnet",
 		defaultSubnet: get("defaultSubnet") ?? "10.90.0.0/16",
 		networkBackend: get("networkBackend") ?? "cni",
+		rootlessNetwork: get("rootlessNetwork") ?? "slirp4netns",
 		logLevel: get("logLevel") ?? "warn",
 		format: get("format") ?? "table",
 	};

@@ -19,6 +19,10 @@ function isIPv4Subnet(text: string): boolean {
 	}
 }
 
+/** The network modes an unprivileged user's container can get by default. */
+export const ROOTLESS_NETWORKS = ["slirp4netns", "pasta"] as const;
+export type RootlessNetwork = (typeof ROOTLESS_NETWORKS)[number];
+
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/;
 
 export const ConfigSchema = z.object({
@@ -33,6 +37,7 @@ export const ConfigSchema = z.object({
 	defaultNetwork: z.string().check(z.regex(NAME_PATTERN, "invalid network name")),
 	defaultSubnet: z.string().check(z.refine(isIPv4Subnet, "must be an IPv4 CIDR")),
 	networkBackend: z.enum(BACKENDS),
+	rootlessNetwork: z.enum(ROOTLESS_NETWORKS),
 	logLevel: z.enum(LOG_LEVELS),
 	format: z.enum(OUTPUT_FORMATS),
 });

@@ -31,6 +31,8 @@ export interface NetworkEntry extends BasicNetworkConfig {
 	Aliases?: string[];
 	/** ctrnet addition: the interface inside the container. */
 	InterfaceName: string;
+	/** ctrnet addition: what the addresses are, where that is not obvious (pasta). */
+	Note?: string;
 }
 
 export interface InspectObject {
@@ -109,8 +111,22 @@ function bridgeName(raw: unknown): string {
 	return readResult(raw)?.interfaces.find((i) => !i.sandbox)?.name ?? "";
 }
 
+/** pasta's entry, named after the mode as podman names it ("pasta"); its addresses are copies. */
+export const PASTA_NOTE =
+	"pasta copied the host's addresses and routes into the container: IPAddress is the host's own address (reach the container through its published ports)";
+
+function pastaEntry(raw: unknown): NetworkEntry {
+	return {
+		NetworkID: "pasta",
+		...basicFromResult(raw),
+		InterfaceName: readResult(raw)?.interfaces[0]?.name ?? "",
+		Note: PASTA_NOTE,
+	};
+}
+
 export function buildInspect(c: Container): InspectObject {
 	const networks: Record<string, NetworkEntry> = {};
+	if (c.mode.mode === "pasta") networks.pasta = pastaEntry(c.results.pasta);
 	for (const net of c.networks) {
 		const aliases = c.aliases[net];
 		networks[net] = {
@@ -121,7 +137,11 @@ export function buildInspect(c: Container): InspectObject {
 		};
 	}
 	const first = c.networks[0];
-	const top = first ? basicFromResult(c.results[first]) : emptyBasic();
+	const top = first
+		? basicFromResult(c.results[first])
+		: c.mode.mode === "pasta"
+			? basicFromResult(c.results.pasta)
+			: emptyBasic();
 	return {
 		Id: c.id,
 		Name: c.name,

@@ -9,6 +9,7 @@ export const ACCEPTS: Record<NetworkMode["mode"], ModeAccepts> = {
 	ns: { ports: false, address: false, aliases: false, netnsSource: false, rootless: true },
 	container: { ports: false, address: false, aliases: false, netnsSource: false, rootless: true },
 	slirp4netns: { ports: true, address: false, aliases: false, netnsSource: true, rootless: true },
+	pasta: { ports: true, address: false, aliases: false, netnsSource: true, rootless: true },
 	bridge: { ports: true, address: true, aliases: true, netnsSource: true, rootless: false },
 };
 

@@ -59,12 +59,30 @@ const slirp4netns: Omit<ModeDriver, "accepts"> = {
 	},
 };
 
+const pasta: Omit<ModeDriver, "accepts"> = {
+	hasNetworks: false,
+	async plan(_rt, req) {
+		if (req.mode.mode !== "pasta") return;
+		// pasta's modules load only for containers that use it.
+		return (await import("./drivers/pasta")).planPasta(req.mode.options, req.ports);
+	},
+	async up(ch, plan) {
+		const { startPastaFor } = await import("./drivers/pasta");
+		return startPastaFor(ch, plan as Parameters<typeof startPastaFor>[1]);
+	},
+	async reload(ch) {
+		const { restartPasta } = await import("./drivers/pasta");
+		await restartPasta(ch);
+	},
+};
+
 const DRIVERS: Record<NetworkMode["mode"], Omit<ModeDriver, "accepts">> = {
 	none: passive,
 	host: passive,
 	ns: passive,
 	container: passive,
 	slirp4netns,
+	pasta,
 	bridge: networks,
 };
 

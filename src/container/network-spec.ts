@@ -1,5 +1,5 @@
 // podman's --network grammar (DESIGN 4), as a pure decision: flag values in, a network mode out.
-import { NAME_PATTERN } from "../config/schema";
+import { NAME_PATTERN, type RootlessNetwork } from "../config/schema";
 import { UsageError } from "../errors";
 import type { NetworkMode } from "../state/schema";
 
@@ -9,22 +9,25 @@ const SINGLE = new Set(["none", "host", "private", "default", ""]);
 
 /**
  * `values` are the --network flags as given (each may hold commas). No value means the default:
- * the default network as root, slirp4netns rootless.
+ * the default network as root, `rootlessNetwork` (slirp4netns unless configured) rootless.
  */
 export function parseNetworkSpecs(
 	values: string[],
 	defaultNetwork: string,
 	rootless: boolean,
+	rootlessNetwork: RootlessNetwork = "slirp4netns",
 ): NetworkMode {
 	const fallback = (): NetworkMode =>
 		rootless
-			? { mode: "slirp4netns", options: [] }
+			? { mode: rootlessNetwork, options: [] }
 			: { mode: "bridge", networks: [defaultNetwork] };
 	if (values.length === 0) return fallback();
 	const first = values[0] as string;
 	const special =
 		SINGLE.has(first) ||
 		first.startsWith("slirp4netns") ||
+		first === "pasta" ||
+		first.startsWith("pasta:") ||
 		first.startsWith("ns:") ||
 		first.startsWith("container:");
 	if (special && values.length > 1) {
@@ -42,6 +45,11 @@ export function parseNetworkSpecs(
 			options: first === "slirp4netns" || !opts ? [] : opts.split(","),
 		};
 	}
+	if (first === "pasta" || first.startsWith("pasta:")) {
+		// After `pasta:` every comma starts another of pasta's own arguments (podman's grammar).
+		const opts = first.slice("pasta:".length);
+		return { mode: "pasta", options: first === "pasta" || !opts ? [] : opts.split(",") };
+	}
 	if (first.startsWith("ns:")) {
 		const path = first.slice(3);
 		if (!path.startsWith("/"))
@@ -58,7 +66,7 @@ export function parseNetworkSpecs(
 		for (const raw of value.split(",")) {
 			const name = raw.trim() === "bridge" ? defaultNetwork : raw.trim();
 			if (!name) throw new UsageError(`empty network name in --network ${JSON.stringify(value)}`);
-			if (SINGLE.has(name) || name.includes(":")) {
+			if (SINGLE.has(name) || name.includes(":") || name === "pasta") {
 				throw new UsageError(
 					`--network ${JSON.stringify(name)} cannot be combined with other networks`,
 				);

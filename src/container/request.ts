@@ -1,7 +1,7 @@
 // A setup request as the CLI (or the OCI hook) hands it over, validated before anything on the
 // host changes. Pure: raw strings in, a typed request out, UsageError for the first bad value.
 import * as z from "zod/mini";
-import { NAME_PATTERN } from "../config/schema";
+import { NAME_PATTERN, type RootlessNetwork } from "../config/schema";
 import { UsageError } from "../errors";
 import { ipFamily } from "../ip/address";
 import { parsePublish } from "../ports/parse";
@@ -64,7 +64,12 @@ export function validateAlias(alias: string): string {
 	return alias;
 }
 
-export function parseSetup(raw: RawSetup, defaultNetwork: string, rootless: boolean): SetupRequest {
+export function parseSetup(
+	raw: RawSetup,
+	defaultNetwork: string,
+	rootless: boolean,
+	rootlessNetwork: RootlessNetwork = "slirp4netns",
+): SetupRequest {
 	const id = validateId(raw.id);
 	const name = raw.name === undefined ? id : validateId(raw.name, "name");
 	if (raw.netns !== undefined && raw.pid !== undefined)
@@ -83,7 +88,7 @@ export function parseSetup(raw: RawSetup, defaultNetwork: string, rootless: bool
 			throw new UsageError(`invalid --pid ${JSON.stringify(raw.pid)}`);
 		netns = { kind: "pid", pid: Number(raw.pid) };
 	}
-	const mode = parseNetworkSpecs(raw.networks, defaultNetwork, rootless);
+	const mode = parseNetworkSpecs(raw.networks, defaultNetwork, rootless, rootlessNetwork);
 	if (raw.ip !== undefined && !ipFamily(raw.ip))
 		throw new UsageError(`invalid IP address ${JSON.stringify(raw.ip)}`);
 	const mac = raw.mac === undefined ? undefined : validateMac(raw.mac);

@@ -1,7 +1,8 @@
 // The io.ctrnet.* annotations a container carries, turned into the CLI's raw setup strings.
 // Grammar (one value per annotation, as OCI annotations are a string map):
 //   io.ctrnet.network  one `--network` value: commas separate networks (`a,b`), except after
-//                      `slirp4netns:` where they separate its options; empty = the default network
+//                      `slirp4netns:` or `pasta:` where they separate its options; empty = the
+//                      default network
 //   io.ctrnet.publish  `--publish` specs separated by commas (a spec itself never holds a comma)
 //   io.ctrnet.alias    aliases separated by commas
 //   io.ctrnet.ip, io.ctrnet.mac, io.ctrnet.name   one value each

@@ -34,6 +34,7 @@ export async function hookSetup(rt: Runtime, state: OciState): Promise<Container
 			readBundleNetns(state.bundle),
 			rt.config.defaultNetwork,
 			rt.config.rootless,
+			rt.config.rootlessNetwork,
 		);
 		if (!req) return null;
 		const startTime = processStartTime(state.pid ?? 0);

@@ -1,6 +1,7 @@
 // From what the runtime hands the hook (state + the bundle's namespace) to a SetupRequest. Pure.
 // The namespace: the container's own (pinned from /proc/PID/ns/net, owned by ctrnet, like
 // `setup --pid`), or the path config.json joins (like `setup --netns PATH`, never deleted).
+import type { RootlessNetwork } from "../config/schema";
 import { parseNetworkSpecs } from "../container/network-spec";
 import { parseSetup, type SetupRequest } from "../container/request";
 import { UsageError } from "../errors";
@@ -26,9 +27,12 @@ export function hookSetupRequest(
 	netns: BundleNetns,
 	defaultNetwork: string,
 	rootless: boolean,
+	rootlessNetwork: RootlessNetwork = "slirp4netns",
 ): SetupRequest | null {
 	const raw = rawFromAnnotations(state.id, state.annotations);
-	const mode = asAnnotations(() => parseNetworkSpecs(raw.networks, defaultNetwork, rootless)).mode;
+	const mode = asAnnotations(() =>
+		parseNetworkSpecs(raw.networks, defaultNetwork, rootless, rootlessNetwork),
+	).mode;
 	if (mode === "host") {
 		if (netns.kind === "host") return null;
 		throw new UsageError(
@@ -58,6 +62,7 @@ export function hookSetupRequest(
 			},
 			defaultNetwork,
 			rootless,
+			rootlessNetwork,
 		),
 	);
 	return { ...req, hook: { bundle: state.bundle, pid: state.pid } };

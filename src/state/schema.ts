@@ -10,13 +10,15 @@ export const NetworkModeSchema = z.discriminatedUnion("mode", [
 	z.object({ mode: z.literal("ns"), path: z.string() }),
 	z.object({ mode: z.literal("container"), id: z.string() }),
 	z.object({ mode: z.literal("slirp4netns"), options: z.array(z.string()) }),
+	/** pasta's own command-line options, as given after `pasta:`. */
+	z.object({ mode: z.literal("pasta"), options: z.array(z.string()) }),
 	/** CNI networks, sorted (podman stores them sorted; IP/MAC/ports go to the first). */
 	z.object({ mode: z.literal("bridge"), networks: z.array(z.string()).check(z.minLength(1)) }),
 ]);
 export type NetworkMode = z.infer<typeof NetworkModeSchema>;
 
 export const HelperSchema = z.object({
-	kind: z.enum(["slirp4netns", "rootlessport"]),
+	kind: z.enum(["slirp4netns", "rootlessport", "pasta"]),
 	pid: z.int().check(z.positive()),
 	/** Process start time (field 22 of /proc/PID/stat), so a recycled pid is never signalled. */
 	startTime: z.string(),

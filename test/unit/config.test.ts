@@ -21,6 +21,7 @@ describe("resolveConfig", () => {
 			defaultNetwork: "ctrnet",
 			defaultSubnet: "10.90.0.0/16",
 			networkBackend: "cni",
+			rootlessNetwork: "slirp4netns",
 			logLevel: "warn",
 			format: "table",
 		});

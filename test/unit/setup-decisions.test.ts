@@ -42,7 +42,7 @@ describe("parseSetup refuses, with its message", () => {
 			"--publish with host",
 			{ networks: ["host"], publish: ["80"] },
 			false,
-			/--publish needs slirp4netns or a network, not --network host/,
+			/--publish needs slirp4netns or pasta or a network, not --network host/,
 		],
 		[
 			"--alias with slirp4netns",
