@@ -142,15 +142,18 @@ async function rootlessContainer(): Promise<Ctr> {
 	});
 }
 
-/** ctrnet as root inside "host", with the state of `dir` (and `extra` in its environment). */
-function rootCtrnet(dir: string, args: string[], extra: Record<string, string>) {
-	const env = {
+function rootEnvOf(dir: string): Record<string, string> {
+	return {
 		HOME: "/root",
 		CTRNET_ROOT: `${dir}/state`,
 		CTRNET_RUN_ROOT: `${dir}/run`,
 		CTRNET_NETNS_DIR: `${dir}/netns`,
-		...extra,
 	};
+}
+
+/** ctrnet as root inside "host", with the state of `dir` (and `extra` in its environment). */
+function rootCtrnet(dir: string, args: string[], extra: Record<string, string>) {
+	const env = { ...rootEnvOf(dir), ...extra };
 	return result(
 		spawnIn(["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), bin, ...args]),
 	);
@@ -340,13 +343,16 @@ beforeAll(() => {
 
 afterAll(() => {
 	// Nothing of this file's is left: no pasta, no namespace pin (then the test's own netns go).
-	const left = { processes: processesMatching(work), mounts: mountsUnder(work) };
+	const left = { processes: processesMatching(work), mounts: mountsUnder(work), netns: [""] };
 	if (ok) {
 		sh(["ip", "netns", "del", HOST]); // takes the veth pair with it
 		sh(["ip", "netns", "del", WORLD]);
 	}
+	left.netns = sh(["ip", "netns", "list"])
+		.out.split("\n")
+		.filter((l) => l.includes(tag));
 	rmSync(work, { recursive: true, force: true });
-	expect(left).toEqual({ processes: [], mounts: [] });
+	expect(left).toEqual({ processes: [], mounts: [], netns: [] });
 });
 
 for (const [who, make] of [
@@ -492,6 +498,40 @@ for (const [who, make] of [
 			}
 		});
 
+		test("reload starts a pasta that died again, with its ports", async () => {
+			const c = await make();
+			const id = `tpa-${tag}-${who}-r`;
+			try {
+				const r = await c.ctrnet([
+					"setup",
+					id,
+					...c.pidArgs,
+					"--network",
+					"pasta",
+					"-p",
+					`${base + 20}:8080`,
+				]);
+				expect(r.code).toBe(0);
+				const [first] = pastaFor(id);
+				process.kill(first as number, "SIGKILL");
+				expect(await waitFor(() => !listening(base + 20))).toBe(true);
+				expect((await c.ctrnet(["reload", id])).code).toBe(0);
+				const again = pastaFor(id);
+				expect(again.length).toBe(1);
+				expect(again).not.toContain(first);
+				const srv = peerServer(c.netns(), 8080);
+				try {
+					expect(await tcpFrom(worldNs, HOST_IP, base + 20)).toBe(`peer ${WORLD_IP}\n`);
+				} finally {
+					srv.stop();
+				}
+				expect((await c.ctrnet(["teardown", id])).code).toBe(0);
+				expect(await waitFor(() => pastaFor(id).length === 0 && !listening(base + 20))).toBe(true);
+			} finally {
+				await c.cleanup();
+			}
+		});
+
 		test("bad input: pasta's own message, a port taken, a conflicting -t, pasta missing; nothing is left", async () => {
 			const c = await make();
 			const id = `tpa-${tag}-${who}-bad`;
@@ -592,6 +632,59 @@ describe.if(ok)("pasta: gc after the container is gone", () => {
 			}
 		});
 	}
+});
+
+describe.if(ok)("pasta through the OCI hook", () => {
+	test("io.ctrnet.network=pasta:… sets up at createRuntime; poststop stops pasta", async () => {
+		const dir = `${work}/hook`;
+		const bundle = `${dir}/bundle`;
+		mkdirSync(bundle, { recursive: true });
+		const spec = { ociVersion: "1.0.2", linux: { namespaces: [{ type: "network" }] } };
+		await Bun.write(`${bundle}/config.json`, JSON.stringify(spec));
+		const { pid, proc } = await containerProcess(["unshare", "-n", "sleep", "300"]);
+		const id = `tpa-${tag}-hook`;
+		const state = (status: string) =>
+			JSON.stringify({
+				ociVersion: "1.0.2",
+				id,
+				status,
+				...(status === "stopped" ? {} : { pid }),
+				bundle,
+				annotations: { "io.ctrnet.network": "pasta:-I,tpa1", "io.ctrnet.publish": "18350:8080" },
+			});
+		const hook = (stage: string, status: string) => {
+			const env = { ...rootEnvOf(dir) };
+			const kv = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+			const p = Bun.spawn(["nsenter", `--net=${hostNs}`, "env", ...kv, bin, "hook", stage], {
+				stdin: new TextEncoder().encode(state(status)),
+				stdout: "pipe",
+				stderr: "pipe",
+			});
+			return result(p as unknown as ReturnType<typeof spawnIn>);
+		};
+		try {
+			expect(await hook("createRuntime", "creating")).toEqual({ code: 0, stdout: "", stderr: "" });
+			expect(pastaFor(id).length).toBe(1);
+			expect(
+				sh(["nsenter", `--net=/proc/${pid}/ns/net`, "ip", "-o", "addr", "show", "tpa1"]).out,
+			).toContain(`inet ${HOST_IP}/24`);
+			const srv = peerServer(`/proc/${pid}/ns/net`, 8080);
+			try {
+				expect(await tcpFrom(worldNs, HOST_IP, 18350)).toBe(`peer ${WORLD_IP}\n`);
+			} finally {
+				srv.stop();
+			}
+			proc.kill(9);
+			await proc.exited;
+			expect((await hook("poststop", "stopped")).code).toBe(0);
+			expect(await waitFor(() => pastaFor(id).length === 0)).toBe(true);
+			expect(await waitFor(() => !listening(18350))).toBe(true);
+		} finally {
+			proc.kill(9);
+			await hook("poststop", "stopped");
+			for (const m of mountsUnder(`${dir}/netns`).reverse()) sh(["umount", m]);
+		}
+	});
 });
 
 describe.if(ok)("pasta: the rootless default and info", () => {
