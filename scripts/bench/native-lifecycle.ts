@@ -35,6 +35,7 @@ const NV = `bv-${tag}`;
 await ctr("native", [
 	"network",
 	"create",
+	"--disable-dns", // as netavark's input below: with DNS on, aardvark-dns starts
 	"--subnet",
 	"10.243.1.0/24",
 	"--interface-name",
