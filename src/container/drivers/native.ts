@@ -73,7 +73,13 @@ export const nativeBackend: NetworkBackend = {
 	kind: "native",
 
 	async prepare(rt, network) {
-		refuseForeignBridge(rt, nativeNetwork(rt.config, network));
+		const def = nativeNetwork(rt.config, network);
+		refuseForeignBridge(rt, def);
+		if (def.driver === "bridge") {
+			// libnftables is loaded now: missing, it is refused before anything changes.
+			const { hostFirewall } = await import("../../firewall/apply");
+			hostFirewall();
+		}
 	},
 
 	async attach(rt, c, network, pin) {
