@@ -68,7 +68,6 @@ describe("parseSetup refuses, with its message", () => {
 			true,
 			/--ip and --mac need a network/,
 		],
-		["a network rootless", { networks: ["mynet"] }, true, /--network bridge needs root/],
 		["two special modes", { networks: ["none", "host"] }, false, /cannot be combined/],
 	];
 	for (const [what, over, rootless, message] of cases) {
