@@ -36,6 +36,8 @@ export const rootlessDirs = (cfg: Dirs) => ({
 	xtablesLock: `${cfg.runRoot}/rootless/xtables.lock`,
 	/** slirp4netns' log. */
 	tmp: `${cfg.runRoot}/rootless`,
+	/** Where the host's /run stays reachable inside (an empty mount point outside). */
+	hostRun: `${cfg.root}/rootless/host-run`,
 });
 
 /** The recorded rootless netns, whether or not its holder still runs; undefined when none. */
@@ -126,7 +128,11 @@ async function waitMapped(pid: number, own: string): Promise<void> {
 	const end = Date.now() + 10_000;
 	for (;;) {
 		try {
-			const mapped = readFileSync(`/proc/${pid}/uid_map`, "utf8").trim() !== "";
+			// Both maps (newuidmap and newgidmap run one after the other): joining before the gid
+			// map exists fails in setgroups.
+			const mapped = ["uid_map", "gid_map"].every(
+				(m) => readFileSync(`/proc/${pid}/${m}`, "utf8").trim() !== "",
+			);
 			if (mapped && readlinkSync(`/proc/${pid}/ns/net`) !== own) return;
 		} catch {
 			throw new CtrnetError("the rootless netns' holder process exited at once (unshare failed)");
@@ -152,7 +158,8 @@ export async function ensureRootlessNetns(
 		}
 		const maps = preflight();
 		const dirs = rootlessDirs(cfg);
-		for (const d of [dirs.cniData, dirs.tmp]) mkdirSync(d, { recursive: true, mode: 0o700 });
+		for (const d of [dirs.cniData, dirs.tmp, dirs.hostRun])
+			mkdirSync(d, { recursive: true, mode: 0o700 });
 		const own = readlinkSync("/proc/thread-self/ns/net");
 		const proc = Bun.spawn(
 			[
@@ -180,7 +187,11 @@ export async function ensureRootlessNetns(
 			await waitMapped(proc.pid, own);
 			const ready = { ...partial, holder: identify(proc.pid) ?? partial.holder };
 			write(cfg, ready); // recorded before it grows: gc can always find and stop it
-			await runWorker(ready, "init", { cniData: dirs.cniData });
+			await runWorker(ready, "init", {
+				cniData: dirs.cniData,
+				hostRun: dirs.hostRun,
+				runRoot: cfg.runRoot,
+			});
 			const done = { ...ready, slirp: await startSlirp(cfg, ready) };
 			write(cfg, done);
 			return done;

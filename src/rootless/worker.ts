@@ -5,7 +5,7 @@
 //   init          the mount namespace's private dirs, loopback up
 //   native-attach / native-detach    src/native/attachment.ts, inside
 import { existsSync, mkdirSync } from "node:fs";
-import { MS_BIND, mount } from "../../ffi/libc";
+import { MS_BIND, MS_REC, mount } from "../../ffi/libc";
 import { writeOut } from "../io";
 import { setLinkUp, withNetlink } from "../netlink";
 
@@ -13,8 +13,22 @@ async function stdinJson<T>(): Promise<T> {
 	return JSON.parse(await Bun.stdin.text()) as T;
 }
 
-/** CNI plugins write host-local's leases under /var/lib/cni: here, the user's own dir. */
-function init(input: { cniData: string }): void {
+export interface InitInput {
+	/** The user's dir that becomes /var/lib/cni (host-local's leases). */
+	cniData: string;
+	/** A user dir that keeps the host's /run reachable after /run is replaced. */
+	hostRun: string;
+	/** ctrnet's run root: reachable inside at the same path. */
+	runRoot: string;
+}
+
+/**
+ * The paths CNI plugins write become the user's (DESIGN 13): /var/lib/cni (leases) is the user's
+ * dir, and /run (tuning's and dnsname's state, locks) a fresh tmpfs — with ctrnet's own run root
+ * bound back in when it lived under /run (XDG_RUNTIME_DIR). Everything here is in the rootless
+ * netns' own mount namespace; the host never sees it.
+ */
+function init(input: InitInput): void {
 	if (!existsSync("/var/lib/cni")) {
 		// Nothing to bind onto (the host never ran a CNI plugin as root): a tmpfs for /var/lib
 		// in this namespace only, with the mount point made in it.
@@ -22,6 +36,13 @@ function init(input: { cniData: string }): void {
 		mkdirSync("/var/lib/cni");
 	}
 	mount(input.cniData, "/var/lib/cni", null, MS_BIND);
+	mount("/run", input.hostRun, null, MS_BIND | MS_REC);
+	mount("tmpfs", "/run", "tmpfs", 0);
+	if (input.runRoot.startsWith("/run/")) {
+		const top = input.runRoot.split("/").slice(0, 4).join("/"); // /run/user/UID
+		mkdirSync(top, { recursive: true });
+		mount(`${input.hostRun}${top.slice("/run".length)}`, top, null, MS_BIND | MS_REC);
+	}
 	withNetlink(undefined, (nl) => setLinkUp(nl, "lo"));
 }
 
