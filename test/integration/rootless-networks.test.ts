@@ -180,6 +180,9 @@ describe.if(ok && !!user)("rootless networks", () => {
 		expect(inside(d, ["ping", "-c1", "-W2", ipOf(`t14-${tag}-n1`)]).exitCode).toBe(0);
 		const out = inside(a, ["curl", "-s", "-m", "5", `http://${OUTSIDE}:18990/`]);
 		expect(out.stdout.toString()).toBe("outside");
+		const stats = JSON.parse(ctrnet(["stats", `t14-${tag}-c2`, "--format", "json"]).out);
+		expect(stats[0]).toMatchObject({ interface: "eth0", network: `t14c-${tag}` });
+		expect(stats[0].tx_packets).toBeGreaterThan(0);
 		const info = ctrnet(["info", "--format", "json"]);
 		const rl = JSON.parse(info.out).rootlessNetns;
 		expect(rl.holder.running && rl.slirp4netns.running).toBe(true);
