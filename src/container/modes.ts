@@ -51,9 +51,11 @@ const networks: Omit<ModeDriver, "accepts"> = {
 		await this.portsMoved?.(ch);
 	},
 	async portsMoved(ch) {
-		// As root the backends publish ports themselves; rootless, the forwarder does.
-		if (!ch.rt.config.rootless) return;
-		await (await import("./drivers/rootless-networks")).syncRootlessPorts(ch);
+		// As root the backends publish ports themselves, but for [::1]; rootless, the forwarder
+		// publishes them all.
+		if (ch.rt.config.rootless)
+			await (await import("./drivers/rootless-networks")).syncRootlessPorts(ch);
+		else await (await import("./drivers/forwarder")).syncLoopbackV6(ch);
 	},
 };
 

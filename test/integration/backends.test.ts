@@ -157,6 +157,26 @@ for (const [k, backend] of BACKENDS.entries()) {
 			expect(await leftovers(s, [cid], ["a"])).toEqual([]);
 		});
 
+		test("a port on [::1] is served too (by the forwarder: the kernel cannot DNAT to ::1)", async () => {
+			const cid = id("lo6");
+			const port = 18704 + k * 10;
+			const i = await s.W.json<InspectObject>([
+				"setup",
+				cid,
+				"--network",
+				s.net("a"),
+				"-p",
+				`[::1]:${port}:80`,
+			]);
+			serve(s, i.NetworkSettings.SandboxKey, 80, `v6 loopback ${backend}`);
+			await Bun.sleep(300);
+			expect(await curl(`http://[::1]:${port}/`)).toBe(`v6 loopback ${backend}`);
+			expect((await s.W.run(["port", cid])).stdout).toBe(`80/tcp -> [::1]:${port}\n`);
+			expect((await s.W.run(["teardown", cid])).code).toBe(0);
+			expect(await curl(`http://[::1]:${port}/`, 1)).toBe("");
+			expect(await leftovers(s, [cid], ["a"])).toEqual([]);
+		});
+
 		test("static IP and MAC; two networks give eth0 and eth1", async () => {
 			const cid = id("static");
 			const ip = `10.${s.octet}.1.77`;

@@ -6,9 +6,7 @@
 import { readlinkSync } from "node:fs";
 import { ConflictError, UsageError } from "../../errors";
 import { overlaps, parseSubnet } from "../../ip/cidr";
-import type { Container } from "../../state/schema";
 import type { Change } from "../change";
-import { basicFromResult } from "../inspect";
 import type { SetupRequest } from "../request";
 import type { Runtime } from "../runtime";
 
@@ -44,47 +42,14 @@ export async function planRootless(rt: Runtime, req: SetupRequest): Promise<void
 	}
 }
 
-const forwarder = (c: Container) => c.helpers.find((h) => h.kind === "rootlessport");
-const portsIP = (c: Container) =>
-	c.portsNetwork ? basicFromResult(c.results[c.portsNetwork]).IPAddress : "";
-
-/**
- * The published ports: the forwarder started (and recorded) when there are ports and none runs,
- * told the container's new address when the ports' network changed.
- */
+/** The published ports, all through the forwarder (it dials inside the rootless netns). */
 export async function syncRootlessPorts(ch: Change): Promise<void> {
-	const c = ch.c;
-	if (c.ports.length === 0) return;
-	const ip = portsIP(c);
-	const tmpDir = `${ch.rt.config.runRoot}/${c.id}`;
-	const running = forwarder(c);
-	if (running) {
-		if (!ip) return;
-		const { reloadChildIP } = await import("../../rootlessport/reload");
-		await reloadChildIP(tmpDir, c.id, ip);
-		return;
-	}
-	if (!ip) throw new ConflictError(`container ${c.id} has no address on ${c.portsNetwork}`);
 	const { liveRootlessNetns } = await import("../../rootless/netns");
 	const { nsPaths } = await import("../../rootless/schema");
-	const { startRootlessport } = await import("../../helpers/rootlessport");
-	const { mkdirSync } = await import("node:fs");
 	const r = liveRootlessNetns(ch.rt.config);
 	if (!r) throw new ConflictError("the rootless netns is not running");
-	mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
-	const fwd = await startRootlessport({
-		mappings: c.ports,
-		netnsPath: nsPaths(r).net,
-		userns: nsPaths(r).user,
-		childIP: ip,
-		containerId: c.id,
-		tmpDir,
-		reloadable: true,
-	});
-	ch.save((x) => ({
-		...x,
-		helpers: [...x.helpers, { kind: "rootlessport", pid: fwd.pid, startTime: fwd.startTime }],
-	}));
+	const { syncForwarder } = await import("./forwarder");
+	await syncForwarder(ch, ch.c.ports, { netnsPath: nsPaths(r).net, userns: nsPaths(r).user });
 }
 
 /** After a rootless container is gone: the rootless netns goes too when nothing else uses it. */
