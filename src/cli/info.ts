@@ -34,6 +34,9 @@ export default command({
 			slirp4netns,
 			pasta,
 			rootlessNetwork: cfg.rootlessNetwork,
+			rootlessNetns: cfg.rootless
+				? (await import("../rootless/netns")).rootlessNetnsInfo(cfg)
+				: null,
 			kernel: kernelRelease(),
 			iptables,
 		};
@@ -52,6 +55,13 @@ export default command({
 			`pasta:          ${pasta ? `${pasta.version} ${pasta.path}` : "not found"}`,
 			...(pasta?.package ? [`  package:      ${pasta.package}`] : []),
 			`rootless network: ${info.rootlessNetwork}`,
+			...(info.rootlessNetns
+				? [
+						`rootless netns: ${info.rootlessNetns.netns} (cidr ${info.rootlessNetns.cidr})`,
+						`  holder:       pid ${info.rootlessNetns.holder.pid}${info.rootlessNetns.holder.running ? "" : " (dead)"}`,
+						`  slirp4netns:  ${info.rootlessNetns.slirp4netns ? `pid ${info.rootlessNetns.slirp4netns.pid}${info.rootlessNetns.slirp4netns.running ? "" : " (dead)"}` : "not started"}`,
+					]
+				: []),
 			"paths:",
 			...Object.entries(info.paths).map(
 				([k, v]) => `  ${`${k}:`.padEnd(14)}${Array.isArray(v) ? v.join(":") : v}`,
