@@ -7,7 +7,7 @@ export const NETWORK_FLAGS = {
 		type: "string",
 		repeat: true,
 		description:
-			"bridge|none|host|slirp4netns[:opts]|ns:PATH|container:ID|NAME[,NAME] (repeatable)",
+			"bridge|none|host|slirp4netns[:opts]|pasta[:opts]|ns:PATH|container:ID|NAME[,NAME] (repeatable)",
 	},
 	ip: { type: "string", description: "static IP on the first network" },
 	mac: { type: "string", description: "static MAC on the first network" },
