@@ -41,20 +41,22 @@ t0=$(ms); "$C" setup b1 --pid "$P1" --network bench -p 18701:5201 >/dev/null; t1
 echo "ctrnet setup, first container (makes the rootless netns): $(( (t1-t0)/1000000 )) ms"
 echo "ctrnet setup, second container:                            $(( (t2-t1)/1000000 )) ms"
 echo "ctrnet teardown, second container:                         $(( (t3-t2)/1000000 )) ms"
-nsenter --user=/proc/$P1/ns/user --net=/proc/$P1/ns/net iperf3 -s -D -p 5201
+nsenter --user=/proc/$P1/ns/user --net=/proc/$P1/ns/net iperf3 -s -D -p 5201 -I "$W/iperf-c.pid"
 "${P[@]}" run -d --name ctrnet-bench --network bridge -p 18702:5201 localhost/ctrnet-bench sleep 600 >/dev/null
 PID=$("${P[@]}" inspect -f '{{.State.Pid}}' ctrnet-bench)
-"${P[@]}" unshare nsenter --net=/proc/$PID/ns/net iperf3 -s -D -p 5201
+"${P[@]}" unshare nsenter --net=/proc/$PID/ns/net iperf3 -s -D -p 5201 -I "$W/iperf-p.pid"
 sleep 0.5
 for r in $(seq 1 "$ROUNDS"); do
   echo "ctrnet $(iperf 18701)"; echo "podman $(iperf 18702)"
 done
+kill "$(cat "$W/iperf-c.pid")" "$(cat "$W/iperf-p.pid")" # daemons: they would keep the rootless netns
 "${P[@]}" rm -f -t 0 ctrnet-bench >/dev/null
 "${P[@]}" rmi localhost/ctrnet-bench >/dev/null
 "$C" teardown b1
 kill "$P1" "$P2"; sleep 0.3
 "$C" gc >/dev/null
 "$C" network rm bench >/dev/null
+pkill -9 -u "$(id -u)" -x podman || true # podman's rootless pause process (it ignores TERM)
 EOF
 chown -R "$USER_NAME" "$work"
 out=$(su "$USER_NAME" -s /bin/bash -c "cd /tmp; bash $work/run.sh $work $ROUNDS" 2>&1)

@@ -1,4 +1,4 @@
-import { basicFromResult } from "../container/inspect";
+import { basicFromResult, buildInspect } from "../container/inspect";
 import { formatMapping } from "../ports/parse";
 import { isSameProcessAlive } from "../process/identity";
 import { command } from "./command";
@@ -17,7 +17,10 @@ export default command({
 			status: c.status,
 			netns: c.netns?.path ?? "",
 			networks: c.networks,
-			ips: c.networks.map((n) => basicFromResult(c.results[n]).IPAddress).filter(Boolean),
+			// Per network; a mode without networks (pasta) shows what inspect shows.
+			ips: c.networks.length
+				? c.networks.map((n) => basicFromResult(c.results[n]).IPAddress).filter(Boolean)
+				: [buildInspect(c).NetworkSettings.IPAddress].filter(Boolean),
 			ports: c.ports.map(formatMapping),
 			// A helper that died (slirp4netns, the port forwarder) shows here; `reload` restarts it.
 			helpers: c.helpers.map((h) => ({
