@@ -56,7 +56,7 @@ kill "$(cat "$W/iperf-c.pid")" "$(cat "$W/iperf-p.pid")" # daemons: they would k
 kill "$P1" "$P2"; sleep 0.3
 "$C" gc >/dev/null
 "$C" network rm bench >/dev/null
-pkill -9 -u "$(id -u)" -x podman || true # podman's rootless pause process (it ignores TERM)
+pkill -9 -u "$(id -u)" -x "podman pause" || true # podman's rootless pause process (it ignores TERM)
 EOF
 chown -R "$USER_NAME" "$work"
 out=$(su "$USER_NAME" -s /bin/bash -c "cd /tmp; bash $work/run.sh $work $ROUNDS" 2>&1)
