@@ -13,6 +13,7 @@ export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_DIRECTORY = 0o200000;
 export const O_NOFOLLOW = 0o400000;
+export const O_PATH = 0o10000000;
 export const O_CLOEXEC = 0o2000000;
 
 // unshare(2) / setns(2)
@@ -37,12 +38,14 @@ export const AF_NETLINK = 16;
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
+export const SOCK_SEQPACKET = 5;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SHUT_WR = 1;
 export const SHUT_RDWR = 2;
+export const MSG_NOSIGNAL = 0x4000;
 
 // poll(2)
 export const POLLIN = 0x1;

@@ -18,6 +18,7 @@ export default command({
 		const info = {
 			version: VERSION,
 			rootless: cfg.rootless,
+			networkBackend: cfg.networkBackend,
 			paths: {
 				root: cfg.root,
 				runRoot: cfg.runRoot,
@@ -25,6 +26,7 @@ export default command({
 				cniConfigDir: cfg.cniConfigDir,
 				cniCacheDir: cfg.cniCacheDir,
 				cniPluginDirs: cfg.cniPluginDirs,
+				networkConfigDir: cfg.networkConfigDir,
 			},
 			cni: { plugins },
 			slirp4netns,
@@ -38,6 +40,7 @@ export default command({
 		const lines = [
 			`version:        ${info.version}`,
 			`rootless:       ${info.rootless}`,
+			`network backend: ${info.networkBackend}`,
 			`kernel:         ${info.kernel}`,
 			`iptables:       ${iptables ? `${iptables.version} (${iptables.backend}) ${iptables.path}` : "not found"}`,
 			`slirp4netns:    ${slirp4netns ? `${slirp4netns.version} ${slirp4netns.path}` : "not found"}`,

@@ -16,6 +16,11 @@ export const GLOBAL_OPTIONS = {
 		help: "CNI plugin dirs, ':'-separated",
 	},
 	cniCacheDir: { flag: "--cni-cache-dir", env: "CTRNET_CNI_CACHE_DIR", help: "CNI result cache" },
+	networkConfigDir: {
+		flag: "--network-config-dir",
+		env: "CTRNET_NETWORK_CONFIG_DIR",
+		help: "native networks (podman 4's network JSON files)",
+	},
 	defaultNetwork: {
 		flag: "--default-network",
 		env: "CTRNET_DEFAULT_NETWORK",

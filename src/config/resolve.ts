@@ -46,6 +46,11 @@ export function resolveConfig(flags: GlobalFlags, env: Env, id: Identity): Confi
 			(rootless ? `${xdg("XDG_CONFIG_HOME", `${id.home}/.config`)}/cni/net.d` : "/etc/cni/net.d"),
 		cniPluginDirs: get("cniPluginDir")?.split(":").filter(Boolean) ?? DEFAULT_PLUGIN_DIRS,
 		cniCacheDir: get("cniCacheDir") ?? (rootless ? `${root}/cni` : "/var/lib/cni"),
+		networkConfigDir:
+			get("networkConfigDir") ??
+			(rootless
+				? `${xdg("XDG_DATA_HOME", `${id.home}/.local/share`)}/containers/storage/networks`
+				: "/etc/containers/networks"),
 		defaultNetwork: get("defaultNetwork") ?? "ctrnet",
 		defaultSubnet: get("defaultSubnet") ?? "10.90.0.0/16",
 		networkBackend: get("networkBackend") ?? "cni",

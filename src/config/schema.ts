@@ -29,6 +29,7 @@ export const ConfigSchema = z.object({
 	cniConfigDir: absPath,
 	cniPluginDirs: z.array(absPath).check(z.minLength(1)),
 	cniCacheDir: absPath,
+	networkConfigDir: absPath,
 	defaultNetwork: z.string().check(z.regex(NAME_PATTERN, "invalid network name")),
 	defaultSubnet: z.string().check(z.refine(isIPv4Subnet, "must be an IPv4 CIDR")),
 	networkBackend: z.enum(BACKENDS),

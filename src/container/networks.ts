@@ -6,7 +6,7 @@ import { listLinks, withNetlink } from "../netlink";
 import type { Container } from "../state/schema";
 import { interfaceFor, pinFromResult } from "./attachments";
 import type { Change } from "./change";
-import { backendFor, type Pin } from "./drivers";
+import { backendFor, type DetachOptions, type Pin } from "./drivers";
 
 /** Interface names taken in a namespace the container joined (another container's, say). */
 export function linksInUse(c: Container): Set<string> {
@@ -55,8 +55,9 @@ export async function detachNetwork(
 	ch: Change,
 	network: string,
 	bookkeeping?: Error[],
+	opts: DetachOptions = {},
 ): Promise<void> {
-	await backendFor(ch.c.backends[network] ?? "cni").detach(ch.rt, ch.c, network);
+	await backendFor(ch.c.backends[network] ?? "cni").detach(ch.rt, ch.c, network, opts);
 	if (bookkeeping) ch.trySave((x) => withoutNetwork(x, network), bookkeeping);
 	else ch.save((x) => withoutNetwork(x, network));
 }

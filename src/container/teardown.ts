@@ -83,9 +83,12 @@ export async function undoContainer(ch: Change, opts: TeardownOptions): Promise<
 	}
 	// The per-container runtime dir (API socket, unlinked logs) goes with the container.
 	rmSync(`${rt.config.runRoot}/${ch.c.id}`, { recursive: true, force: true });
+	// Only a namespace ctrnet created dies with its removal (a pinned one lives on in its process).
+	const netns0 = ch.c.netns;
+	const netnsGoing = !!netns0?.owned && netns0.pid === undefined && !opts.keepNetns;
 	for (const network of [...ch.c.networks].reverse()) {
 		try {
-			await detachNetwork(ch, network, bookkeeping);
+			await detachNetwork(ch, network, bookkeeping, { netnsGoing });
 		} catch (e) {
 			if (e instanceof NotFoundError) {
 				// Nothing to detach with: neither a cached config nor a definition. Nothing was

@@ -2,7 +2,15 @@
 
 import { type Family, formatIp, parseIp } from "../ip/address";
 import { parseCidr } from "../ip/cidr";
-import { type Attr, decodeAttrs, decodeIfaddrmsg, encodeIfaddrmsg, getStr, getU32 } from "./codec";
+import {
+	type Attr,
+	decodeAttrs,
+	decodeIfaddrmsg,
+	encodeIfaddrmsg,
+	getStr,
+	getU32,
+	u32,
+} from "./codec";
 import {
 	AF_INET,
 	AF_INET6,
@@ -84,8 +92,15 @@ function resolveIndex(nl: NetlinkSocket, ref: LinkRef): number {
 	return typeof ref === "number" ? ref : getLink(nl, ref).index;
 }
 
+export interface AddressOptions {
+	/** Add the IPv4 broadcast address (`brd +`); default true. */
+	broadcast?: boolean;
+	/** IFA_F_* bits, e.g. IFA_F_NODAD (`ip addr add … nodad`). */
+	flags?: number;
+}
+
 /** The request `ip addr add CIDR dev LINK` sends. Pure (given the ifindex). */
-export function addressRequest(index: number, cidr: string, opts: { broadcast?: boolean } = {}) {
+export function addressRequest(index: number, cidr: string, opts: AddressOptions = {}) {
 	const c = parseCidr(cidr);
 	const bytes = parseIp(c.address);
 	// 127/8 and ::1 are host scope, like iproute2 picks them; fe80::/10 link; the rest global.
@@ -102,7 +117,16 @@ export function addressRequest(index: number, cidr: string, opts: { broadcast?: 
 	if (c.family === 4 && opts.broadcast !== false && c.prefixLen < 31) {
 		attrs.push({ type: IFA_BROADCAST, value: broadcastOf(bytes, c.prefixLen) });
 	}
-	const body = encodeIfaddrmsg({ family: afOf(c.family), prefixLen: c.prefixLen, scope, index });
+	// ifa_flags holds the low 8 bits; IFA_FLAGS the whole set (iproute2 sends both).
+	const flags = opts.flags ?? 0;
+	if (flags) attrs.push({ type: IFA_FLAGS, value: u32(flags) });
+	const body = encodeIfaddrmsg({
+		family: afOf(c.family),
+		prefixLen: c.prefixLen,
+		flags: flags & 0xff,
+		scope,
+		index,
+	});
 	return { body, attrs, cidr: `${c.address}/${c.prefixLen}` };
 }
 
@@ -114,8 +138,13 @@ function broadcastOf(addr: Uint8Array, prefixLen: number): Uint8Array {
 }
 
 /** Adds "10.0.0.1/24" or "fd00::1/64" to a link (with the v4 broadcast, like `ip addr add … brd +`). */
-export function addAddress(nl: NetlinkSocket, ref: LinkRef, cidr: string): void {
-	const r = addressRequest(resolveIndex(nl, ref), cidr);
+export function addAddress(
+	nl: NetlinkSocket,
+	ref: LinkRef,
+	cidr: string,
+	opts: AddressOptions = {},
+): void {
+	const r = addressRequest(resolveIndex(nl, ref), cidr, opts);
 	nl.request(
 		`add address ${r.cidr} dev ${ref}`,
 		RTM_NEWADDR,

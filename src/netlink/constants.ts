@@ -54,12 +54,28 @@ export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
 export const IFLA_INFO_SLAVE_KIND = 4;
 export const VETH_INFO_PEER = 1;
+export const IFLA_MACVLAN_MODE = 1;
+
+/** MACVLAN_MODE_* (<linux/if_link.h>), by the names podman's `-o mode=` takes. */
+export const MACVLAN_MODES = {
+	private: 1,
+	vepa: 2,
+	bridge: 4,
+	passthru: 8,
+	source: 16,
+} as const;
 
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
 export const IFA_LABEL = 3;
 export const IFA_BROADCAST = 4;
 export const IFA_FLAGS = 8;
+
+// ifa_flags / IFA_FLAGS bits
+/** The address is usable at once: no duplicate address detection (IPv6). */
+export const IFA_F_NODAD = 0x02;
+export const IFA_F_DADFAILED = 0x08;
+export const IFA_F_TENTATIVE = 0x40;
 
 export const RTA_DST = 1;
 export const RTA_SRC = 2;

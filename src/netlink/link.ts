@@ -25,11 +25,13 @@ import {
 	IFLA_INFO_SLAVE_KIND,
 	IFLA_LINK,
 	IFLA_LINKINFO,
+	IFLA_MACVLAN_MODE,
 	IFLA_MASTER,
 	IFLA_MTU,
 	IFLA_NET_NS_FD,
 	IFLA_OPERSTATE,
 	IFLA_STATS64,
+	MACVLAN_MODES,
 	NLM_F_CREATE,
 	NLM_F_EXCL,
 	OPERSTATES,
@@ -139,11 +141,19 @@ export function decodeLink(payload: Uint8Array): Link {
 	return link;
 }
 
-export function listLinks(nl: NetlinkSocket): Link[] {
+export interface LinkFilter {
+	/** Only the ports of this bridge (ifindex); the kernel filters, so the reply stays small. */
+	master?: number;
+}
+
+export function listLinks(nl: NetlinkSocket, filter: LinkFilter = {}): Link[] {
+	const attrs: Attr[] =
+		filter.master === undefined ? [] : [{ type: IFLA_MASTER, value: u32(filter.master) }];
 	return nl
-		.dump("list links", RTM_GETLINK, encodeIfinfomsg())
+		.dump("list links", RTM_GETLINK, encodeIfinfomsg(), attrs)
 		.filter((r: Reply) => r.type === RTM_NEWLINK)
-		.map((r) => decodeLink(r.payload));
+		.map((r) => decodeLink(r.payload))
+		.filter((l) => filter.master === undefined || l.master === filter.master);
 }
 
 /** ifinfomsg + IFLA_IFNAME addressing one link, by index or by name. */
@@ -217,20 +227,38 @@ export interface VethOptions {
 	peerNetnsFd?: number;
 	/** Same, by path; opened and closed here. */
 	peerNetnsPath?: string;
+	/** MTU of both ends. */
 	mtu?: number;
 	mac?: string;
 	peerMac?: string;
+	/** Attach the local end to this bridge (ifindex) in the same request. */
+	master?: number;
+	/** Bring the local end up in the same request (the peer stays down). */
+	up?: boolean;
 }
 
-/** The attributes of a new-link request: name, optional MTU/MAC, and IFLA_LINKINFO. Pure. */
-export function newLinkAttrs(
-	name: string,
-	kind: string,
-	opts: { mtu?: number; mac?: string; data?: Attr[] } = {},
-): Attr[] {
+/** What a new-link request can set besides its kind-specific data. */
+export interface NewLinkOptions {
+	mtu?: number;
+	mac?: string;
+	/** IFLA_INFO_DATA: the kind's own attributes. */
+	data?: Attr[];
+	/** IFLA_MASTER: the bridge to attach to. */
+	master?: number;
+	/** IFLA_LINK: the lower device (a macvlan's parent). */
+	link?: number;
+	/** IFLA_NET_NS_FD: create the link in that netns (the lower device stays where it is). */
+	netnsFd?: number;
+}
+
+/** The attributes of a new-link request: name, optional MTU/MAC/…, and IFLA_LINKINFO. Pure. */
+export function newLinkAttrs(name: string, kind: string, opts: NewLinkOptions = {}): Attr[] {
 	const attrs: Attr[] = [{ type: IFLA_IFNAME, value: str(name) }];
 	if (opts.mtu !== undefined) attrs.push({ type: IFLA_MTU, value: u32(opts.mtu) });
 	if (opts.mac !== undefined) attrs.push({ type: IFLA_ADDRESS, value: parseMac(opts.mac) });
+	if (opts.link !== undefined) attrs.push({ type: IFLA_LINK, value: u32(opts.link) });
+	if (opts.master !== undefined) attrs.push({ type: IFLA_MASTER, value: u32(opts.master) });
+	if (opts.netnsFd !== undefined) attrs.push({ type: IFLA_NET_NS_FD, value: u32(opts.netnsFd) });
 	const info: Attr[] = [{ type: IFLA_INFO_KIND, value: bytes(kind) }];
 	if (opts.data) info.push({ type: IFLA_INFO_DATA, value: opts.data });
 	attrs.push({ type: IFLA_LINKINFO, value: info });
@@ -246,6 +274,15 @@ export function vethPeerData(peerName: string, opts: VethOptions, netnsFd?: numb
 	return [{ type: VETH_INFO_PEER, head: encodeIfinfomsg(), value: peer }];
 }
 
+/** The whole `ip link add NAME type veth peer PEER …` request. Pure (given the netns fd). */
+export function vethRequest(name: string, peerName: string, opts: VethOptions, netnsFd?: number) {
+	const { peerNetnsFd: _, peerNetnsPath: __, up, ...rest } = opts;
+	return {
+		body: encodeIfinfomsg(up ? { flags: IFF_UP, change: IFF_UP } : {}),
+		attrs: newLinkAttrs(name, "veth", { ...rest, data: vethPeerData(peerName, opts, netnsFd) }),
+	};
+}
+
 /** Creates a veth pair `name` <-> `peerName`; the peer may go straight into another netns. */
 export function createVeth(
 	nl: NetlinkSocket,
@@ -257,13 +294,13 @@ export function createVeth(
 	const opened = fd === undefined && opts.peerNetnsPath !== undefined;
 	if (opened) fd = open(opts.peerNetnsPath as string, O_RDONLY);
 	try {
-		const attrs = newLinkAttrs(name, "veth", { ...opts, data: vethPeerData(peerName, opts, fd) });
+		const r = vethRequest(name, peerName, opts, fd);
 		nl.request(
 			`create veth ${name} peer ${peerName}`,
 			RTM_NEWLINK,
 			NLM_F_CREATE | NLM_F_EXCL,
-			encodeIfinfomsg(),
-			attrs,
+			r.body,
+			r.attrs,
 		);
 	} finally {
 		if (opened && fd !== undefined) close(fd);
@@ -282,6 +319,39 @@ export function createBridge(
 		encodeIfinfomsg(),
 		newLinkAttrs(name, "bridge", opts),
 	);
+}
+
+export type MacvlanMode = keyof typeof MACVLAN_MODES;
+
+export interface MacvlanOptions {
+	/** ifindex of the parent (lower) device, in the socket's netns. */
+	parent: number;
+	/** Default "bridge" (what podman and the CNI plugin use). */
+	mode?: MacvlanMode;
+	mtu?: number;
+	mac?: string;
+	/** Create it straight in this netns (an open nsfs fd); the parent stays where it is. */
+	netnsFd?: number;
+}
+
+/** The `ip link add NAME link PARENT type macvlan mode MODE [netns …]` request. Pure. */
+export function macvlanRequest(name: string, opts: MacvlanOptions) {
+	const mode = MACVLAN_MODES[opts.mode ?? "bridge"];
+	return {
+		body: encodeIfinfomsg(),
+		attrs: newLinkAttrs(name, "macvlan", {
+			mtu: opts.mtu,
+			mac: opts.mac,
+			link: opts.parent,
+			netnsFd: opts.netnsFd,
+			data: [{ type: IFLA_MACVLAN_MODE, value: u32(mode) }],
+		}),
+	};
+}
+
+export function createMacvlan(nl: NetlinkSocket, name: string, opts: MacvlanOptions): void {
+	const r = macvlanRequest(name, opts);
+	nl.request(`create macvlan ${name}`, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, r.body, r.attrs);
 }
 
 /** Deletes a link (for a veth, both ends go). */

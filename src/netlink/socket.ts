@@ -17,7 +17,15 @@ import {
 	bind as sysBind,
 } from "../../ffi/libc";
 import { inNetns } from "../../ffi/netns";
-import { type Attr, decodeError, decodeMessages, encodeMessage, type Message, u32 } from "./codec";
+import {
+	type Attr,
+	concat,
+	decodeError,
+	decodeMessages,
+	encodeMessage,
+	type Message,
+	u32,
+} from "./codec";
 import {
 	NETLINK_EXT_ACK,
 	NETLINK_ROUTE,
@@ -40,6 +48,18 @@ const DUMP_RETRIES = 5;
 
 /** A reply: type, flags and a private copy of the payload (the receive buffer is reused). */
 export type Reply = Pick<Message, "type" | "flags" | "payload">;
+
+/** One change request of a batch (see NetlinkSocket.batch). */
+export interface BatchItem {
+	/** What it does, for the error message: "add address 10.0.0.1/24 dev eth0". */
+	op: string;
+	type: number;
+	flags: number;
+	body: Uint8Array;
+	attrs?: Attr[];
+	/** errnos that count as success here, e.g. EEXIST for "already there is fine". */
+	tolerate?: readonly number[];
+}
 
 export class NetlinkSocket {
 	readonly fd: number;
@@ -84,6 +104,38 @@ export class NetlinkSocket {
 				if (m.type !== NLMSG_NOOP) replies.push(copy(m));
 			}
 		}
+	}
+
+	/**
+	 * Several change requests in one datagram, so one system call instead of one per request:
+	 * the kernel runs them in order and acks each, going on past a failed one. Waits for every
+	 * ack, then throws the first failure (in request order) that is not tolerated.
+	 */
+	batch(items: readonly BatchItem[]): void {
+		if (items.length === 0) return;
+		const pending = new Map<number, number>(); // seq -> index into items
+		const msgs = items.map((it, i) => {
+			const seq = this.nextSeq();
+			pending.set(seq, i);
+			const flags = it.flags | NLM_F_REQUEST | NLM_F_ACK;
+			return encodeMessage({ type: it.type, flags, seq }, it.body, it.attrs ?? []);
+		});
+		this.send(concat(msgs));
+		const failures: (NetlinkError | undefined)[] = [];
+		while (pending.size > 0) {
+			for (const m of this.receive(items[0]?.op ?? "batch")) {
+				const i = pending.get(m.seq);
+				if (i === undefined || m.type !== NLMSG_ERROR) continue;
+				pending.delete(m.seq);
+				const { errno, message } = decodeError(m.payload, m.flags);
+				const it = items[i] as BatchItem;
+				if (errno !== 0 && !it.tolerate?.includes(errno)) {
+					failures[i] = new NetlinkError(it.op, errno, message ?? strerror(errno));
+				}
+			}
+		}
+		const first = failures.find((f) => f !== undefined);
+		if (first) throw first;
 	}
 
 	/** A dump (NLM_F_DUMP): every reply of every part until NLMSG_DONE; redone if interrupted. */

@@ -71,10 +71,10 @@ export async function removeNetwork(
 ): Promise<void> {
 	if (!listNetworks(config).networks.get(name)?.file)
 		throw new NotFoundError(`no such network ${name}`);
+	// The lock file stays: removing it while another process waits on it would hand out two locks.
 	await withFileLock(networkLockPath(config, name), "exclusive", () =>
 		removeLocked(config, name, opts),
 	);
-	rmSync(networkLockPath(config, name), { force: true });
 }
 
 async function removeLocked(config: Config, name: string, opts: RemoveOptions): Promise<void> {

@@ -10,7 +10,7 @@
 // zod/mini, not zod: the forwarder is a long-lived process with a memory budget, and the full
 // zod API (plus node:net) cost it ~10 MB of RSS in the compiled binary (measured).
 import * as z from "zod/mini";
-import { ipFamily } from "../ip/address";
+import { ipFamily, parseIp } from "../ip/address";
 
 /** One port to forward, after range and protocol-list expansion. */
 export interface Forward {
@@ -30,6 +30,11 @@ export interface RootlessportConfig {
 	tmpDir: string;
 	childIP: string;
 	containerId: string;
+	/**
+	 * podman 4's rootless CNI: serve the reload socket `TmpDir/rp/<ContainerID>`, through which
+	 * podman (or ctrnet) switches the container's address for new connections.
+	 */
+	rootlessCNI: boolean;
 }
 
 /** slirp4netns' guest address, podman v3.0's hard-coded ChildIP; used when ChildIP is empty. */
@@ -64,7 +69,26 @@ const RawConfig = z.object({
 	TmpDir: str(""),
 	ChildIP: str(""),
 	ContainerID: str(""),
+	RootlessCNI: z._default(z.boolean(), false),
 });
+
+/** DESIGN 8's ID rule: the reload socket is named after the container, inside TmpDir/rp. */
+const ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/;
+
+/**
+ * Loopback or unspecified (0.0.0.0, ::, and their IPv4-mapped forms): dialling either would reach
+ * the container's own localhost. Services bound there must stay private (CVE-2021-20199), and the
+ * container must see a network peer.
+ */
+export function isLocalOnly(ip: string): boolean {
+	let b = parseIp(ip);
+	if (b.length === 16) {
+		const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+		if (!mapped) return b.subarray(0, 15).every((x) => x === 0) && (b[15] as number) <= 1;
+		b = b.subarray(12);
+	}
+	return b[0] === 127 || b.every((x) => x === 0);
+}
 
 /** A config problem, worded for the one line the forwarder prints on stdout. */
 export class ConfigError extends Error {
@@ -131,10 +155,13 @@ export function parseConfig(input: unknown): RootlessportConfig {
 	const childIP = c.ChildIP || DEFAULT_CHILD_IP;
 	if (ipFamily(childIP) === undefined)
 		throw new ConfigError(`invalid ChildIP ${JSON.stringify(childIP)}`);
-	// Never dial the container's loopback: services bound to its localhost must stay private
-	// (CVE-2021-20199), and the container must see a network peer.
-	if (/^127\.|^::1$|^::ffff:127\./.test(childIP)) {
-		throw new ConfigError(`ChildIP ${childIP} is a loopback address`);
+	if (isLocalOnly(childIP)) throw new ConfigError(`ChildIP ${childIP} is a loopback address`);
+	if (c.RootlessCNI) {
+		// podman would make the socket dir relative to its cwd, or a path from the ID: refuse.
+		if (c.TmpDir === "") throw new ConfigError("missing TmpDir");
+		if (!ID.test(c.ContainerID)) {
+			throw new ConfigError(`invalid ContainerID ${JSON.stringify(c.ContainerID)}`);
+		}
 	}
 	const forwards = (c.Mappings ?? []).flatMap(expand);
 	checkConflicts(forwards);
@@ -146,5 +173,6 @@ export function parseConfig(input: unknown): RootlessportConfig {
 		tmpDir: c.TmpDir,
 		childIP,
 		containerId: c.ContainerID,
+		rootlessCNI: c.RootlessCNI,
 	};
 }

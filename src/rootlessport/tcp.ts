@@ -10,9 +10,13 @@
 //   the other once everything before it was written (HTTP/1.0 clients and `nc -N` rely on this).
 //   Not end(): in Bun 1.4.5 end() closes the whole socket, so a reply still on its way would be
 //   lost (measured). Bun closes a socket by itself once both directions are finished.
+// - At most `conns.max` client connections at once across the forwarder's TCP ports (limits.ts);
+//   one beyond that is closed at once, and the log says so at a bounded rate.
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import { inNetns } from "../../ffi/netns";
 import type { Forward } from "./config";
+import type { Log } from "./log";
+import type { Target } from "./target";
 
 /** One direction's writer: the socket plus what still has to be written to it. */
 interface Side {
@@ -23,16 +27,29 @@ interface Side {
 	fin: boolean;
 	shut: boolean;
 	closed: boolean;
+	/** The client side of a served connection: counted in `conns` until it closes. */
+	counted: ConnCount | null;
+}
+
+/** Open client connections, shared by every TCP port of a forwarder. */
+export interface ConnCount {
+	open: number;
+	max: number;
 }
 
 export interface TcpForwarder {
 	close(): void;
 }
 
-export type Logger = (line: string) => void;
-
 function newSide(sock: Socket<Side> | null): Side {
-	const side = { sock, out: [], fin: false, shut: false, closed: false } as unknown as Side;
+	const side = {
+		sock,
+		out: [],
+		fin: false,
+		shut: false,
+		closed: false,
+		counted: null,
+	} as unknown as Side;
 	side.peer = side;
 	return side;
 }
@@ -95,6 +112,10 @@ const common: Omit<SocketHandler<Side>, "open"> = {
 	},
 	close(sock) {
 		const side = sock.data;
+		if (side.counted) {
+			side.counted.open--;
+			side.counted = null;
+		}
 		side.closed = true;
 		side.out = [];
 		// Whatever the other end still has to say cannot reach us: finish it gracefully.
@@ -127,13 +148,15 @@ const upstreamHandlers: SocketHandler<Side> = {
 export function listenTcp(
 	f: Forward,
 	netnsPath: string,
-	childIP: string,
-	log: Logger,
+	target: Target,
+	log: Log,
+	conns: ConnCount,
 ): TcpForwarder {
 	const dial = (client: Side): void => {
 		const upstream = newSide(null);
 		upstream.peer = client;
 		client.peer = upstream;
+		const childIP = target.ip();
 		try {
 			inNetns(netnsPath, () => {
 				Bun.connect<Side>({
@@ -145,7 +168,10 @@ export function listenTcp(
 				}).catch(() => {}); // connectError handles it
 			});
 		} catch (err) {
-			log(`tcp ${f.hostPort}: cannot dial ${childIP}:${f.containerPort}: ${String(err)}`);
+			log(
+				`tcp ${f.hostPort}: cannot dial ${childIP}:${f.containerPort}: ${String(err)}`,
+				`tcp ${f.hostPort} dial`,
+			);
 			upstream.closed = true;
 			client.sock?.end();
 		}
@@ -159,9 +185,17 @@ export function listenTcp(
 		socket: {
 			...common,
 			open(sock) {
-				sock.setNoDelay(true);
 				const client = newSide(sock);
 				sock.data = client;
+				if (conns.open >= conns.max) {
+					client.closed = true;
+					log(`tcp: connection limit (${conns.max} open) reached; refusing`, "tcp limit");
+					sock.terminate();
+					return;
+				}
+				conns.open++;
+				client.counted = conns;
+				sock.setNoDelay(true);
 				dial(client);
 			},
 		},

@@ -344,6 +344,9 @@ describe.if(ok)("ports, reload, connect and disconnect", () => {
 		expect(await curl("http://127.0.0.1:18282/")).toBe("hello from t5");
 		expect((await W.run(["port", cid])).stdout).toBe("80/tcp -> 127.0.0.1:18282\n");
 		expect((await W.run(["port", cid, "80"])).stdout).toBe("127.0.0.1:18282\n");
+		expect(await W.json(["port", cid, "--format", "json"])).toEqual([
+			{ hostIP: "127.0.0.1", hostPort: 18282, containerPort: 80, protocol: "tcp" },
+		]);
 		const missing = await W.run(["port", cid, "99/udp"]);
 		expect(missing.code).toBe(125);
 		expect(missing.stderr).toContain('failed to find published port "99/udp"');

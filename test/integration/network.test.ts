@@ -28,10 +28,10 @@ function setup() {
 	});
 	const run = (args: string[]) =>
 		ctrnet([...args, "--cni-config-dir", confDir, "--cni-cache-dir", cacheDir]);
-	// The config dir's lock file (flock: it stays, like podman's cni.lock) is not a network.
+	// Lock files (flock: they stay, like podman's cni.lock) are not networks.
 	const files = () =>
 		readdirSync(confDir)
-			.filter((f) => f !== ".ctrnet-network.lock")
+			.filter((f) => !(f.startsWith(".ctrnet-") && f.endsWith(".lock")))
 			.sort();
 	return { confDir, cacheDir, run, files };
 }

@@ -14,6 +14,7 @@ import {
 } from "node:fs";
 import { BIN, have, requireBinary } from "../lib/cli";
 import { processesMatching, sh } from "../lib/host";
+import { waitPortFree } from "../lib/rootless";
 
 const USER = "ctrnet-test";
 const ok = have(["slirp4netns", "nsenter", "unshare", "runuser", "busybox", "curl", "ip"], true);
@@ -326,6 +327,48 @@ for (const [who, make] of [
 				}
 				expect((await c.ctrnet(["ps", "--format", "json"])).stdout.trim()).toBe("[]");
 				expect(processesMatching(`t7c-${tag}-${who}`)).toEqual([]);
+			} finally {
+				await c.cleanup();
+			}
+		});
+
+		test("slirp4netns killed: ps shows it dead, reload starts it (and the forwarder) again", async () => {
+			const c = await make();
+			const id = `t7c-${tag}-${who}-rl`;
+			const port = 18640 + (who === "root" ? 1 : 0);
+			try {
+				const r = await c.ctrnet(
+					setupArgs(c, id, ["--network", "slirp4netns", "-p", `127.0.0.1:${port}:8080`]),
+				);
+				expect(r.code).toBe(0);
+				const srv = httpd(c, 8080, "before and after");
+				await Bun.sleep(200);
+				expect(await curl(`http://127.0.0.1:${port}/`)).toBe("before and after");
+				type Row = { id: string; helpers: { kind: string; pid: number; running: boolean }[] };
+				const helpers = async () =>
+					(JSON.parse((await c.ctrnet(["ps", "--format", "json"])).stdout) as Row[]).find(
+						(x) => x.id === id,
+					)?.helpers ?? [];
+				const slirp = (await helpers()).find((h) => h.kind === "slirp4netns");
+				expect(slirp?.running).toBe(true);
+				process.kill(slirp?.pid as number, "SIGKILL");
+				for (
+					let t = 0;
+					t < 100 && (await helpers()).some((h) => h.running && h.kind === "slirp4netns");
+					t++
+				)
+					await Bun.sleep(50);
+				expect((await helpers()).find((h) => h.kind === "slirp4netns")?.running).toBe(false);
+				expect((await c.ctrnet(["ps"])).stdout).toContain("slirp4netns (dead)");
+				const rl = await c.ctrnet(["reload", id]);
+				expect(rl.stderr).toBe("");
+				expect(rl.code).toBe(0);
+				expect((await helpers()).every((h) => h.running)).toBe(true);
+				await Bun.sleep(200);
+				expect(await curl(`http://127.0.0.1:${port}/`)).toBe("before and after");
+				await srv.peers();
+				expect((await c.ctrnet(["teardown", id])).code).toBe(0);
+				expect(await waitPortFree(port)).toBe(true);
 			} finally {
 				await c.cleanup();
 			}

@@ -134,8 +134,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 			{ proto: "udp", hostIP: "127.0.0.1", hostPort: port, containerPort: 8002 },
 			ns.path,
 			CHILD_IP,
-			() => {},
-			300,
+			{ idleMs: 300 },
 		);
 		try {
 			expect(await udpExchange("127.0.0.1", port, "a")).toBe("echo:a");

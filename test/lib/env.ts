@@ -17,6 +17,7 @@ export interface World {
 		CTRNET_NETNS_DIR: string;
 		CTRNET_CNI_CONFIG_DIR: string;
 		CTRNET_CNI_CACHE_DIR: string;
+		CTRNET_NETWORK_CONFIG_DIR: string;
 	};
 	run(args: string[], opts?: { stdin?: string }): Promise<RunResult>;
 	/** Runs and parses stdout as JSON; throws with stderr when the command failed. */
@@ -32,6 +33,7 @@ export function world(prefix: string): World {
 		CTRNET_NETNS_DIR: `${dir}/netns`,
 		CTRNET_CNI_CONFIG_DIR: `${dir}/net.d`,
 		CTRNET_CNI_CACHE_DIR: `${dir}/cache`,
+		CTRNET_NETWORK_CONFIG_DIR: `${dir}/networks`,
 		CNI_PATH: `/usr/lib/cni:${FIXTURE_PLUGINS}`,
 	};
 	const run = (args: string[], opts: { stdin?: string } = {}) => ctrnet(args, { env, ...opts });

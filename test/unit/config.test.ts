@@ -17,6 +17,7 @@ describe("resolveConfig", () => {
 			cniConfigDir: "/etc/cni/net.d",
 			cniPluginDirs: DEFAULT_PLUGIN_DIRS,
 			cniCacheDir: "/var/lib/cni",
+			networkConfigDir: "/etc/containers/networks",
 			defaultNetwork: "ctrnet",
 			defaultSubnet: "10.90.0.0/16",
 			networkBackend: "cni",

@@ -1,6 +1,6 @@
 // rootlessport's stdin config (both of podman's mapping shapes) and its error lines.
 import { describe, expect, test } from "bun:test";
-import { ConfigError, parseConfig } from "../../src/rootlessport/config";
+import { ConfigError, isLocalOnly, parseConfig } from "../../src/rootlessport/config";
 import { joinHostPort, listenErrorLine } from "../../src/rootlessport/listen-error";
 
 const base = {
@@ -80,6 +80,24 @@ describe("parseConfig", () => {
 		expect(() => parseConfig({ ...base, ChildIP: "127.0.0.1" })).toThrow(/loopback/);
 		expect(() => parseConfig({ ...base, ChildIP: "::1" })).toThrow(/loopback/);
 		expect(() => parseConfig({ ...base, ChildIP: "localhost" })).toThrow(ConfigError);
+		// Unspecified and IPv4-mapped forms reach the container's localhost too.
+		for (const ip of ["0.0.0.0", "::", "::ffff:127.0.0.1", "::ffff:0.0.0.0", "127.1.2.3"]) {
+			expect(() => parseConfig({ ...base, ChildIP: ip })).toThrow(/loopback/);
+		}
+		for (const ip of ["10.0.2.100", "::2", "fe80::1", "::ffff:10.0.0.1", "128.0.0.1"]) {
+			expect(isLocalOnly(ip)).toBe(false);
+		}
+	});
+
+	test("RootlessCNI: off by default; needs TmpDir and a ContainerID that can name a file", () => {
+		expect(parseConfig(base).rootlessCNI).toBe(false);
+		const cni = { ...base, RootlessCNI: true };
+		expect(parseConfig({ ...cni, ContainerID: "a".repeat(64) }).rootlessCNI).toBe(true);
+		expect(() => parseConfig({ ...cni, ContainerID: "a", TmpDir: "" })).toThrow("missing TmpDir");
+		for (const id of ["", "..", "a/b", "-x", "x".repeat(254)]) {
+			expect(() => parseConfig({ ...cni, ContainerID: id })).toThrow("invalid ContainerID");
+		}
+		expect(() => parseConfig({ ...cni, RootlessCNI: "yes" })).toThrow(ConfigError);
 	});
 
 	test("bad mappings", () => {

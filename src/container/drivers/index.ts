@@ -2,15 +2,14 @@
 // the same backend always detaches it, whatever the configuration says now.
 import type { Backend } from "../../state/schema";
 import { cniBackend } from "./cni";
+import { nativeBackend } from "./native";
 import type { NetworkBackend } from "./types";
 
-export type { ModeAccepts, ModeDriver, NetworkBackend, Pin } from "./types";
+export type { DetachOptions, ModeAccepts, ModeDriver, NetworkBackend, Pin } from "./types";
 
 const BACKENDS: Record<Backend, () => NetworkBackend> = {
 	cni: () => cniBackend,
-	native: () => {
-		throw new Error("the native backend is not built yet");
-	},
+	native: () => nativeBackend,
 };
 
 export function backendFor(kind: Backend): NetworkBackend {

@@ -26,8 +26,16 @@ export interface NetworkBackend {
 	 * store: a CNI result document, of any version. A failure leaves nothing of this attachment.
 	 */
 	attach(rt: Runtime, c: Container, network: string, pin: Pin): Promise<unknown>;
-	/** Detaches; idempotent, and works when the container's namespace is already gone. */
-	detach(rt: Runtime, c: Container, network: string): Promise<void>;
+	/**
+	 * Detaches; idempotent, and works when the container's namespace is already gone.
+	 * `netnsGoing`: the caller removes the namespace right after (the kernel may take the
+	 * container's end with it, sparing the wait a link deletion costs).
+	 */
+	detach(rt: Runtime, c: Container, network: string, opts?: DetachOptions): Promise<void>;
+}
+
+export interface DetachOptions {
+	netnsGoing?: boolean;
 }
 
 /** What a network mode accepts in a setup request. */
