@@ -16,6 +16,7 @@ const lib = dlopen("libc.so.6", {
 	renameat: { args: [T.i32, T.cstring, T.i32, T.cstring], returns: T.i32 },
 	unlinkat: { args: [T.i32, T.cstring, T.i32], returns: T.i32 },
 	linkat: { args: [T.i32, T.cstring, T.i32, T.cstring, T.i32], returns: T.i32 },
+	execve: { args: [T.cstring, T.ptr, T.ptr], returns: T.i32 },
 	close: { args: [T.i32], returns: T.i32 },
 	read: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
 	write: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
@@ -68,6 +69,27 @@ export function renameat(dirFd: number, from: string, to: string): void {
 		"rename",
 		`${from} -> ${to}`,
 	);
+}
+
+/**
+ * execve(2): this process becomes `path` with `argv` and `env` (a multi-threaded process may:
+ * the kernel ends the other threads). Returns only by throwing.
+ */
+export function execve(path: string, argv: readonly string[], env: Record<string, string>): never {
+	const keep: Buffer[] = [];
+	const vector = (items: string[]) => {
+		const v = new BigUint64Array(items.length + 1);
+		items.forEach((s, i) => {
+			const b = Buffer.from(`${s}\0`);
+			keep.push(b);
+			v[i] = BigInt(ptr(b));
+		});
+		return v;
+	};
+	const envp = vector(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+	const argvp = vector([...argv]);
+	C.execve(Buffer.from(`${path}\0`), argvp, envp);
+	throw new SysError("execve", errno(), path);
 }
 
 /** linkat(2) within one directory fd: fails with EEXIST when `to` exists (an exclusive claim). */

@@ -1,5 +1,6 @@
-// stdout/stderr writes. process.stdout costs ~18 ms on first use in a compiled binary (it builds a
-// node stream), more than the whole rest of `ctrnet version`; a plain write(2) costs nothing.
+// stdout/stderr writes. process.stdout is expensive on first use in a compiled binary (it builds a
+// node stream: more than the whole rest of `ctrnet version`, see scripts/bench/startup.sh); a
+// plain write(2) costs nothing.
 import { writeSync } from "node:fs";
 
 function writeAll(fd: number, text: string): void {

@@ -1,6 +1,6 @@
 // Logging facade over consola. Only `consola/core` is used, with a one-line reporter: consola's
 // default entry imports node:tty, and a node builtin is hoisted into the binary's start-up, which
-// cost ~9 ms per run (DESIGN 1a). Warnings are plain `Warning: …` lines (DESIGN 4).
+// every run would pay (DESIGN 1a). Warnings are plain `Warning: …` lines (DESIGN 4).
 import type { ConsolaInstance, LogObject } from "consola/core";
 import { writeErr } from "./io";
 

@@ -30,6 +30,9 @@ export default command({
 			},
 			cni: { plugins },
 			slirp4netns,
+			rootlessNetns: cfg.rootless
+				? (await import("../rootless/netns")).rootlessNetnsInfo(cfg)
+				: null,
 			kernel: kernelRelease(),
 			iptables,
 		};
@@ -45,6 +48,13 @@ export default command({
 			`iptables:       ${iptables ? `${iptables.version} (${iptables.backend}) ${iptables.path}` : "not found"}`,
 			`slirp4netns:    ${slirp4netns ? `${slirp4netns.version} ${slirp4netns.path}` : "not found"}`,
 			...(slirp4netns ? [`  features:     ${slirp4netns.features.join(" ")}`] : []),
+			...(info.rootlessNetns
+				? [
+						`rootless netns: ${info.rootlessNetns.netns} (cidr ${info.rootlessNetns.cidr})`,
+						`  holder:       pid ${info.rootlessNetns.holder.pid}${info.rootlessNetns.holder.running ? "" : " (dead)"}`,
+						`  slirp4netns:  ${info.rootlessNetns.slirp4netns ? `pid ${info.rootlessNetns.slirp4netns.pid}${info.rootlessNetns.slirp4netns.running ? "" : " (dead)"}` : "not started"}`,
+					]
+				: []),
 			"paths:",
 			...Object.entries(info.paths).map(
 				([k, v]) => `  ${`${k}:`.padEnd(14)}${Array.isArray(v) ? v.join(":") : v}`,

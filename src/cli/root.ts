@@ -22,5 +22,7 @@ export const root: Command = {
 		events: () => import("./events").then((m) => m.default),
 		gc: () => import("./gc").then((m) => m.default),
 		hook: () => import("./hook").then((m) => m.default),
+		rootless: () => import("./rootless").then((m) => m.rootless),
+		"rootless-worker": () => import("./rootless").then((m) => m.worker),
 	},
 };

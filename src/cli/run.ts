@@ -52,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
 			return 0;
 		}
 		// `ctrnet version` is what scripts call to probe the binary: answer it without loading
-		// citty (whose node:util import alone is ~2 ms of a ~6 ms start-up).
+		// citty (whose node:util import alone is a large share of the start-up).
 		if (
 			parsed.rest.length === 1 &&
 			["version", "--version", "-V"].includes(parsed.rest[0] as string)

@@ -40,6 +40,8 @@ export interface CniOptions {
 	env?: Record<string, string | undefined>;
 	/** Called after each plugin process; default: print it when CTRNET_TRACE_PLUGINS=1. */
 	onRun?: (run: PluginRun) => void;
+	/** Every plugin runs under this command (nsenter into a rootless netns, DESIGN 13). */
+	wrap?: readonly string[];
 }
 
 function traceToStderr(r: PluginRun): void {
@@ -54,8 +56,10 @@ export class Cni {
 	private readonly timeoutMs: number;
 	private readonly env: Record<string, string | undefined>;
 	private readonly onRun?: (run: PluginRun) => void;
+	private readonly wrap?: readonly string[];
 
 	constructor(opts: CniOptions) {
+		this.wrap = opts.wrap;
 		this.pluginDirs = opts.pluginDirs;
 		this.cacheDir = opts.cacheDir;
 		this.timeoutMs = opts.timeoutMs ?? 60_000;
@@ -295,6 +299,7 @@ export class Cni {
 		return execPlugin(path, command, network, conf, env, {
 			timeoutMs: this.timeoutMs,
 			onRun: this.onRun,
+			wrap: this.wrap,
 		});
 	}
 

@@ -37,6 +37,8 @@ export interface PluginRun {
 
 export interface ExecOptions {
 	timeoutMs: number;
+	/** A command the plugin runs under (nsenter into a rootless netns); none by default. */
+	wrap?: readonly string[];
 	/** Called after every plugin process ends, with its wall time (for CTRNET_TRACE_PLUGINS). */
 	onRun?: (run: PluginRun) => void;
 }
@@ -66,9 +68,10 @@ export async function runPluginProcess(
 	env: Record<string, string>,
 	stdin: unknown,
 	timeoutMs: number,
+	wrap: readonly string[] = [],
 ): Promise<PluginProcess> {
 	const startedAt = performance.now();
-	const proc = Bun.spawn([path], {
+	const proc = Bun.spawn([...wrap, path], {
 		env,
 		stdin: new TextEncoder().encode(JSON.stringify(stdin)),
 		stdout: "pipe",
@@ -109,7 +112,7 @@ export async function execPlugin(
 	const plugin = path.slice(path.lastIndexOf("/") + 1);
 	let run: PluginProcess;
 	try {
-		run = await runPluginProcess(path, env, stdin, opts.timeoutMs);
+		run = await runPluginProcess(path, env, stdin, opts.timeoutMs, opts.wrap);
 	} catch (e) {
 		throw new PluginError(
 			plugin,

@@ -66,7 +66,7 @@ export function resolveConfig(flags: GlobalFlags, env: Env, id: Identity): Confi
 		const value =
 			key === "cniPluginDirs" ? raw.cniPluginDirs.join(":") : raw[key as keyof typeof raw];
 		throw new UsageError(
-			`invalid ${opt ? `${opt.flag} (${opt.env})` : key} ${JSON.stringify(value)}: ${issue?.message}`,
+			`invalid ${opt ? `${opt.flag} (${opt.env})` : key} ${JSON.stringify(value)}: ${issue?.message}${opt ? ` (${opt.help})` : ""}`,
 		);
 	}
 	return parsed.data;

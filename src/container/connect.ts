@@ -61,6 +61,7 @@ export async function connectContainer(
 			portsNetwork: x.portsNetwork ?? network,
 		}));
 		await attachNetwork(ch, network, { inUse: linksInUse(ch.c) });
+		if (before.portsNetwork === null) await modeDriver(ch.c.mode.mode).portsMoved?.(ch);
 	} catch (err) {
 		// attachNetwork undid its attachment; put the rest of the record back as it was.
 		const { [network]: _a, ...aliasesBefore } = ch.c.aliases;
@@ -129,5 +130,6 @@ export async function finishDisconnect(ch: Change, network: string, force: boole
 	// Set the network that now carries the ports up again, keeping its address.
 	if (target && ch.c.ports.length > 0 && ch.c.networks.includes(target)) {
 		await reattachNetwork(ch, target);
+		await modeDriver(ch.c.mode.mode).portsMoved?.(ch);
 	}
 }

@@ -130,6 +130,10 @@ export async function gc(rt: Runtime): Promise<GcReport> {
 			report.failed.push({ id: seen.id, error: (e as Error).message });
 		}
 	}
+	if (rt.config.rootless) {
+		// A rootless netns nothing uses any more (its containers died, ctrnet was killed).
+		await (await import("./drivers/rootless-networks")).releaseIfUnused(rt);
+	}
 	for (const path of removeOrphanStandIns(rt.config.netnsDir, isSameProcessAlive)) {
 		report.reclaimed.push({ id: path, reason: "a stand-in namespace left by a killed ctrnet" });
 	}

@@ -1,5 +1,6 @@
 // The inspect object (Docker/podman names, DESIGN 4), built from a stored container. Pure.
 import { type CniResult, parseResult } from "../cni";
+import { dnsNames, networkDnsStatus } from "../dns/resolv";
 import type { PortMapping } from "../ports/schema";
 import type { Container } from "../state/schema";
 
@@ -29,6 +30,11 @@ export interface BasicNetworkConfig {
 export interface NetworkEntry extends BasicNetworkConfig {
 	NetworkID: string;
 	Aliases?: string[];
+	/** Docker's field: the names this container answers to on the network's DNS (none: no DNS). */
+	DNSNames?: string[];
+	/** ctrnet additions (DESIGN 12): what the container's resolv.conf should say for it. */
+	DNSServers?: string[];
+	DNSSearchDomains?: string[];
 	/** ctrnet addition: the interface inside the container. */
 	InterfaceName: string;
 }
@@ -109,6 +115,36 @@ function bridgeName(raw: unknown): string {
 	return readResult(raw)?.interfaces.find((i) => !i.sandbox)?.name ?? "";
 }
 
+/**
+ * The DNS a network gives the container: a native network with DNS on names its gateways and
+ * dns.podman (netavark's rule); a CNI result carries what its DNS plugin (dnsname) reported.
+ */
+export function dnsOf(
+	stored: unknown,
+	name: string,
+	aliases: readonly string[],
+): Pick<NetworkEntry, "DNSNames" | "DNSServers" | "DNSSearchDomains"> {
+	const native = (
+		stored as { ctrnet?: { network?: { dns_enabled?: boolean; subnets?: { gateway?: string }[] } } }
+	)?.ctrnet?.network;
+	let servers: string[] = [];
+	let search: string[] = [];
+	if (native) {
+		const status = networkDnsStatus({
+			dnsEnabled: native.dns_enabled === true,
+			gateways: (native.subnets ?? []).map((s) => s.gateway ?? "").filter(Boolean),
+		});
+		servers = status.dns_server_ips;
+		search = status.dns_search_domains;
+	} else {
+		const dns = readResult(stored)?.dns;
+		servers = dns?.nameservers ?? [];
+		search = dns?.search ?? (dns?.domain ? [dns.domain] : []);
+	}
+	if (servers.length === 0) return {};
+	return { DNSNames: dnsNames(name, aliases), DNSServers: servers, DNSSearchDomains: search };
+}
+
 export function buildInspect(c: Container): InspectObject {
 	const networks: Record<string, NetworkEntry> = {};
 	for (const net of c.networks) {
@@ -117,6 +153,7 @@ export function buildInspect(c: Container): InspectObject {
 			NetworkID: net,
 			...basicFromResult(c.results[net]),
 			...(aliases?.length ? { Aliases: aliases } : {}),
+			...dnsOf(c.results[net], c.name, aliases ?? []),
 			InterfaceName: c.interfaces[net] ?? "",
 		};
 	}

@@ -9,7 +9,8 @@ export const ACCEPTS: Record<NetworkMode["mode"], ModeAccepts> = {
 	ns: { ports: false, address: false, aliases: false, netnsSource: false, rootless: true },
 	container: { ports: false, address: false, aliases: false, netnsSource: false, rootless: true },
 	slirp4netns: { ports: true, address: false, aliases: false, netnsSource: true, rootless: true },
-	bridge: { ports: true, address: true, aliases: true, netnsSource: true, rootless: false },
+	// Rootless too: in the user's rootless netns (DESIGN 13).
+	bridge: { ports: true, address: true, aliases: true, netnsSource: true, rootless: true },
 };
 
 /** The modes that accept `what`, for messages ("--publish needs bridge or slirp4netns"). */

@@ -25,6 +25,9 @@ const networks: Omit<ModeDriver, "accepts"> = {
 		// Every network must exist before anything changes (the default one is written here).
 		const backend = backendFor(rt.config.networkBackend);
 		for (const n of req.mode.networks) await backend.prepare(rt, n);
+		// Rootless: the networks live in the user's rootless netns (made now, when missing).
+		if (rt.config.rootless)
+			await (await import("./drivers/rootless-networks")).planRootless(rt, req);
 	},
 	async up(ch) {
 		const mode = ch.c.mode;
@@ -34,11 +37,25 @@ const networks: Omit<ModeDriver, "accepts"> = {
 			const pin = network === ch.c.portsNetwork ? { ip: ch.c.staticIP, mac: ch.c.staticMAC } : {};
 			await attachNetwork(ch, network, { pin, inUse });
 		}
+		await this.portsMoved?.(ch);
 		return ch.c;
 	},
 	async reload(ch) {
+		if (ch.rt.config.rootless) {
+			// A rootless netns whose slirp4netns died gets it back here.
+			const { ensureRootlessNetns } = await import("../rootless/netns");
+			await ensureRootlessNetns(ch.rt.config);
+		}
 		const { finishReload } = await import("./reload");
 		await finishReload(ch);
+		await this.portsMoved?.(ch);
+	},
+	async portsMoved(ch) {
+		// As root the backends publish ports themselves, but for [::1]; rootless, the forwarder
+		// publishes them all.
+		if (ch.rt.config.rootless)
+			await (await import("./drivers/rootless-networks")).syncRootlessPorts(ch);
+		else await (await import("./drivers/forwarder")).syncLoopbackV6(ch);
 	},
 };
 

@@ -104,9 +104,6 @@ export function parseSetup(raw: RawSetup, defaultNetwork: string, rootless: bool
 	if (!accepts.netnsSource && netns.kind !== "create") {
 		throw new UsageError(`--netns and --pid cannot be used with --network ${mode.mode}`);
 	}
-	if (rootless && (raw.ip !== undefined || mac !== undefined)) {
-		throw new UsageError("rootless containers cannot be assigned static IP or MAC addresses");
-	}
 	if (rootless && !accepts.rootless) {
 		throw new UsageError(
 			`--network ${mode.mode} needs root; rootless containers use ${modesAccepting("rootless").replace(/ or /g, ", ")}`,

@@ -122,6 +122,14 @@ export async function undoContainer(ch: Change, opts: TeardownOptions): Promise<
 		// once this process is gone.
 		bookkeeping.push(e as Error);
 	}
+	if (errors.length === 0 && rt.config.rootless && ch.c.mode.mode === "bridge") {
+		// The last rootless container on a network takes the rootless netns with it.
+		try {
+			await (await import("./drivers/rootless-networks")).releaseIfUnused(rt);
+		} catch (e) {
+			errors.push(e as Error);
+		}
+	}
 	if (errors.length === 0 && bookkeeping.length > 0) {
 		log.warn(
 			`${ch.c.id}: torn down, but its record could not be updated (${bookkeeping[0]?.message}); ctrnet gc removes it`,

@@ -86,7 +86,8 @@ function readNetwork(configFd: number, name: string): NetworkConfig | null {
 /** Replaces the network's file in one rename from the config dir (never a temp file in aardvark's). */
 function writeNetwork(configFd: number, name: string, text: string): void {
 	const staging = `.ctrnet-aardvark-${randomBytes(6).toString("hex")}`;
-	writeAtomicAt(configFd, staging, text, { mode: 0o600 });
+	// Not fsynced: aardvark's files are rewritten from the containers' state at every change.
+	writeAtomicAt(configFd, staging, text, { mode: 0o600, durable: false });
 	try {
 		renameat(configFd, staging, `${AARDVARK_DIR}/${name}`);
 	} catch (e) {

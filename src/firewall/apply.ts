@@ -232,7 +232,9 @@ let host: Firewall | undefined;
  * rootless namespace for the netavark front end): one context, reused by every transaction.
  */
 export function hostFirewall(): Firewall {
-	host ??= openFirewall();
+	// CTRNET_LIBNFTABLES: a library installed outside the linker's path (and how tests make it missing).
+	const library = process.env.CTRNET_LIBNFTABLES;
+	host ??= openFirewall(undefined, library ? { library } : {});
 	return host;
 }
 

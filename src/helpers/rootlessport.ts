@@ -23,6 +23,8 @@ export interface RootlessportOptions {
 	/** Give up when the forwarder is alive but not ready after this long (default 30 s). */
 	timeoutMs?: number;
 	holdExit?: boolean;
+	/** Serve podman's reload socket TmpDir/rp/<ContainerID> (its ChildIP can move). */
+	reloadable?: boolean;
 	/**
 	 * Rootless: the container's user namespace (/proc/PID/ns/user). Entering a network namespace
 	 * needs CAP_SYS_ADMIN in the caller's own user namespace too, which an unprivileged ctrnet in
@@ -61,6 +63,7 @@ export async function startRootlessport(opts: RootlessportOptions): Promise<Star
 		TmpDir: opts.tmpDir,
 		ChildIP: opts.childIP ?? DEFAULT_CHILD_IP,
 		ContainerID: opts.containerId,
+		RootlessCNI: opts.reloadable ?? false,
 	};
 	const cmd = opts.userns
 		? [

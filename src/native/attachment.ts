@@ -84,7 +84,7 @@ const asNative = (net: NetworkDef) => net as unknown as NativeNetwork;
 
 /** Attaches; on failure nothing of it is left. */
 export async function attachNative(req: NativeAttachRequest): Promise<NativeAttachment> {
-	const { attachBridge, detachBridge } = await import("./veth");
+	const { attachBridge } = await import("./veth");
 	if (req.net.driver === "macvlan") {
 		const { attachMacvlan, detachMacvlan } = await import("./macvlan");
 		const a = attachMacvlan({
@@ -104,34 +104,31 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 	}
 	const { hostFirewall } = await import("../firewall/apply");
 	const fw = hostFirewall();
-	const fwNet = fwNetwork(req.net);
-	const ports = fwPorts(req.ports, req.addresses);
 	let attached: { hostVeth: string; mac: string; result: CniResult } | undefined;
-	{
-		// Shared with other attachments, exclusive with the bridge's removal: the bridge and the
-		// network's firewall elements cannot vanish between here and the container's veth.
-		using _lock = lockNetwork(req.lockDir, req.net.name, "shared");
-		attached = attachBridge({
-			net: asNative(req.net),
-			netnsPath: req.netnsPath,
-			ifname: req.ifname,
-			addresses: req.addresses,
-			mac: req.mac,
-		});
-		try {
-			fw.setup(fwNet, ports, { container: req.dns?.containerName ?? req.ifname });
-		} catch (e) {
-			detachBridge({ net: asNative(req.net), ifname: req.ifname, hostVeth: attached.hostVeth });
-			throw e;
-		}
-	}
 	try {
+		{
+			// Shared with other attachments, exclusive with the bridge's removal: the bridge and
+			// the network's firewall elements cannot vanish between here and the container's veth.
+			using _lock = lockNetwork(req.lockDir, req.net.name, "shared");
+			attached = attachBridge({
+				net: asNative(req.net),
+				netnsPath: req.netnsPath,
+				ifname: req.ifname,
+				addresses: req.addresses,
+				mac: req.mac,
+			});
+			fw.setup(fwNetwork(req.net), fwPorts(req.ports, req.addresses), {
+				container: req.dns?.containerName ?? req.ifname,
+			});
+		}
 		await updateDnsFor(req, attached.result, "add");
+		return attached;
 	} catch (e) {
-		await detachNative({ ...req, hostVeth: attached.hostVeth, dns: undefined });
+		// Undo all of it — the veth, the container's firewall elements, and the bridge with the
+		// network's elements when nothing else uses them — then report the first failure.
+		await detachNative({ ...req, hostVeth: attached?.hostVeth, dns: undefined }).catch(() => {});
 		throw e;
 	}
-	return attached;
 }
 
 export interface NativeDetachRequest {

@@ -70,7 +70,10 @@ export function configureRequests(ifname: string, index: number, plan: Interface
 		items.push({
 			op: `add default route via ${rt.gateway} dev ${ifname}`,
 			type: RTM_NEWROUTE,
-			flags: NLM_F_CREATE | NLM_F_EXCL,
+			// Not exclusive: a container on two networks gets a default route through each (with
+			// the same metric, as netavark does), and the kernel keeps both.
+			flags: NLM_F_CREATE,
+			tolerate: [ERRNO.EEXIST],
 			body: r.body,
 			attrs: r.attrs,
 		});

@@ -12,15 +12,12 @@
 // another on the same network through a second open deadlocks itself; take each network's lock
 // once, and one network at a time.
 import { mkdirSync } from "node:fs";
-import { ERRNO, SysError } from "../../ffi/errno";
-import { close, flock, LOCK_EX, LOCK_SH, LOCK_UN, O_CREAT, O_RDWR, open } from "../../ffi/libc";
+import { type HeldLock, type LockMode, lockFileSync } from "../files/lock";
 
-export type LockMode = "shared" | "exclusive";
+export type { LockMode };
 
-export interface NetworkLock extends Disposable {
-	readonly path: string;
+export interface NetworkLock extends HeldLock {
 	readonly mode: LockMode;
-	release(): void;
 }
 
 const SAFE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,199}$/;
@@ -32,42 +29,9 @@ export function lockPath(lockDir: string, network: string): string {
 	return `${lockDir}/net-${h}.lock`;
 }
 
-function openLockFile(path: string, dir: string): number {
-	try {
-		return open(path, O_RDWR | O_CREAT, 0o600);
-	} catch (e) {
-		if (!(e instanceof SysError && e.errno === ERRNO.ENOENT)) throw e;
-		mkdirSync(dir, { recursive: true, mode: 0o700 });
-		return open(path, O_RDWR | O_CREAT, 0o600);
-	}
-}
-
 /** Blocks until the lock on `network` is held in `mode`; release it (or `using` it) when done. */
 export function lockNetwork(lockDir: string, network: string, mode: LockMode): NetworkLock {
 	const path = lockPath(lockDir, network);
-	const fd = openLockFile(path, lockDir);
-	try {
-		for (;;) {
-			try {
-				flock(fd, mode === "shared" ? LOCK_SH : LOCK_EX, path);
-				break;
-			} catch (e) {
-				if (!(e instanceof SysError && e.errno === ERRNO.EINTR)) throw e;
-			}
-		}
-	} catch (e) {
-		close(fd);
-		throw e;
-	}
-	let held = true;
-	const release = () => {
-		if (!held) return;
-		held = false;
-		try {
-			flock(fd, LOCK_UN, path);
-		} finally {
-			close(fd);
-		}
-	};
-	return { path, mode, release, [Symbol.dispose]: release };
+	mkdirSync(lockDir, { recursive: true, mode: 0o700 });
+	return { ...lockFileSync(path, mode), mode };
 }

@@ -1,6 +1,6 @@
 // Is a host port free? Asked the way the kernel answers it: bind(2) a socket to it and let go.
 // /proc/net/tcp was the first answer, but the kernel walks its whole socket hash table to print
-// it: ~10 ms per file on this machine, for every setup.
+// it: slow, and paid by every setup.
 import { ERRNO, SysError } from "../../ffi/errno";
 import {
 	AF_INET,

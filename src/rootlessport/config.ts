@@ -8,7 +8,7 @@
 //                         `range` = consecutive ports, `protocol` may be "tcp,udp".
 //
 // zod/mini, not zod: the forwarder is a long-lived process with a memory budget, and the full
-// zod API (plus node:net) cost it ~10 MB of RSS in the compiled binary (measured).
+// zod API (plus node:net) weighs on its RSS (scripts/bench/rootlessport.sh reports it).
 import * as z from "zod/mini";
 import { ipFamily, parseIp } from "../ip/address";
 

@@ -186,12 +186,15 @@ class Lab {
 			proto === "udp"
 				? `UDP${v6 ? 6 : 4}:${v6 ? `[${addr}]` : addr}:${port}`
 				: `TCP${v6 ? 6 : 4}:${v6 ? `[${addr}]` : addr}:${port},connect-timeout=1`;
-		const r = sh(["timeout", "4", "ip", "netns", "exec", ns, "socat", "-T1", "-", target], {
-			stdin: proto === "udp" ? "x\n" : "",
-		});
-		const [who, peer] = r.out.trim().split(" ");
-		if (!who || !peer) return null;
-		return { who, peer: formatIp(parseIp(peer.replace(/^\[|\]$/g, ""))) };
+		// A datagram (or its reply) can be lost on a loaded machine: UDP gets three tries.
+		for (let attempt = 0; attempt < (proto === "udp" ? 3 : 1); attempt++) {
+			const r = sh(["timeout", "4", "ip", "netns", "exec", ns, "socat", "-T1", "-", target], {
+				stdin: proto === "udp" ? "x\n" : "",
+			});
+			const [who, peer] = r.out.trim().split(" ");
+			if (who && peer) return { who, peer: formatIp(parseIp(peer.replace(/^\[|\]$/g, ""))) };
+		}
+		return null;
 	}
 
 	nft(...args: string[]): string {

@@ -599,3 +599,42 @@ describe.if(ok)("hook stages without a runtime", () => {
 		expect(c.hook.env).toContain(`CTRNET_NETNS_DIR=${W.env.CTRNET_NETNS_DIR}`);
 	});
 });
+
+describe.if(ok)("ctrnet as runc's hook, native backend", () => {
+	const N = world("t6-hook-native");
+	N.env.CTRNET_NETWORK_BACKEND = "native";
+	const NNET = `t6n-${tag}`;
+	const NBR = `t6nb${tag}`;
+	afterAll(async () => {
+		await N.run(["network", "rm", "--force", NNET]);
+		N.cleanup();
+	});
+
+	test("runc run: eth0 on the native network; poststop leaves no veth, element or namespace", async () => {
+		const r0 = await N.run([
+			"network",
+			"create",
+			"--disable-dns",
+			"--subnet",
+			"10.216.251.0/24",
+			"--interface-name",
+			NBR,
+			NNET,
+		]);
+		expect(r0.stderr).toBe("");
+		const cid = id("native");
+		const bundle = makeBundle(cid, PRINT_ADDR);
+		const inj = await N.run(["hook", "inject", bundle, "--network", NNET, "-p", "18650:80"]);
+		expect(inj.code).toBe(0);
+		const spec = JSON.parse(readFileSync(`${bundle}/config.json`, "utf8"));
+		expect(spec.hooks.createRuntime[0].env).toContain("CTRNET_NETWORK_BACKEND=native");
+		const r = await runc(["run", "--bundle", bundle, cid]);
+		expect([r.code, r.err]).toEqual([0, ""]);
+		expect(addrOf(r.out)).toStartWith("10.216.251.");
+		expect(bridgePorts(NBR)).toEqual([]);
+		expect(sh(["nft", "list", "table", "inet", "ctrnet"]).out).not.toContain(cid);
+		const netns = N.env.CTRNET_NETNS_DIR;
+		expect(existsSync(netns) ? readdirSync(netns) : []).toEqual([]);
+		expect(await N.json(["ps", "--format", "json"])).toEqual([]);
+	});
+});

@@ -93,6 +93,12 @@ async function killNetns(cid: string): Promise<void> {
 	expect((await W.run(["netns", "rm", path])).code).toBe(0);
 }
 
+/** Teardown succeeds (its stderr shown when it does not). */
+async function teardownOk(cid: string): Promise<void> {
+	const r = await W.run(["teardown", cid]);
+	expect([r.code, r.stderr]).toEqual([0, ""]);
+}
+
 async function gc(): Promise<{ reclaimed: { id: string }[]; repaired: { id: string }[] }> {
 	return W.json(["gc", "--format", "json"]);
 }
@@ -167,7 +173,7 @@ describe.if(ok)("kill -9 of a change to one network: gc repairs that network onl
 		expect([r?.status, r?.networks]).toEqual(["ready", [RA]]);
 		expect(await ipOf(cid, RA)).toBe(ip);
 		expect(await leftovers(W, [], [RS])).toEqual([]);
-		expect((await W.run(["teardown", cid])).code).toBe(0);
+		await teardownOk(cid);
 		expect(await leftovers(W, [cid], [RA, RS])).toEqual([]);
 	});
 
@@ -180,7 +186,7 @@ describe.if(ok)("kill -9 of a change to one network: gc repairs that network onl
 		const r = await row(cid);
 		expect([r?.status, r?.networks]).toEqual(["ready", [RA, RS].sort()]);
 		expect([await ipOf(cid, RA), await ipOf(cid, RS)]).toEqual(before);
-		expect((await W.run(["teardown", cid])).code).toBe(0);
+		await teardownOk(cid);
 		expect(await leftovers(W, [cid], [RA, RS])).toEqual([]);
 	});
 
@@ -194,7 +200,7 @@ describe.if(ok)("kill -9 of a change to one network: gc repairs that network onl
 		expect([r?.status, r?.networks]).toEqual(["ready", [RA]]);
 		expect(await ipOf(cid, RA)).toBe(ip);
 		expect(await leftovers(W, [], [RD])).toEqual([]);
-		expect((await W.run(["teardown", cid])).code).toBe(0);
+		await teardownOk(cid);
 	});
 });
 
@@ -322,7 +328,7 @@ describe.if(ok)("nothing stays stuck in removing", () => {
 		expect(readdirSync(`${W.env.CTRNET_CNI_CACHE_DIR}/results`).some((f) => f.length <= 255)).toBe(
 			true,
 		);
-		expect((await W.run(["teardown", cid])).code).toBe(0);
+		await teardownOk(cid);
 		expect(await leftovers(W, [cid], [RA])).toEqual([]);
 	});
 
@@ -336,7 +342,7 @@ describe.if(ok)("nothing stays stuck in removing", () => {
 		const r = await row(cid);
 		expect([r?.status, r?.networks]).toEqual(["removing", [RX]]); // RA is done already
 		rmSync(flag);
-		expect((await W.run(["teardown", cid])).code).toBe(0);
+		await teardownOk(cid);
 		expect(await leftovers(W, [cid], [RA, RX])).toEqual([]);
 	});
 

@@ -13,6 +13,8 @@ export interface NetSpec {
 	/** A test plugin (test/fixtures/cni-plugins) appended to the chain, or put at `at`. */
 	extra?: Record<string, unknown>;
 	at?: number;
+	/** The bridge's name (default: `<bridgePrefix><index>`). */
+	bridge?: string;
 }
 
 export function conflistFile(W: World, net: string): string {
@@ -34,7 +36,7 @@ export async function createNetworks(
 		expect(r.stderr).toBe("");
 		const file = conflistFile(W, s.name);
 		const conf = JSON.parse(readFileSync(file, "utf8"));
-		conf.plugins[0].bridge = `${bridgePrefix}${i}`;
+		conf.plugins[0].bridge = s.bridge ?? `${bridgePrefix}${i}`;
 		if (s.extra) conf.plugins.splice(s.at ?? conf.plugins.length, 0, s.extra);
 		writeFileSync(file, JSON.stringify(conf));
 	}

@@ -19,7 +19,7 @@ export interface World {
 		CTRNET_CNI_CACHE_DIR: string;
 		CTRNET_NETWORK_CONFIG_DIR: string;
 	};
-	run(args: string[], opts?: { stdin?: string }): Promise<RunResult>;
+	run(args: string[], opts?: { stdin?: string; env?: Record<string, string> }): Promise<RunResult>;
 	/** Runs and parses stdout as JSON; throws with stderr when the command failed. */
 	json<T = unknown>(args: string[]): Promise<T>;
 	cleanup(): void;
@@ -36,7 +36,8 @@ export function world(prefix: string): World {
 		CTRNET_NETWORK_CONFIG_DIR: `${dir}/networks`,
 		CNI_PATH: `/usr/lib/cni:${FIXTURE_PLUGINS}`,
 	};
-	const run = (args: string[], opts: { stdin?: string } = {}) => ctrnet(args, { env, ...opts });
+	const run = (args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) =>
+		ctrnet(args, { stdin: opts.stdin, env: { ...env, ...opts.env } });
 	return {
 		dir,
 		env,

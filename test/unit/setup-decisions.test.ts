@@ -68,7 +68,6 @@ describe("parseSetup refuses, with its message", () => {
 			true,
 			/--ip and --mac need a network/,
 		],
-		["a network rootless", { networks: ["mynet"] }, true, /--network bridge needs root/],
 		["two special modes", { networks: ["none", "host"] }, false, /cannot be combined/],
 	];
 	for (const [what, over, rootless, message] of cases) {
@@ -257,4 +256,41 @@ describe("gc decisions", () => {
 		const reload = mine({ status: "creating", op: { kind: "reload", networks: ["a"] } });
 		expect(recoveryFor(reload, ownerDead)).toEqual({ kind: "reload", networks: ["a"] });
 	});
+});
+
+test("stats from /proc/PID/net/dev (rootless): the counters by column", async () => {
+	const { parseProcNetDev } = await import("../../src/container/stats");
+	const text = `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0
+  eth0:    1506      17    1    2    0     0          0         0      866       9    3    4    0     0       0          0
+`;
+	expect(parseProcNetDev(text)).toEqual([
+		{
+			ifname: "lo",
+			counters: {
+				rx_bytes: 0,
+				rx_packets: 0,
+				rx_errors: 0,
+				rx_dropped: 0,
+				tx_bytes: 0,
+				tx_packets: 0,
+				tx_errors: 0,
+				tx_dropped: 0,
+			},
+		},
+		{
+			ifname: "eth0",
+			counters: {
+				rx_bytes: 1506,
+				rx_packets: 17,
+				rx_errors: 1,
+				rx_dropped: 2,
+				tx_bytes: 866,
+				tx_packets: 9,
+				tx_errors: 3,
+				tx_dropped: 4,
+			},
+		},
+	]);
 });

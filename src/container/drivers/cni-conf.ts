@@ -21,7 +21,9 @@ export function runtimeConf(c: Container, network: string, pin: Pin = {}): Runti
 		args.push(["MAC", pin.mac]);
 		capabilityArgs.mac = pin.mac;
 	}
-	if (network === c.portsNetwork && c.ports.length > 0) capabilityArgs.portMappings = c.ports;
+	// [::1] is the forwarder's (drivers/forwarder.ts): portmap cannot DNAT to it.
+	const ports = c.ports.filter((p) => p.hostIP !== "::1");
+	if (network === c.portsNetwork && ports.length > 0) capabilityArgs.portMappings = ports;
 	// dnsname wants every network's aliases (podman passes the whole map).
 	if (Object.values(c.aliases).some((a) => a.length > 0)) capabilityArgs.aliases = c.aliases;
 	return {

@@ -4,6 +4,11 @@
 import type { CniResult } from "../../cni/result";
 import { ConflictError } from "../../errors";
 import { allocate, release } from "../../ipam/leases";
+import type {
+	NativeAttachment,
+	NativeAttachRequest,
+	NativeDetachRequest,
+} from "../../native/attachment";
 import { networkDoc } from "../../netconf/format";
 import { nativeNetwork } from "../../netconf/manage";
 import { ipamDriver, type NetworkDef } from "../../netconf/schema";
@@ -69,11 +74,51 @@ function definitionOf(rt: Runtime, c: Container, network: string): NetworkDef {
 
 const prefixOf = (subnet: string) => subnet.slice(subnet.indexOf("/"));
 
+/**
+ * Runs an attachment operation where the network's bridge is: here as root, or — rootless — by
+ * this binary inside the user's rootless netns (src/rootless/worker.ts). A rootless netns that is
+ * gone took the bridge, the veth and the rules with it: a detach then has nothing left to do.
+ */
+async function inNativeNamespace<T>(
+	rt: Runtime,
+	op: "native-attach" | "native-detach",
+	req: NativeAttachRequest | NativeDetachRequest,
+): Promise<T> {
+	if (!rt.config.rootless) {
+		const { attachNative, detachNative } = await import("../../native/attachment");
+		if (op === "native-attach") return (await attachNative(req as NativeAttachRequest)) as T;
+		return (await detachNative(req as NativeDetachRequest)) as T;
+	}
+	const { liveRootlessNetns, runWorker } = await import("../../rootless/netns");
+	const r = liveRootlessNetns(rt.config);
+	if (!r) {
+		if (op === "native-detach") return undefined as T;
+		throw new ConflictError("the rootless netns is not running");
+	}
+	return (await runWorker(r, op, req)) as T;
+}
+
 export const nativeBackend: NetworkBackend = {
 	kind: "native",
 
 	async prepare(rt, network) {
-		refuseForeignBridge(rt, nativeNetwork(rt.config, network));
+		const def = nativeNetwork(rt.config, network);
+		refuseForeignBridge(rt, def);
+		if (rt.config.rootless) {
+			const { ROOTLESS_CIDR } = await import("../../rootless/netns");
+			const { checkSubnets } = await import("./rootless-networks");
+			checkSubnets(
+				network,
+				def.subnets.map((s) => s.subnet),
+				ROOTLESS_CIDR,
+			);
+			return; // the firewall is loaded inside the rootless netns, by the worker
+		}
+		if (def.driver === "bridge") {
+			// libnftables is loaded now: missing, it is refused before anything changes.
+			const { hostFirewall } = await import("../../firewall/apply");
+			hostFirewall();
+		}
 	},
 
 	async attach(rt, c, network, pin) {
@@ -89,18 +134,20 @@ export const nativeBackend: NetworkBackend = {
 						attachment: ifname,
 						...(pin.ip ? { staticIps: [pin.ip] } : {}),
 					});
-		const { attachNative } = await import("../../native/attachment");
 		try {
-			const a = await attachNative({
+			const req: NativeAttachRequest = {
 				net: def,
 				netnsPath: c.netns.path,
 				ifname,
 				addresses: leases.map((l) => `${l.address}${prefixOf(l.subnet)}`),
 				mac: pin.mac,
-				ports: network === c.portsNetwork ? c.ports : [],
+				// Rootless, the ports are rootlessport's (in the host's namespace), not nftables'.
+				ports: network === c.portsNetwork && !rt.config.rootless ? c.ports : [],
 				lockDir: lockDir(rt),
-				dns: dnsTarget(rt, c, network),
-			});
+				// Rootless DNS would need aardvark-dns inside the rootless netns: not built yet.
+				...(rt.config.rootless ? {} : { dns: dnsTarget(rt, c, network) }),
+			};
+			const a = await inNativeNamespace<NativeAttachment>(rt, "native-attach", req);
 			const extra: NativeExtra = { network: networkDoc(def), hostVeth: a.hostVeth };
 			return { cniVersion: "1.1.0", ...a.result, ctrnet: extra };
 		} catch (e) {
@@ -112,18 +159,17 @@ export const nativeBackend: NetworkBackend = {
 	async detach(rt, c, network, opts = {}) {
 		const def = definitionOf(rt, c, network);
 		const { result, extra } = stored(c, network);
-		const { detachNative } = await import("../../native/attachment");
-		await detachNative({
+		await inNativeNamespace(rt, "native-detach", {
 			net: def,
 			netnsPath: c.netns?.path,
 			ifname: c.interfaces[network] ?? "eth0",
 			hostVeth: extra?.hostVeth,
 			addresses: (result?.ips ?? []).map((i) => i.address),
-			ports: network === c.portsNetwork ? c.ports : [],
+			ports: network === c.portsNetwork && !rt.config.rootless ? c.ports : [],
 			lockDir: lockDir(rt),
-			dns: dnsTarget(rt, c, network),
+			...(rt.config.rootless ? {} : { dns: dnsTarget(rt, c, network) }),
 			netnsGoing: opts.netnsGoing,
-		});
+		} satisfies NativeDetachRequest);
 		const db = rt.store.db;
 		db.transaction(() => release(db, c.id, network)).immediate();
 	},

@@ -69,4 +69,6 @@ export interface ModeDriver {
 	 * redo. Recorded as a reload operation: gc runs it again when the process died.
 	 */
 	reload?(ch: Change): Promise<void>;
+	/** The network the ports ride on changed (connect/disconnect): published ports follow. */
+	portsMoved?(ch: Change): Promise<void>;
 }
