@@ -28,6 +28,18 @@ export function check<S extends z.ZodMiniType>(schema: S, value: unknown): Check
 	return r.success ? { ok: true, data: r.data } : { ok: false, error: firstIssue(r.error) };
 }
 
+/**
+ * A schema built on first use. Building a zod schema is a noticeable part of a command's start-up,
+ * so a module that defines several builds only those the run touches.
+ */
+export function lazySchema<T>(build: () => T): () => T {
+	let value: T | undefined;
+	return () => {
+		value ??= build();
+		return value;
+	};
+}
+
 type MakeError = (message: string) => Error;
 const usage: MakeError = (m) => new UsageError(m);
 

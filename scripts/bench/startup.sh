@@ -9,7 +9,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 [ -x dist/ctrnet ] || scripts/build
 echo 'console.log("hello");' >"$work/hello.ts"
-"$BUN" build "$work/hello.ts" --compile --splitting --minify --bytecode --format=esm \
+"$BUN" build "$work/hello.ts" --compile --splitting --minify --bytecode --format=esm --compile-jit-policy=100 \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile "$work/hello" >/dev/null
 hyperfine -N --warmup 10 --runs "$RUNS" --export-json "$work/r.json" "$work/hello" "dist/ctrnet version" >/dev/null 2>&1
 python3 - "$work/r.json" <<'PY'

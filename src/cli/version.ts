@@ -1,4 +1,4 @@
-import { writeOut } from "../io";
+import { writeOutShort } from "../io";
 import { buildCommit, VERSION } from "../version";
 import { command } from "./command";
 import { outputFormat } from "./context";
@@ -6,8 +6,8 @@ import { outputFormat } from "./context";
 /** Prints the version. Plain function so that run.ts can call it without loading citty. */
 export async function printVersion(): Promise<void> {
 	const info = { version: VERSION, bun: Bun.version, commit: buildCommit() ?? null };
-	if ((await outputFormat()) === "json") return writeOut(`${JSON.stringify(info, null, 2)}\n`);
-	writeOut(
+	if ((await outputFormat()) === "json") return writeOutShort(`${JSON.stringify(info, null, 2)}\n`);
+	return writeOutShort(
 		`ctrnet version ${info.version}\nbun version    ${info.bun}\ncommit         ${info.commit ?? "unknown"}\n`,
 	);
 }

@@ -14,7 +14,6 @@
 // Namespaces: aardvark binds the gateways in the network namespace it was started in, which is
 // the one the calling thread is in when the spawn happens; `around` can put it elsewhere (e.g.
 // `(spawn) => inNetns(path, spawn)`). Nothing else here depends on a namespace.
-import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { ERRNO, SysError } from "../../ffi/errno";
 import { geteuid, renameat, unlinkat } from "../../ffi/libc";
@@ -85,7 +84,9 @@ function readNetwork(configFd: number, name: string): NetworkConfig | null {
 
 /** Replaces the network's file in one rename from the config dir (never a temp file in aardvark's). */
 function writeNetwork(configFd: number, name: string, text: string): void {
-	const staging = `.ctrnet-aardvark-${randomBytes(6).toString("hex")}`;
+	// Web Crypto, not node:crypto: loading that module would be most of a setup's start-up.
+	const random = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex");
+	const staging = `.ctrnet-aardvark-${random}`;
 	// Not fsynced: aardvark's files are rewritten from the containers' state at every change.
 	writeAtomicAt(configFd, staging, text, { mode: 0o600, durable: false });
 	try {

@@ -3,7 +3,6 @@
 // followed), inside a directory opened once and then used by fd (openat/renameat), and replaced in
 // one rename (readers never see half a file; a kill -9 leaves the old file or the new one, and at
 // worst a temp file with a name no reader picks up).
-import { randomBytes } from "node:crypto";
 import {
 	closeSync,
 	fchmodSync,
@@ -75,7 +74,8 @@ export function readAt(
 /** A temp name in the target's dir: hidden, never a config name (*.conf*, *.json), and short
  * (the target's own name may already take the whole NAME_MAX). */
 function tempName(): string {
-	return `.ctrnet-${randomBytes(8).toString("hex")}.tmp`;
+	// Web Crypto, not node:crypto: loading that module would be most of a setup's start-up.
+	return `.ctrnet-${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex")}.tmp`;
 }
 
 export interface WriteOptions {

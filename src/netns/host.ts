@@ -3,7 +3,7 @@
 // front end — refuses it; "the host" is the namespace ctrnet runs in, and PID 1's when ctrnet can
 // see it), and whether a recorded namespace is still there.
 import { existsSync, statSync } from "node:fs";
-import { mountsAt, readMountinfo } from "./mountinfo";
+import { readMountsAt } from "./mountinfo";
 
 function identity(path: string): string | undefined {
 	const st = statSync(path, { throwIfNoEntry: false });
@@ -27,5 +27,5 @@ export function isHostNetns(path: string): boolean {
 /** True while a recorded namespace still exists: a mount at its path, or a live /proc/PID/ns. */
 export function netnsAlive(path: string): boolean {
 	if (!existsSync(path)) return false;
-	return path.startsWith("/proc/") || mountsAt(readMountinfo(), path).length > 0;
+	return path.startsWith("/proc/") || readMountsAt(path).length > 0;
 }

@@ -52,3 +52,27 @@ export function netnsInode(e: MountEntry): number | undefined {
 export function mountsAt(entries: MountEntry[], path: string): MountEntry[] {
 	return entries.filter((e) => e.mountPoint === path);
 }
+
+// The kernel's escaping of a path in mountinfo (space, tab, newline, backslash as \ooo).
+const escapePath = (s: string) =>
+	s.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
+
+/**
+ * mountsAt(parseMountinfo(text), path), parsing only the lines that hold the path as a field: a
+ * host running containers has hundreds of mounts, and a teardown asks about one path, twice.
+ */
+export function mountsAtIn(text: string, path: string): MountEntry[] {
+	const field = ` ${escapePath(path)} `;
+	const lines: string[] = [];
+	for (let at = text.indexOf(field); at >= 0; at = text.indexOf(field, at)) {
+		const end = text.indexOf("\n", at);
+		lines.push(text.slice(text.lastIndexOf("\n", at) + 1, end < 0 ? text.length : end));
+		if (end < 0) break;
+		at = end;
+	}
+	return mountsAt(parseMountinfo(lines.join("\n")), path);
+}
+
+export function readMountsAt(path: string): MountEntry[] {
+	return mountsAtIn(readFileSync("/proc/self/mountinfo", "utf8"), path);
+}

@@ -1,6 +1,5 @@
 // Namespace names and the paths they become. A name is validated before it is joined to the
 // netns dir, so `../x`, `a/b` or an empty name never reach the filesystem.
-import { randomBytes } from "node:crypto";
 import { basename, isAbsolute, join, normalize } from "node:path";
 import { NAME_PATTERN } from "../config/schema";
 import { UsageError } from "../errors";
@@ -24,7 +23,8 @@ export function validateNetnsName(name: string): string {
 
 /** podman's scheme: "cni-" + 16 random bytes as 8-4-4-4-12 hex (uuid-shaped, not a uuid). */
 export function randomNetnsName(): string {
-	const h = randomBytes(16).toString("hex");
+	// Web Crypto, not node:crypto: loading that module would be most of a setup's start-up.
+	const h = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
 	return `cni-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 

@@ -5,7 +5,7 @@ import { ERRNO, SysError } from "../../ffi/errno";
 import { MNT_DETACH, umount2 } from "../../ffi/libc";
 import { NotFoundError, UsageError } from "../errors";
 
-import { mountsAt, netnsInode, readMountinfo } from "./mountinfo";
+import { netnsInode, readMountsAt } from "./mountinfo";
 
 export interface RemoveOptions {
 	/**
@@ -24,7 +24,7 @@ export function removeNetns(path: string, opts: RemoveOptions = {}): void {
 	}
 	if (st.isSymbolicLink()) throw new UsageError(`refusing to remove ${path}: it is a symlink`);
 	const real = realpathSync(path);
-	const mounts = mountsAt(readMountinfo(), real);
+	const mounts = readMountsAt(real);
 	if (mounts.length === 0) {
 		if (opts.stale && st.isFile() && st.size === 0) {
 			unlinkSync(real);

@@ -1,17 +1,20 @@
 // A published port, in the shape CNI's portMappings capability and podman v2 (ocicni) use.
 import * as z from "zod/mini";
+import { lazySchema } from "../json";
 
 export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
-export const PortMappingSchema = z.object({
-	/** "" means every address (0.0.0.0 is stored as ""). */
-	hostIP: z.string(),
-	hostPort: z.int().check(z.minimum(1), z.maximum(65535)),
-	containerPort: z.int().check(z.minimum(1), z.maximum(65535)),
-	protocol: z.enum(PROTOCOLS),
-});
-export type PortMapping = z.infer<typeof PortMappingSchema>;
+export const PortMappingSchema = lazySchema(() =>
+	z.object({
+		/** "" means every address (0.0.0.0 is stored as ""). */
+		hostIP: z.string(),
+		hostPort: z.int().check(z.minimum(1), z.maximum(65535)),
+		containerPort: z.int().check(z.minimum(1), z.maximum(65535)),
+		protocol: z.enum(PROTOCOLS),
+	}),
+);
+export type PortMapping = z.infer<ReturnType<typeof PortMappingSchema>>;
 
 /** A parsed --publish request: host ports may still be 0 ("pick a free one"). */
 export interface PortRequest {

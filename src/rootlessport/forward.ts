@@ -239,7 +239,10 @@ export async function forward(cfg: RootlessportConfig): Promise<number> {
 	}
 	writeSync(cfg.readyFd, "1");
 	closeSync(cfg.readyFd);
-	// What follows is off the start-up path. The caps: shares of the fd limit (limits.ts).
+	// What follows is off the start-up path. A forwarder lives on: the JIT's normal policy again
+	// (the executable starts with a reluctant one, made for one-shot commands: scripts/build).
+	Bun.unsafe.setJITPolicy(1);
+	// The caps: shares of the fd limit (limits.ts).
 	const caps = capsOf(cfg, engine);
 	shared.flows.max = Math.max(caps.udpFlows, 1);
 	shared.conns.max = caps.tcpConns;

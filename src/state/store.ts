@@ -115,7 +115,7 @@ export class Store {
 		} catch (e) {
 			throw new UnreadableRecordError(id, `not JSON: ${(e as Error).message}`);
 		}
-		const r = check(ContainerSchema, json);
+		const r = check(ContainerSchema(), json);
 		if (!r.ok) throw new UnreadableRecordError(id, r.error);
 		return r.data;
 	}
@@ -144,7 +144,7 @@ export class Store {
 			return undefined;
 		}
 		if (typeof json !== "object" || json === null) return undefined;
-		const r = check(ContainerSchema, {
+		const r = check(ContainerSchema(), {
 			...json,
 			status: "removing",
 			owner: null,
@@ -222,7 +222,7 @@ export class Store {
 
 	events(): CtrEvent[] {
 		const rows = this.db.query("SELECT time, id, type, network FROM events ORDER BY seq").all();
-		return rows.map((r) => EventSchema.parse(r));
+		return rows.map((r) => EventSchema().parse(r));
 	}
 
 	close(): void {

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../src/errors";
 import { flagNames, formatInspect } from "../../src/netns/format";
-import { mountsAt, netnsInode, parseMountinfo } from "../../src/netns/mountinfo";
+import { mountsAt, mountsAtIn, netnsInode, parseMountinfo } from "../../src/netns/mountinfo";
 import { randomNetnsName, resolveNetnsRef, validateNetnsName } from "../../src/netns/names";
 
 describe("names", () => {
@@ -85,6 +85,16 @@ describe("mountinfo", () => {
 		expect(netnsInode(mnt as (typeof m)[0])).toBeUndefined();
 		expect(netnsInode(m[0] as (typeof m)[0])).toBeUndefined();
 		expect(mountsAt(m, "/nope")).toEqual([]);
+	});
+
+	test("mountsAtIn parses only the lines naming the path, with the same result", () => {
+		const stacked = `${text}\n53 44 0:4 net:[4026532999] /tmp/t3\\040d/x rw - nsfs nsfs rw\n`;
+		for (const path of ["/", "/tmp/t3 d", "/tmp/t3 d/x", "/tmp/t3 d/m", "/tmp/t3", "/nope"]) {
+			expect(mountsAtIn(stacked, path)).toEqual(mountsAt(parseMountinfo(stacked), path));
+		}
+		expect(mountsAtIn(stacked, "/tmp/t3 d/x").map((e) => e.id)).toEqual([51, 53]);
+		// A path that is only another mount's root is not a mount point.
+		expect(mountsAtIn("60 1 0:5 /srv /mnt rw - ext4 /dev/vdb rw", "/srv")).toEqual([]);
 	});
 });
 
