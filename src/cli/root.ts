@@ -22,5 +22,6 @@ export const root: Command = {
 		events: () => import("./events").then((m) => m.default),
 		gc: () => import("./gc").then((m) => m.default),
 		hook: () => import("./hook").then((m) => m.default),
+		netavark: () => import("../netavark/command").then((m) => m.default),
 	},
 };

@@ -15,7 +15,7 @@
 // the one the calling thread is in when the spawn happens; `around` can put it elsewhere (e.g.
 // `(spawn) => inNetns(path, spawn)`). Nothing else here depends on a namespace.
 import { randomBytes } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { ERRNO, SysError } from "../../ffi/errno";
 import { geteuid, renameat, unlinkat } from "../../ffi/libc";
 import { UsageError } from "../errors";
@@ -60,6 +60,12 @@ export interface DnsOptions {
 	systemdScope?: boolean;
 	/** Longest wait for the lock, and for aardvark to start. */
 	timeoutMs?: number;
+	/**
+	 * The config directory was handed over by its owner (podman's --config for netavark): made
+	 * if missing, not checked for ownership. Inside a rootless user namespace the host's /run and
+	 * /tmp belong to an unmapped uid, which the check would refuse.
+	 */
+	trustConfigDir?: boolean;
 }
 
 export type AardvarkAction = "started" | "reloaded" | "stopped" | "unchanged" | "none";
@@ -132,10 +138,14 @@ export async function updateDns(
 	const port = opts.port ?? dnsPortFromEnv(env);
 	if (!Number.isInteger(port) || port < 1 || port > 65535)
 		throw new UsageError(`invalid DNS port ${port}`);
-	const euid = geteuid();
-	ensureOwnedDir(configDir, 0o700, euid);
 	const dir = `${configDir}/${AARDVARK_DIR}`;
-	ensureOwnedDir(dir, 0o700, euid);
+	if (opts.trustConfigDir) {
+		mkdirSync(dir, { recursive: true, mode: 0o700 });
+	} else {
+		const euid = geteuid();
+		ensureOwnedDir(configDir, 0o700, euid);
+		ensureOwnedDir(dir, 0o700, euid);
+	}
 
 	return withFileLock(
 		`${configDir}/${AARDVARK_LOCK}`,

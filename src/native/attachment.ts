@@ -3,6 +3,7 @@
 // and container DNS (aardvark-dns), with every step undone when a later one fails. Addresses come
 // chosen (ctrnet's IPAM, or podman's); no container record is read or written here — both ctrnet's
 // native backend (container/drivers/native.ts) and the netavark front end (src/netavark) use it.
+import { ERRNO, SysError } from "../../ffi/errno";
 import type { CniResult } from "../cni/result";
 import type { FwNetwork, FwPort } from "../firewall/types";
 import type { NetworkDef } from "../netconf/schema";
@@ -21,6 +22,8 @@ export interface DnsTarget {
 	env?: Record<string, string | undefined>;
 	binary?: string;
 	rootless?: boolean;
+	/** aardvark's port; default NETAVARK_DNS_PORT of `env`, else 53. */
+	port?: number;
 }
 
 export interface NativeAttachRequest {
@@ -36,6 +39,15 @@ export interface NativeAttachRequest {
 	lockDir: string;
 	/** Container DNS, when the network has it on. */
 	dns?: DnsTarget;
+	/**
+	 * A published port whose host side already maps to `containerIp` is left as it is when this
+	 * says the address is the same container's (on another network: podman's `network connect`
+	 * repeats the container's ports); without it, or for another container's address, the port
+	 * is refused as taken.
+	 */
+	ownsAddress?: (containerIp: string) => boolean;
+	/** aardvark-dns's port when it is not 53 and DNS is not done here (`dns` has its own). */
+	dnsPort?: number;
 }
 
 export interface NativeAttachment {
@@ -44,15 +56,23 @@ export interface NativeAttachment {
 	result: CniResult;
 }
 
-/** The firewall's view of a network: bridge networks only (macvlan traffic never crosses the host). */
-export function fwNetwork(net: NetworkDef): FwNetwork {
-	return {
+/**
+ * The firewall's view of a network: bridge networks only (macvlan traffic never crosses the host).
+ * `dnsPort`: where aardvark-dns listens, when not on 53 (queries to the gateway get redirected).
+ */
+export function fwNetwork(net: NetworkDef, dnsPort?: number): FwNetwork {
+	const fw: FwNetwork = {
 		name: net.name,
 		bridge: net.network_interface,
 		subnets: net.subnets.map((s) => s.subnet),
 		internal: net.internal,
 		isolate: String(net.options.isolate ?? "false") === "true",
 	};
+	if (net.dns_enabled && dnsPort !== undefined && dnsPort !== 53) {
+		const gateways = net.subnets.map((s) => s.gateway).filter((g): g is string => !!g);
+		if (gateways.length > 0) fw.dnsRedirect = { gateways, port: dnsPort };
+	}
+	return fw;
 }
 
 /**
@@ -104,7 +124,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 	}
 	const { hostFirewall } = await import("../firewall/apply");
 	const fw = hostFirewall();
-	const fwNet = fwNetwork(req.net);
+	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
 	const ports = fwPorts(req.ports, req.addresses);
 	let attached: { hostVeth: string; mac: string; result: CniResult } | undefined;
 	{
@@ -119,7 +139,16 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 			mac: req.mac,
 		});
 		try {
-			fw.setup(fwNet, ports, { container: req.dns?.containerName ?? req.ifname });
+			// 127.0.0.1 ports are DNATed out through the bridge: the kernel must route them there.
+			// (Written when the bridge is made; a read-only /proc may have kept it from that.)
+			if (ports.some((p) => !p.containerIP.includes(":")) && !req.net.internal) {
+				const { ensureSysctl } = await import("./sysctl");
+				ensureSysctl(`net/ipv4/conf/${req.net.network_interface}/route_localnet`, "1");
+			}
+			fw.setup(fwNet, ports, {
+				container: req.dns?.containerName ?? req.ifname,
+				sameContainer: req.ownsAddress,
+			});
 		} catch (e) {
 			detachBridge({ net: asNative(req.net), ifname: req.ifname, hostVeth: attached.hostVeth });
 			throw e;
@@ -138,6 +167,7 @@ export interface NativeDetachRequest {
 	net: NetworkDef;
 	netnsPath?: string;
 	ifname: string;
+	/** The host end of the veth; when not known, it is found from `ifname` in `netnsPath`. */
 	hostVeth?: string;
 	/** The addresses it had (for its firewall elements). */
 	addresses: string[];
@@ -146,6 +176,8 @@ export interface NativeDetachRequest {
 	dns?: DnsTarget;
 	/** The caller removes the namespace next: the kernel may take the veth with it (no wait). */
 	netnsGoing?: boolean;
+	/** As in NativeAttachRequest. */
+	dnsPort?: number;
 }
 
 /** Detaches; idempotent, and works when the namespace is gone. */
@@ -166,14 +198,17 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 	const { removeBridgeIfUnused } = await import("./bridge");
 	const { hostFirewall } = await import("../firewall/apply");
 	const fw = hostFirewall();
-	const fwNet = fwNetwork(req.net);
+	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
 	fw.teardown(fwNet, fwPorts(req.ports, req.addresses), { lastOnNetwork: false });
-	if (req.hostVeth) {
+	const hostVeth =
+		req.hostVeth ??
+		(req.netnsPath ? hostEndOf(await import("../netlink"), req.netnsPath, req.ifname) : undefined);
+	if (hostVeth) {
 		detachBridge({
 			net: asNative(req.net),
 			netnsPath: req.netnsPath,
 			ifname: req.ifname,
-			hostVeth: req.hostVeth,
+			hostVeth,
 			leaveToNetns: req.netnsGoing,
 		});
 	}
@@ -181,6 +216,34 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 	removeBridgeIfUnused(asNative(req.net), {
 		lockDir: req.lockDir,
 		underLock: () => fw.teardown(fwNet, [], { lastOnNetwork: true }),
+	});
+}
+
+/**
+ * The host end of the container's veth `ifname`, from its peer index (the veth's IFLA_LINK, an
+ * ifindex in our namespace); undefined when the namespace, the interface or its peer is gone, or
+ * it is not a veth.
+ */
+function hostEndOf(
+	{ findLink, withNetlink }: typeof import("../netlink"),
+	netnsPath: string,
+	ifname: string,
+): string | undefined {
+	let peer: number | undefined;
+	try {
+		peer = withNetlink(netnsPath, (nl) => {
+			const link = findLink(nl, ifname);
+			return link?.kind === "veth" ? link.link : undefined;
+		});
+	} catch (e) {
+		// The namespace is gone (its veth with it), or its mount point is a stale file.
+		if (e instanceof SysError && (e.errno === ERRNO.ENOENT || e.errno === ERRNO.EINVAL)) return;
+		throw e;
+	}
+	if (peer === undefined) return undefined;
+	return withNetlink(undefined, (nl) => {
+		const link = findLink(nl, peer as number);
+		return link?.kind === "veth" ? link.name : undefined;
 	});
 }
 
@@ -210,6 +273,12 @@ async function updateDnsFor(
 					ipv6: ips.filter((ip) => ip.includes(":")),
 				}
 			: { action, network: { name: req.net.name }, containerId: dns.containerId },
-		{ around: dns.around, env: dns.env, binary: dns.binary, rootless: dns.rootless },
+		{
+			around: dns.around,
+			env: dns.env,
+			binary: dns.binary,
+			rootless: dns.rootless,
+			port: dns.port,
+		},
 	);
 }

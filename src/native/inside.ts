@@ -91,9 +91,11 @@ export function configureInside(
 ): { index: number; mac: string } {
 	return inNetns(netnsPath, () => {
 		step("container sysctls", () => {
-			const missingOk = { missingOk: !plan.ipv6 };
-			if (writeSysctl(`net/ipv6/conf/${ifname}/accept_dad`, "0", missingOk)) {
-				writeSysctl(`net/ipv6/conf/${ifname}/autoconf`, "0");
+			// Without IPv6 addresses these are precautions: a kernel without IPv6, or a read-only
+			// /proc, is no reason to fail (netavark ignores both too).
+			const lenient = { missingOk: !plan.ipv6, readOnlyOk: !plan.ipv6 };
+			if (writeSysctl(`net/ipv6/conf/${ifname}/accept_dad`, "0", lenient)) {
+				writeSysctl(`net/ipv6/conf/${ifname}/autoconf`, "0", lenient);
 			}
 		});
 		const nl = new NetlinkSocket(netnsPath);

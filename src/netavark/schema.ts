@@ -149,6 +149,12 @@ export function parseNetworkOptions(text: string): NetworkOptions {
 	}
 	const info: Record<string, NetworkDef> = {};
 	for (const [name, def] of Object.entries(raw.network_info)) {
+		// netavark's words (its IPAM check fails with an io::Error).
+		const ipam = def.ipam_options?.driver;
+		if (ipam === "dhcp") throw new UsageError("IO error: dhcp ipam driver is not yet supported");
+		if (ipam && ipam !== "host-local" && ipam !== "none") {
+			throw new UsageError(`IO error: unsupported ipam driver ${ipam}`);
+		}
 		try {
 			info[name] = checkNetworkDef(def);
 		} catch (e) {

@@ -1,0 +1,104 @@
+// `netavark setup NETNS`: every network of podman's options attached to the container's netns
+// through the native backend (src/native/attachment.ts) with the addresses podman chose, then
+// container DNS for all of them at once. All or nothing: a failure undoes what was done.
+import { strerror } from "../../ffi/libc";
+import type { NativeAttachRequest } from "../native/attachment";
+import {
+	type Context,
+	checkFirewallDriver,
+	checkNetns,
+	dnsPort,
+	loadOptions,
+	lockDirOf,
+} from "./context";
+import { addChanges, applyDns, removeChanges } from "./dns";
+import { describeError, NetavarkError } from "./errors";
+import { containerAddressOwner } from "./owner";
+import { type NetworkPlan, planNetworks } from "./plan";
+import { formatSetupOutput, type StatusBlock, statusBlock } from "./result";
+
+interface Attached {
+	plan: NetworkPlan;
+	hostVeth?: string;
+	mac: string;
+}
+
+export function attachRequest(
+	plan: NetworkPlan,
+	netnsPath: string,
+	lockDir: string,
+	port: number,
+): NativeAttachRequest {
+	return {
+		net: plan.net,
+		netnsPath,
+		ifname: plan.ifname,
+		addresses: plan.addresses.map((a) => a.ipnet),
+		...(plan.mac ? { mac: plan.mac } : {}),
+		ports: plan.ports,
+		lockDir,
+		...(plan.dns ? { dnsPort: port } : {}),
+	};
+}
+
+/** Runs the setup; returns what goes on stdout. */
+export async function setup(ctx: Context, netnsPath: string): Promise<string> {
+	checkNetns(netnsPath);
+	const opts = loadOptions(ctx);
+	checkFirewallDriver(ctx);
+	const port = dnsPort(ctx);
+	const plans = planNetworks(opts, true);
+	const lockDir = lockDirOf(ctx.global.config);
+	const { attachNative, detachNative } = await import("../native/attachment");
+	const ownsAddress = containerAddressOwner(netnsPath);
+	const done: Attached[] = [];
+	let dnsTried = false;
+	try {
+		for (const plan of plans) {
+			ctx.log.debug(`setting up network ${plan.name} (${plan.net.driver}) as ${plan.ifname}`);
+			const a = await attachNative({
+				...attachRequest(plan, netnsPath, lockDir, port),
+				ownsAddress,
+			});
+			done.push({ plan, hostVeth: a.hostVeth, mac: a.mac });
+		}
+		const changes = addChanges(opts, plans);
+		dnsTried = changes.length > 0;
+		try {
+			await applyDns(ctx, changes, port);
+		} catch (e) {
+			throw new NetavarkError(
+				`IO error: Error while applying dns entries: ${describeError(e, strerror)}`,
+			);
+		}
+	} catch (e) {
+		if (dnsTried) {
+			await applyDns(ctx, removeChanges(opts), port).catch((err) =>
+				ctx.log.error(
+					`failed to remove the dns entries after setup failed: ${describeError(err, strerror)}`,
+				),
+			);
+		}
+		for (const d of done.reverse()) {
+			try {
+				await detachNative({
+					...attachRequest(d.plan, netnsPath, lockDir, port),
+					hostVeth: d.hostVeth,
+				});
+			} catch (err) {
+				ctx.log.error(
+					`failed to cleanup previous networks after setup failed: ${describeError(err, strerror)}`,
+				);
+			}
+		}
+		throw e;
+	}
+	const blocks: Record<string, StatusBlock> = {};
+	for (const d of done) {
+		blocks[d.plan.name] = statusBlock(d.plan.net, d.plan.ifname, d.mac, d.plan.addresses, {
+			dns: d.plan.dns,
+			containerDnsServers: opts.dns_servers,
+		});
+	}
+	return formatSetupOutput(blocks);
+}
