@@ -17,7 +17,7 @@ export interface NetworkOptions {
 	mode: MacvlanMode;
 }
 
-const MODES: readonly MacvlanMode[] = ["bridge", "private", "vepa", "passthru"];
+const MODES: readonly MacvlanMode[] = ["bridge", "private", "vepa", "passthru", "source"];
 
 function integer(net: NativeNetwork, key: string, v: unknown, min: number, max: number) {
 	if (v === undefined || v === "") return undefined;

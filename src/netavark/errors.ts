@@ -4,6 +4,7 @@
 // text to the user, and netavark's own test suite compares some of them exactly. Pure, apart from
 // the C library's error texts (strerror), which Rust's std prints too.
 import { ERRNO, SysError } from "../../ffi/errno";
+import { NetlinkError } from "../netlink/error";
 
 /** A failure whose message is final (already in netavark's words). */
 export class NetavarkError extends Error {
@@ -31,6 +32,14 @@ export function describeError(e: unknown, strerror: (n: number) => string): stri
 	if (e instanceof NetavarkError) return e.message;
 	if (e instanceof SysError && (e.detail ?? "").startsWith("/proc/sys/")) {
 		return `Sysctl error: IO Error: ${strerror(e.errno)} (os error ${e.errno})`;
+	}
+	// The kernel refuses an IPv6 gateway address on a bridge when IPv6 is off in the namespace.
+	if (
+		e instanceof NetlinkError &&
+		e.errno === ERRNO.EACCES &&
+		/^add address [0-9a-fA-F:]+\/\d+ to bridge /.test(e.op)
+	) {
+		return `add ip addr to bridge: failed to add ipv6 address, is ipv6 enabled in the kernel?: Netlink error: ${strerror(e.errno)} (os error ${e.errno})`;
 	}
 	const message = e instanceof Error ? e.message : String(e);
 	return message.replace(/\s*\n\s*/g, " ").trim();

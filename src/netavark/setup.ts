@@ -1,8 +1,11 @@
 // `netavark setup NETNS`: every network of podman's options attached to the container's netns
 // through the native backend (src/native/attachment.ts) with the addresses podman chose, then
 // container DNS for all of them at once. All or nothing: a failure undoes what was done.
+import { ERRNO } from "../../ffi/errno";
 import { strerror } from "../../ffi/libc";
+import { ConflictError } from "../errors";
 import type { NativeAttachRequest } from "../native/attachment";
+import { containerAddressOwner, hasInterface } from "./container";
 import {
 	type Context,
 	checkFirewallDriver,
@@ -13,7 +16,6 @@ import {
 } from "./context";
 import { addChanges, applyDns, removeChanges } from "./dns";
 import { describeError, NetavarkError } from "./errors";
-import { containerAddressOwner } from "./owner";
 import { type NetworkPlan, planNetworks } from "./plan";
 import { formatSetupOutput, type StatusBlock, statusBlock } from "./result";
 
@@ -56,10 +58,20 @@ export async function setup(ctx: Context, netnsPath: string): Promise<string> {
 	try {
 		for (const plan of plans) {
 			ctx.log.debug(`setting up network ${plan.name} (${plan.net.driver}) as ${plan.ifname}`);
-			const a = await attachNative({
-				...attachRequest(plan, netnsPath, lockDir, port),
-				ownsAddress,
-			});
+			let a: Awaited<ReturnType<typeof attachNative>>;
+			try {
+				a = await attachNative({ ...attachRequest(plan, netnsPath, lockDir, port), ownsAddress });
+			} catch (e) {
+				// The name was taken before we came (ours is gone again): say it as netavark does.
+				if (e instanceof ConflictError && hasInterface(netnsPath, plan.ifname)) {
+					const what =
+						plan.net.driver === "bridge" ? "create veth pair" : "create macvlan interface";
+					throw new NetavarkError(
+						`${what}: interface ${plan.ifname} already exists on container namespace: Netlink error: ${strerror(ERRNO.EEXIST)} (os error ${ERRNO.EEXIST})`,
+					);
+				}
+				throw e;
+			}
 			done.push({ plan, hostVeth: a.hostVeth, mac: a.mac });
 		}
 		const changes = addChanges(opts, plans);
