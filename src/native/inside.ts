@@ -70,7 +70,10 @@ export function configureRequests(ifname: string, index: number, plan: Interface
 		items.push({
 			op: `add default route via ${rt.gateway} dev ${ifname}`,
 			type: RTM_NEWROUTE,
-			flags: NLM_F_CREATE | NLM_F_EXCL,
+			// Not EXCL: a container on a second network already has a default route of the same
+			// metric through the first one; the kernel then keeps both (IPv4: the newer first;
+			// IPv6: as one multipath route), as netavark's routes do.
+			flags: NLM_F_CREATE,
 			body: r.body,
 			attrs: r.attrs,
 		});
