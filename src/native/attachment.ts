@@ -48,6 +48,8 @@ export interface NativeAttachRequest {
 	ownsAddress?: (containerIp: string) => boolean;
 	/** aardvark-dns's port when it is not 53 and DNS is not done here (`dns` has its own). */
 	dnsPort?: number;
+	/** Names the container in its firewall elements' comments (default: its DNS name). */
+	label?: string;
 }
 
 export interface NativeAttachment {
@@ -146,7 +148,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 				ensureSysctl(`net/ipv4/conf/${req.net.network_interface}/route_localnet`, "1");
 			}
 			fw.setup(fwNet, ports, {
-				container: req.dns?.containerName ?? req.ifname,
+				container: req.label ?? req.dns?.containerName ?? req.ifname,
 				sameContainer: req.ownsAddress,
 			});
 		} catch (e) {

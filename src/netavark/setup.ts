@@ -60,7 +60,11 @@ export async function setup(ctx: Context, netnsPath: string): Promise<string> {
 			ctx.log.debug(`setting up network ${plan.name} (${plan.net.driver}) as ${plan.ifname}`);
 			let a: Awaited<ReturnType<typeof attachNative>>;
 			try {
-				a = await attachNative({ ...attachRequest(plan, netnsPath, lockDir, port), ownsAddress });
+				a = await attachNative({
+					...attachRequest(plan, netnsPath, lockDir, port),
+					ownsAddress,
+					label: opts.container_name || opts.container_id.slice(0, 12),
+				});
 			} catch (e) {
 				// The name was taken before we came (ours is gone again): say it as netavark does.
 				if (e instanceof ConflictError && hasInterface(netnsPath, plan.ifname)) {
