@@ -92,7 +92,8 @@ function readNetwork(configFd: number, name: string): NetworkConfig | null {
 /** Replaces the network's file in one rename from the config dir (never a temp file in aardvark's). */
 function writeNetwork(configFd: number, name: string, text: string): void {
 	const staging = `.ctrnet-aardvark-${randomBytes(6).toString("hex")}`;
-	writeAtomicAt(configFd, staging, text, { mode: 0o600 });
+	// Runtime state (podman's run dir; the containers it names die with a reboot): no fsync.
+	writeAtomicAt(configFd, staging, text, { mode: 0o600, durable: false });
 	try {
 		renameat(configFd, staging, `${AARDVARK_DIR}/${name}`);
 	} catch (e) {

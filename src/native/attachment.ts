@@ -9,6 +9,7 @@ import type { FwNetwork, FwPort } from "../firewall/types";
 import type { NetworkDef } from "../netconf/schema";
 import type { PortMapping } from "../ports/schema";
 import { lockNetwork } from "./lock";
+import { step } from "./trace";
 import type { NativeNetwork } from "./types";
 
 export interface DnsTarget {
@@ -125,7 +126,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		return { mac: a.mac, result: a.result };
 	}
 	const { hostFirewall } = await import("../firewall/apply");
-	const fw = hostFirewall();
+	const fw = step("firewall open", hostFirewall);
 	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
 	const ports = fwPorts(req.ports, req.addresses);
 	let attached: { hostVeth: string; mac: string; result: CniResult } | undefined;
@@ -147,10 +148,12 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 				const { ensureSysctl } = await import("./sysctl");
 				ensureSysctl(`net/ipv4/conf/${req.net.network_interface}/route_localnet`, "1");
 			}
-			fw.setup(fwNet, ports, {
-				container: req.label ?? req.dns?.containerName ?? req.ifname,
-				sameContainer: req.ownsAddress,
-			});
+			step("firewall", () =>
+				fw.setup(fwNet, ports, {
+					container: req.label ?? req.dns?.containerName ?? req.ifname,
+					sameContainer: req.ownsAddress,
+				}),
+			);
 		} catch (e) {
 			detachBridge({ net: asNative(req.net), ifname: req.ifname, hostVeth: attached.hostVeth });
 			throw e;
@@ -201,7 +204,9 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 	const { hostFirewall } = await import("../firewall/apply");
 	const fw = hostFirewall();
 	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
-	fw.teardown(fwNet, fwPorts(req.ports, req.addresses), { lastOnNetwork: false });
+	step("firewall", () =>
+		fw.teardown(fwNet, fwPorts(req.ports, req.addresses), { lastOnNetwork: false }),
+	);
 	const hostVeth =
 		req.hostVeth ??
 		(req.netnsPath ? hostEndOf(await import("../netlink"), req.netnsPath, req.ifname) : undefined);

@@ -4,7 +4,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { strerror } from "../../ffi/libc";
 import { dnsPortFromEnv } from "../dns/port";
-import { findAardvarkBinary } from "../helpers/aardvark";
 import type { GlobalOptions } from "./args";
 import { fsErrorText, NetavarkError } from "./errors";
 import type { Logger } from "./log";
@@ -60,20 +59,4 @@ export function dnsPort(ctx: Context): number {
 	} catch (e) {
 		throw new NetavarkError((e as Error).message);
 	}
-}
-
-/**
- * The aardvark-dns to run, or undefined for none (netavark then runs without container DNS): an
- * explicit --aardvark-binary must exist; else Debian's path, CTRNET_AARDVARK_BINARY or PATH.
- */
-export function aardvarkBinary(ctx: Context): string | undefined {
-	const explicit = ctx.global.aardvarkBinary;
-	if (explicit !== undefined) {
-		try {
-			return statSync(explicit).isFile() ? explicit : undefined;
-		} catch {
-			return undefined;
-		}
-	}
-	return findAardvarkBinary(undefined, ctx.env);
 }

@@ -2,8 +2,10 @@
 // <config>/aardvark-dns/, <config>/aardvark.lock), one aardvark-dns per config dir, bound to the
 // gateways in the namespace netavark runs in (the host's, or rootless podman's rootless netns).
 // All of a setup's (or teardown's) networks change in one locked update: one SIGHUP.
+
+import { statSync } from "node:fs";
 import type { DnsChangeInput } from "../dns/change";
-import { aardvarkBinary, type Context } from "./context";
+import type { Context } from "./context";
 import type { NetworkPlan } from "./plan";
 import type { NetworkOptions } from "./schema";
 
@@ -38,6 +40,23 @@ export function removeChanges(opts: NetworkOptions): DnsChangeInput[] {
 		.map((n) => ({ action: "remove", network: { name: n.name }, containerId: opts.container_id }));
 }
 
+/**
+ * The aardvark-dns to run, or undefined for none (netavark then runs without container DNS): an
+ * explicit --aardvark-binary must exist; else Debian's path, CTRNET_AARDVARK_BINARY or PATH.
+ */
+async function aardvarkBinary(ctx: Context): Promise<string | undefined> {
+	const explicit = ctx.global.aardvarkBinary;
+	if (explicit !== undefined) {
+		try {
+			return statSync(explicit).isFile() ? explicit : undefined;
+		} catch {
+			return undefined;
+		}
+	}
+	const { findAardvarkBinary } = await import("../helpers/aardvark");
+	return findAardvarkBinary(undefined, ctx.env);
+}
+
 /** Applies the changes; nothing when there are none, or when there is no aardvark-dns to run. */
 export async function applyDns(
 	ctx: Context,
@@ -45,12 +64,14 @@ export async function applyDns(
 	port: number,
 ): Promise<void> {
 	if (changes.length === 0) return;
-	const binary = aardvarkBinary(ctx);
+	const binary = await aardvarkBinary(ctx);
 	if (!binary) {
 		ctx.log.info("dns disabled because aardvark-dns path does not exists");
 		return;
 	}
+	const t0 = performance.now();
 	const { updateDns } = await import("../dns/manager");
+	const t1 = performance.now();
 	const outcome = await updateDns(ctx.global.config, changes, {
 		binary,
 		port,
@@ -58,5 +79,7 @@ export async function applyDns(
 		rootless: ctx.global.rootless,
 		trustConfigDir: true,
 	});
-	ctx.log.debug(`aardvark-dns: ${outcome.aardvark} (pid ${outcome.pid ?? "none"})`);
+	ctx.log.debug(
+		`aardvark-dns: ${outcome.aardvark} (pid ${outcome.pid ?? "none"}); loading ${(t1 - t0).toFixed(1)} ms, update ${(performance.now() - t1).toFixed(1)} ms`,
+	);
 }

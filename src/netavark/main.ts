@@ -36,6 +36,12 @@ export async function main(argv: readonly string[]): Promise<number> {
 	const { makeLogger } = await import("./log");
 	const env = process.env;
 	const ctx = { global: inv.global, env, log: makeLogger(env.RUST_LOG) };
+	if (ctx.log.enabled("debug")) {
+		// Each data-plane step with its time, for `RUST_LOG=netavark=debug`.
+		const { setNativeTrace } = await import("../native/trace");
+		setNativeTrace((step, ms) => ctx.log.debug(`${step}: ${ms.toFixed(2)} ms`));
+	}
+	ctx.log.debug(`started at ${performance.now().toFixed(1)} ms`);
 	try {
 		if (inv.kind === "update") {
 			const { update } = await import("./update");

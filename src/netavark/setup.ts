@@ -45,12 +45,14 @@ export function attachRequest(
 
 /** Runs the setup; returns what goes on stdout. */
 export async function setup(ctx: Context, netnsPath: string): Promise<string> {
+	ctx.log.debug(`setup loaded at ${performance.now().toFixed(1)} ms`);
 	checkNetns(netnsPath);
 	const opts = loadOptions(ctx);
 	checkFirewallDriver(ctx);
 	const port = dnsPort(ctx);
 	const plans = planNetworks(opts, true);
 	const lockDir = lockDirOf(ctx.global.config);
+	ctx.log.debug(`options read at ${performance.now().toFixed(1)} ms`);
 	const { attachNative, detachNative } = await import("../native/attachment");
 	const ownsAddress = containerAddressOwner(netnsPath);
 	const done: Attached[] = [];
@@ -78,6 +80,7 @@ export async function setup(ctx: Context, netnsPath: string): Promise<string> {
 			}
 			done.push({ plan, hostVeth: a.hostVeth, mac: a.mac });
 		}
+		ctx.log.debug(`networks attached at ${performance.now().toFixed(1)} ms`);
 		const changes = addChanges(opts, plans);
 		dnsTried = changes.length > 0;
 		try {
@@ -109,6 +112,7 @@ export async function setup(ctx: Context, netnsPath: string): Promise<string> {
 		}
 		throw e;
 	}
+	ctx.log.debug(`done at ${performance.now().toFixed(1)} ms`);
 	const blocks: Record<string, StatusBlock> = {};
 	for (const d of done) {
 		blocks[d.plan.name] = statusBlock(d.plan.net, d.plan.ifname, d.mac, d.plan.addresses, {

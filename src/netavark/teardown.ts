@@ -12,6 +12,7 @@ import { attachRequest } from "./setup";
 
 export async function teardown(ctx: Context, netnsPath: string): Promise<void> {
 	const opts = loadOptions(ctx);
+	ctx.log.debug(`options read at ${performance.now().toFixed(1)} ms`);
 	const port = dnsPort(ctx);
 	const errors: string[] = [];
 	try {
@@ -34,5 +35,6 @@ export async function teardown(ctx: Context, netnsPath: string): Promise<void> {
 			errors.push(describeError(e, strerror));
 		}
 	}
+	ctx.log.debug(`done at ${performance.now().toFixed(1)} ms`);
 	if (errors.length > 0) throw new NetavarkError(joinErrors(errors));
 }
