@@ -96,6 +96,15 @@ const call = (t: Tool, config: string, cmd: string, ns: string, stdin: string) =
 		stdin,
 	);
 
+/** A call whose failure is counted, not fatal (a peer's own bug must not end the run). */
+async function tryCall(t: Tool, config: string, cmd: string, ns: string, stdin: string) {
+	try {
+		return { ...(await call(t, config, cmd, ns, stdin)), error: undefined };
+	} catch (e) {
+		return { ms: Number.NaN, error: (e as Error).message.split(": ").slice(-1)[0] };
+	}
+}
+
 function row(label: string, v: number) {
 	console.log(`  ${label.padEnd(44)} ${v.toFixed(2).padStart(8)} ms`);
 }
@@ -132,15 +141,20 @@ async function proto(work: string, tools: Tool[]) {
 			}
 			const ms: Record<string, { setup: number[]; teardown: number[]; both: number[] }> = {};
 			for (const t of tools) ms[t.name] = { setup: [], teardown: [], both: [] };
+			const failures: string[] = [];
 			const one = containerNs();
 			await waitNs(one.path);
 			for (let i = 0; i < RUNS + WARMUP; i++) {
 				const order = i % 2 === 0 ? tools : [...tools].reverse();
 				for (const t of order) {
-					const a = await call(t, config, "setup", one.path, measured);
-					const b = await call(t, config, "teardown", one.path, measured);
+					const a = await tryCall(t, config, "setup", one.path, measured);
+					const b = await tryCall(t, config, "teardown", one.path, measured);
 					if (phase === "cold") await aardvarkGone(config);
 					if (i < WARMUP) continue;
+					if (a.error || b.error) {
+						failures.push(`${t.name} ${a.error ? "setup" : "teardown"}: ${a.error ?? b.error}`);
+						continue;
+					}
 					const m = ms[t.name] as { setup: number[]; teardown: number[]; both: number[] };
 					m.setup.push(a.ms);
 					m.teardown.push(b.ms);
@@ -160,6 +174,7 @@ async function proto(work: string, tools: Tool[]) {
 			}
 			await aardvarkGone(config);
 			console.log(`protocol calls, ${s.label}, ${phase} network (${RUNS} runs, medians):`);
+			for (const f of failures) console.log(`  FAILED (left out of the medians): ${f}`);
 			for (const t of tools) {
 				const m = ms[t.name] as { setup: number[]; teardown: number[]; both: number[] };
 				row(`${t.name} setup`, median(m.setup));
