@@ -130,34 +130,50 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
 	const ports = fwPorts(req.ports, req.addresses);
 	let attached: { hostVeth: string; mac: string; result: CniResult } | undefined;
+	let failure: { error: unknown } | undefined;
 	{
 		// Shared with other attachments, exclusive with the bridge's removal: the bridge and the
 		// network's firewall elements cannot vanish between here and the container's veth.
 		using _lock = lockNetwork(req.lockDir, req.net.name, "shared");
-		attached = attachBridge({
-			net: asNative(req.net),
-			netnsPath: req.netnsPath,
-			ifname: req.ifname,
-			addresses: req.addresses,
-			mac: req.mac,
-		});
 		try {
+			attached = attachBridge({
+				net: asNative(req.net),
+				netnsPath: req.netnsPath,
+				ifname: req.ifname,
+				addresses: req.addresses,
+				mac: req.mac,
+			});
 			// 127.0.0.1 ports are DNATed out through the bridge: the kernel must route them there.
 			// (Written when the bridge is made; a read-only /proc may have kept it from that.)
 			if (ports.some((p) => !p.containerIP.includes(":")) && !req.net.internal) {
 				const { ensureSysctl } = await import("./sysctl");
 				ensureSysctl(`net/ipv4/conf/${req.net.network_interface}/route_localnet`, "1");
 			}
+			const label = req.label ?? req.dns?.containerName ?? req.ifname;
 			step("firewall", () =>
-				fw.setup(fwNet, ports, {
-					container: req.label ?? req.dns?.containerName ?? req.ifname,
-					sameContainer: req.ownsAddress,
-				}),
+				fw.setup(fwNet, ports, { container: label, sameContainer: req.ownsAddress }),
 			);
-		} catch (e) {
-			detachBridge({ net: asNative(req.net), ifname: req.ifname, hostVeth: attached.hostVeth });
-			throw e;
+		} catch (error) {
+			if (attached) {
+				detachBridge({ net: asNative(req.net), ifname: req.ifname, hostVeth: attached.hostVeth });
+			}
+			failure = { error };
 		}
+	}
+	if (failure || !attached) {
+		// A bridge this attempt made (or found) with no container on it goes again, with the
+		// network's firewall elements: a failed setup leaves nothing. (Outside our shared lock:
+		// the removal takes it exclusively.)
+		try {
+			const { removeBridgeIfUnused } = await import("./bridge");
+			removeBridgeIfUnused(asNative(req.net), {
+				lockDir: req.lockDir,
+				underLock: () => fw.teardown(fwNet, [], { lastOnNetwork: true }),
+			});
+		} catch {
+			// the attachment's own error is the one to report
+		}
+		throw failure?.error;
 	}
 	try {
 		await updateDnsFor(req, attached.result, "add");
