@@ -51,6 +51,13 @@ export async function setup(ctx: Context, netnsPath: string): Promise<string> {
 	checkFirewallDriver(ctx);
 	const port = dnsPort(ctx);
 	const plans = planNetworks(opts, true);
+	for (const p of opts.port_mappings.filter((m) => m.host_ip === "::1")) {
+		// netavark 1.4 writes an ip6tables DNAT rule for it that can never work (IPv6 has no
+		// route_localnet: the container's answer to ::1 is dropped); say so instead.
+		ctx.log.warn(
+			`port ${p.host_port}/${p.protocols.join(",")} on [::1] is not forwarded: the kernel cannot DNAT connections to ::1 into a container`,
+		);
+	}
 	const lockDir = lockDirOf(ctx.global.config);
 	ctx.log.debug(`options read at ${performance.now().toFixed(1)} ms`);
 	const { attachNative, detachNative } = await import("../native/attachment");
