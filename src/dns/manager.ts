@@ -14,12 +14,11 @@
 // Namespaces: aardvark binds the gateways in the network namespace it was started in, which is
 // the one the calling thread is in when the spawn happens; `around` can put it elsewhere (e.g.
 // `(spawn) => inNetns(path, spawn)`). Nothing else here depends on a namespace.
-import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync } from "node:fs";
 import { ERRNO, SysError } from "../../ffi/errno";
 import { geteuid, renameat, unlinkat } from "../../ffi/libc";
 import { UsageError } from "../errors";
-import { readAt, withDir, writeAtomicAt } from "../files/atomic";
+import { randomHex, readAt, withDir, writeAtomicAt } from "../files/atomic";
 import { ensureOwnedDir } from "../files/dirs";
 import { withFileLock } from "../files/lock";
 import {
@@ -91,7 +90,7 @@ function readNetwork(configFd: number, name: string): NetworkConfig | null {
 
 /** Replaces the network's file in one rename from the config dir (never a temp file in aardvark's). */
 function writeNetwork(configFd: number, name: string, text: string): void {
-	const staging = `.ctrnet-aardvark-${randomBytes(6).toString("hex")}`;
+	const staging = `.ctrnet-aardvark-${randomHex(6)}`;
 	// Runtime state (podman's run dir; the containers it names die with a reboot): no fsync.
 	writeAtomicAt(configFd, staging, text, { mode: 0o600, durable: false });
 	try {

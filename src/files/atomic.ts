@@ -3,7 +3,6 @@
 // followed), inside a directory opened once and then used by fd (openat/renameat), and replaced in
 // one rename (readers never see half a file; a kill -9 leaves the old file or the new one, and at
 // worst a temp file with a name no reader picks up).
-import { randomBytes } from "node:crypto";
 import {
 	closeSync,
 	fchmodSync,
@@ -74,8 +73,16 @@ export function readAt(
 
 /** A temp name in the target's dir: hidden, never a config name (*.conf*, *.json), and short
  * (the target's own name may already take the whole NAME_MAX). */
+/**
+ * `n` random bytes as hex, from the Web Crypto RNG: node:crypto's randomBytes costs its module's
+ * start-up (a few ms) in every run that writes a file.
+ */
+export function randomHex(n: number): string {
+	return Buffer.from(crypto.getRandomValues(new Uint8Array(n))).toString("hex");
+}
+
 function tempName(): string {
-	return `.ctrnet-${randomBytes(8).toString("hex")}.tmp`;
+	return `.ctrnet-${randomHex(8)}.tmp`;
 }
 
 export interface WriteOptions {
