@@ -83,6 +83,8 @@ async function resetAndRemoveUser(): Promise<void> {
 
 function removeUser(): void {
 	for (const pid of userPids()) process.kill(pid, "SIGKILL");
+	// SIGKILL is delivered asynchronously: wait until they are gone (or zombies).
+	for (let i = 0; i < 200 && userPids().length > 0; i++) Bun.sleepSync(10);
 	sh(["userdel", "-r", USER]);
 	rmSync(runDir(), { recursive: true, force: true });
 }
