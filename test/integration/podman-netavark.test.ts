@@ -64,7 +64,14 @@ let before: HostSnapshot;
 async function createNetwork(n: { name: string; bridge: string; subnet: string; v6?: string }) {
 	const args = ["network", "create", "--subnet", n.subnet];
 	if (n.v6) args.push("--ipv6", "--subnet", n.v6);
-	await podman([...args, n.name], { check: true });
+	// podman reads every host interface's addresses; one deleted meanwhile (other tests) fails it.
+	for (let attempt = 0; ; attempt++) {
+		const r = await podman([...args, n.name]);
+		if (r.code === 0) break;
+		if (attempt >= 4 || !r.err.includes("no such network interface")) {
+			throw new Error(`podman network create ${n.name}: ${r.err}`);
+		}
+	}
 	// podman 4.3 names bridges podmanN; ours say whose they are.
 	const file = `${NETWORK_DIR}/${n.name}.json`;
 	const def = JSON.parse(readFileSync(file, "utf8"));
@@ -247,13 +254,14 @@ describe.skipIf(!ok)("podman 4.3 with ctrnet as netavark (rootful)", () => {
 		expect(iface(i.sandbox, "eth1")).toEqual({ mac: "02:40:02:00:00:50", addrs: ["10.240.2.50"] });
 		expect(await until(() => curl(`http://127.0.0.1:${p}/`) === "port80\n")).toBe(true);
 		expect(await until(() => curl(`http://127.0.0.1:${p + 1}/`) === "port81\n")).toBe(true);
-		// UDP: a listener in the container's netns, a datagram to 127.0.0.1 on the host.
+		// UDP: a listener in the container's netns, datagrams to 127.0.0.1 on the host until one
+		// arrives (the listener may take a moment to bind on a busy host).
 		const listener = Bun.spawn(
 			[
 				"nsenter",
 				`--net=${i.sandbox}`,
 				"timeout",
-				"10",
+				"15",
 				"ncat",
 				"-u",
 				"-l",
@@ -263,12 +271,23 @@ describe.skipIf(!ok)("podman 4.3 with ctrnet as netavark (rootful)", () => {
 			],
 			{ stdout: "pipe", stderr: "ignore" },
 		);
-		await Bun.sleep(300);
+		let heard = "";
+		const reading = (async () => {
+			for await (const chunk of listener.stdout) heard += new TextDecoder().decode(chunk);
+		})();
 		const word = `udp-${TAG}`;
-		sh(["ncat", "-u", "--send-only", "127.0.0.1", String(p + 2)], { stdin: `${word}\n` });
-		await Bun.sleep(300);
+		await until(
+			() => sh(["nsenter", `--net=${i.sandbox}`, "ss", "-Huln", "sport = :5353"]).out.trim() !== "",
+		);
+		const arrived = await until(() => {
+			if (!heard.includes(word)) {
+				sh(["ncat", "-u", "--send-only", "127.0.0.1", String(p + 2)], { stdin: `${word}\n` });
+			}
+			return heard.includes(word);
+		}, 5000);
 		listener.kill();
-		expect(await new Response(listener.stdout).text()).toContain(word);
+		await reading;
+		expect(arrived).toBe(true);
 	});
 
 	test("dual stack: the container is reachable over IPv6, directly and through a published port", async () => {
