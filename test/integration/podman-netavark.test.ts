@@ -6,7 +6,7 @@
 // subnets in 10.240.0.0/16 and fd40::/16; host ports are random in 40000-59999.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostVethName } from "../../src/native/names";
 import { have, requireBinary } from "../lib/cli";
 import { sh } from "../lib/host";
@@ -351,6 +351,8 @@ describe.skipIf(!ok)("podman 4.3 with ctrnet as netavark (rootful)", () => {
 		if (!before.ctrnetTable) expect(after.ctrnetTable).toBe(false);
 		for (const n of Object.values(NETS)) {
 			expect(readdirSync(`${RUN_DIR}/aardvark-dns`).includes(n.name)).toBe(false);
+			// The networks' lock files stay by design (src/native/lock.ts); these names were ours.
+			rmSync(`${RUN_DIR}/ctrnet-locks/${n.name}.lock`, { force: true });
 		}
 	});
 });
