@@ -320,7 +320,7 @@ async function podmanRuns(work: string) {
 		"nproc=4096:4096",
 		"--network",
 		NET,
-		...(ports ? ["-p", "45999:80"] : []),
+		...(ports ? ["-p", "31998:80"] : []),
 		IMAGE,
 		"/bin/busybox",
 		"true",
@@ -340,7 +340,7 @@ async function podmanRuns(work: string) {
 				}
 			}
 			console.log(
-				`podman run --rm … true, network ${NET}${ports ? ", -p 45999:80" : ""} (${runs} runs each, interleaved, medians):`,
+				`podman run --rm … true, network ${NET}${ports ? ", -p 31998:80" : ""} (${runs} runs each, interleaved, medians):`,
 			);
 			row("with ctrnet as netavark", median(ms.ctrnet));
 			row("with netavark 1.4", median(ms.netavark));

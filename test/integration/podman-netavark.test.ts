@@ -3,7 +3,7 @@
 // busybox image serve pages (busybox httpd) through published ports, resolve each other through
 // aardvark-dns, join and leave networks, and the host is checked to be as before at the end.
 // Networks are named tnv-*, their bridges tnvbr* (the network files are edited to say so), their
-// subnets in 10.240.0.0/16 and fd40::/16; host ports are random in 40000-59999.
+// subnets in 10.240.0.0/16 and fd40::/16; host ports are random in 20000-31999.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,7 +29,22 @@ const NETS = {
 	ds: { name: `tnv-d${TAG}`, bridge: `tnvbrd${TAG}`, subnet: "10.240.6.0/24", v6: "fd40:6::/64" },
 };
 const ctr = (n: string) => `tnv-${n}-${TAG}`;
-const BASE_PORT = 40000 + Math.floor(Math.random() * 19000);
+/**
+ * 30 host ports from a random base in 20000-31999 (below the kernel's ephemeral range, so no
+ * outgoing connection takes one meanwhile) that no socket on the host uses.
+ */
+function freePorts(): number {
+	const used = new Set(
+		sh(["ss", "-Htuanl"])
+			.out.split("\n")
+			.map((l) => Number(l.trim().split(/\s+/)[4]?.split(":").pop())),
+	);
+	for (;;) {
+		const base = 20000 + Math.floor(Math.random() * 11970);
+		if (!Array.from({ length: 30 }, (_, k) => base + k).some((p) => used.has(p))) return base;
+	}
+}
+const BASE_PORT = freePorts();
 const NETWORK_DIR = "/etc/containers/networks";
 const RUN_DIR = "/run/containers/networks";
 

@@ -37,7 +37,19 @@ const ok = have(
 const TAG = randomBytes(2).toString("hex");
 const USER = `tnvrl${TAG}`;
 const HOME = `/home/${USER}`;
-const PORT = 40000 + Math.floor(Math.random() * 19000);
+/** A host port below the ephemeral range that no socket on the host uses. */
+function freePort(): number {
+	const used = new Set(
+		sh(["ss", "-Htuan"])
+			.out.split("\n")
+			.map((l) => Number(l.trim().split(/\s+/)[4]?.split(":").pop())),
+	);
+	for (;;) {
+		const p = 20000 + Math.floor(Math.random() * 12000);
+		if (!used.has(p)) return p;
+	}
+}
+const PORT = freePort();
 const NET = `tnv-rl${TAG}`;
 
 let helpers = "";
