@@ -11,6 +11,7 @@ const netavark: Command = {
 			"Answer as netavark 1.4 for podman 4 (also when run as `netavark`); `ctrnet netavark --help`",
 		hidden: true,
 	},
+	maxPositionals: Number.POSITIVE_INFINITY,
 	run() {
 		throw new UsageError(
 			"netavark takes no ctrnet options: run `ctrnet netavark [netavark options] setup|teardown|version …`",
