@@ -24,5 +24,6 @@ export const root: Command = {
 		hook: () => import("./hook").then((m) => m.default),
 		rootless: () => import("./rootless").then((m) => m.rootless),
 		"rootless-worker": () => import("./rootless").then((m) => m.worker),
+		netavark: () => import("../netavark/command").then((m) => m.default),
 	},
 };

@@ -1,7 +1,7 @@
 // A change to container DNS: one container added to or removed from one network's aardvark
 // file, and what a network's file becomes after its changes. Pure.
 import * as z from "zod/mini";
-import { UsageError } from "../errors";
+import { NotFoundError, UsageError } from "../errors";
 import {
 	containerEntry,
 	type NetworkConfig,
@@ -36,7 +36,12 @@ function buildSchema() {
 		network: z.object({ name: z.string() }),
 		containerId: z.string(),
 	});
-	return z.discriminatedUnion("action", [add, remove]);
+	/** netavark's `update NETWORK --network-dns-servers …`: the network's upstream resolvers. */
+	const servers = z.object({
+		action: z.literal("servers"),
+		network: z.object({ name: z.string(), dnsServers: z.array(z.string()) }),
+	});
+	return z.discriminatedUnion("action", [add, remove, servers]);
 }
 
 let schema: ReturnType<typeof buildSchema> | undefined;
@@ -84,6 +89,15 @@ export function nextNetworkConfig(
 ): NetworkConfig | null {
 	let config = current;
 	for (const change of changes) {
+		if (change.action === "servers") {
+			if (!config) {
+				throw new NotFoundError(
+					`network ${change.network.name} has no container with DNS (no aardvark-dns config)`,
+				);
+			}
+			config = { ...config, ...networkHeader(config.gateways, change.network.dnsServers) };
+			continue;
+		}
 		if (change.action === "remove") {
 			if (config) config = withoutEntry(config, change.containerId);
 			continue;

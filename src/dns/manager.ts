@@ -14,11 +14,11 @@
 // Namespaces: aardvark binds the gateways in the network namespace it was started in, which is
 // the one the calling thread is in when the spawn happens; `around` can put it elsewhere (e.g.
 // `(spawn) => inNetns(path, spawn)`). Nothing else here depends on a namespace.
-import { readdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { ERRNO, SysError } from "../../ffi/errno";
 import { geteuid, renameat, unlinkat } from "../../ffi/libc";
 import { UsageError } from "../errors";
-import { readAt, withDir, writeAtomicAt } from "../files/atomic";
+import { randomHex, readAt, withDir, writeAtomicAt } from "../files/atomic";
 import { ensureOwnedDir } from "../files/dirs";
 import { withFileLock } from "../files/lock";
 import {
@@ -59,6 +59,12 @@ export interface DnsOptions {
 	systemdScope?: boolean;
 	/** Longest wait for the lock, and for aardvark to start. */
 	timeoutMs?: number;
+	/**
+	 * The config directory was handed over by its owner (podman's --config for netavark): made
+	 * if missing, not checked for ownership. Inside a rootless user namespace the host's /run and
+	 * /tmp belong to an unmapped uid, which the check would refuse.
+	 */
+	trustConfigDir?: boolean;
 }
 
 export type AardvarkAction = "started" | "reloaded" | "stopped" | "unchanged" | "none";
@@ -84,10 +90,8 @@ function readNetwork(configFd: number, name: string): NetworkConfig | null {
 
 /** Replaces the network's file in one rename from the config dir (never a temp file in aardvark's). */
 function writeNetwork(configFd: number, name: string, text: string): void {
-	// Web Crypto, not node:crypto: loading that module would be most of a setup's start-up.
-	const random = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex");
-	const staging = `.ctrnet-aardvark-${random}`;
-	// Not fsynced: aardvark's files are rewritten from the containers' state at every change.
+	const staging = `.ctrnet-aardvark-${randomHex(6)}`;
+	// Runtime state (podman's run dir; the containers it names die with a reboot): no fsync.
 	writeAtomicAt(configFd, staging, text, { mode: 0o600, durable: false });
 	try {
 		renameat(configFd, staging, `${AARDVARK_DIR}/${name}`);
@@ -134,10 +138,14 @@ export async function updateDns(
 	const port = opts.port ?? dnsPortFromEnv(env);
 	if (!Number.isInteger(port) || port < 1 || port > 65535)
 		throw new UsageError(`invalid DNS port ${port}`);
-	const euid = geteuid();
-	ensureOwnedDir(configDir, 0o700, euid);
 	const dir = `${configDir}/${AARDVARK_DIR}`;
-	ensureOwnedDir(dir, 0o700, euid);
+	if (opts.trustConfigDir) {
+		mkdirSync(dir, { recursive: true, mode: 0o700 });
+	} else {
+		const euid = geteuid();
+		ensureOwnedDir(configDir, 0o700, euid);
+		ensureOwnedDir(dir, 0o700, euid);
+	}
 
 	return withFileLock(
 		`${configDir}/${AARDVARK_LOCK}`,

@@ -73,9 +73,16 @@ export function readAt(
 
 /** A temp name in the target's dir: hidden, never a config name (*.conf*, *.json), and short
  * (the target's own name may already take the whole NAME_MAX). */
+/**
+ * `n` random bytes as hex, from the Web Crypto RNG: node:crypto's randomBytes costs its module's
+ * start-up (a few ms) in every run that writes a file.
+ */
+export function randomHex(n: number): string {
+	return Buffer.from(crypto.getRandomValues(new Uint8Array(n))).toString("hex");
+}
+
 function tempName(): string {
-	// Web Crypto, not node:crypto: loading that module would be most of a setup's start-up.
-	return `.ctrnet-${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex")}.tmp`;
+	return `.ctrnet-${randomHex(8)}.tmp`;
 }
 
 export interface WriteOptions {

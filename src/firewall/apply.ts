@@ -15,6 +15,7 @@ import {
 } from "../../ffi/nftables";
 import { ConflictError, UsageError } from "../errors";
 import {
+	addCommands,
 	type Element,
 	networkElements,
 	portElements,
@@ -36,8 +37,16 @@ import type { FwNetwork, FwPort } from "./types";
 export interface Firewall {
 	/** Runs nft commands as one transaction (all or nothing); throws with nft's message. */
 	applyTransaction(commands: string): void;
-	/** A container joins `net` publishing `ports`; creates the table on first use. */
-	setup(net: FwNetwork, ports: readonly FwPort[], opts?: { container?: string }): void;
+	/**
+	 * A container joins `net` publishing `ports`; creates the table on first use. A port whose
+	 * host side already maps elsewhere is refused (ConflictError), unless `sameContainer` says
+	 * the address it maps to is this container's own (on another network): then it stays as is.
+	 */
+	setup(
+		net: FwNetwork,
+		ports: readonly FwPort[],
+		opts?: { container?: string; sameContainer?: (containerIp: string) => boolean },
+	): void;
 	/**
 	 * A container leaves `net`: exactly its elements go (also when some are already gone). With
 	 * `lastOnNetwork` the network's elements go too, and the whole table (with our iptables
@@ -164,20 +173,32 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 		},
 
 		setup(net, ports, opts = {}) {
-			const elements = setupCommands(net, ports, opts);
+			let elements = setupCommands(net, ports, opts);
 			if (ctx.run(elements).ok) return;
 			// No table yet, or an outdated one, or a clash. Create/refresh the base in the same
 			// transaction as the elements; retry when a concurrent teardown moved the FORWARD rule.
 			let error = "";
-			for (let attempt = 0; attempt < 3; attempt++) {
+			let kept = new Set<string>();
+			for (let attempt = 0; attempt < 4; attempt++) {
 				const r = ctx.run(`${baseCommands(hostForwardChains())}\n${elements}`);
 				if (r.ok) return;
 				error = r.error;
-				const clash = clashes(portElements(net, ports))[0];
-				if (clash) {
+				const found = clashes(portElements(net, ports));
+				const foreign = found.find(
+					(c) => !opts.sameContainer?.(c.theirs.data?.split(" . ")[0] ?? ""),
+				);
+				if (foreign) {
 					throw new ConflictError(
-						`${describePort(clash.mine)} is already published to ${clash.theirs.data?.replace(" . ", " port ")}`,
+						`${describePort(foreign.mine)} is already published to ${foreign.theirs.data?.replace(" . ", " port ")}`,
 					);
+				}
+				if (found.length > 0) {
+					// This container's own ports through another network: they stay where they are.
+					kept = new Set([...kept, ...found.map((c) => `${c.mine.set} ${c.mine.key}`)]);
+					const mine = portElements(net, ports, opts.container).filter(
+						(e) => !kept.has(`${e.set} ${e.key}`),
+					);
+					elements = addCommands([...networkElements(net), ...mine]);
 				}
 			}
 			throw new NftError(nftMessage(`setting up network ${net.name}`, error));

@@ -66,6 +66,18 @@ export function networkElements(net: FwNetwork): Element[] {
 		out.push({ set: `subnets${family}`, key: subnet, comment });
 		out.push({ set: `same_subnet${family}`, key: `${subnet} . ${subnet}`, comment });
 	}
+	if (net.dnsRedirect && net.dnsRedirect.port !== 53) {
+		// The gateway is a local address: published_ports sees the query, like a published port.
+		for (const gw of net.dnsRedirect.gateways) {
+			const ip = address(gw, "gateway");
+			out.push({
+				set: `ports${ip.family}`,
+				key: `${ip.text} . udp . 53`,
+				data: `${ip.text} . ${net.dnsRedirect.port}`,
+				comment: commentText(`aardvark-dns of network ${net.name}`),
+			});
+		}
+	}
 	return out;
 }
 

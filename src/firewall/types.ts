@@ -17,6 +17,11 @@ export const FwNetworkSchema = z.object({
 	internal: z.boolean(),
 	/** netavark's `isolate`: no forwarding between two isolated networks. */
 	isolate: z.boolean(),
+	/**
+	 * aardvark-dns listens on another port than 53 (NETAVARK_DNS_PORT): the containers' queries
+	 * to <gateway>:53/udp are redirected to <gateway>:<port>, as netavark does.
+	 */
+	dnsRedirect: z.optional(z.object({ gateways: z.array(z.string()), port })),
 });
 export type FwNetwork = z.infer<typeof FwNetworkSchema>;
 

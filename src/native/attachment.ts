@@ -3,11 +3,13 @@
 // and container DNS (aardvark-dns), with every step undone when a later one fails. Addresses come
 // chosen (ctrnet's IPAM, or podman's); no container record is read or written here — both ctrnet's
 // native backend (container/drivers/native.ts) and the netavark front end (src/netavark) use it.
+import { ERRNO, SysError } from "../../ffi/errno";
 import type { CniResult } from "../cni/result";
 import type { FwNetwork, FwPort } from "../firewall/types";
 import type { NetworkDef } from "../netconf/schema";
 import type { PortMapping } from "../ports/schema";
 import { lockNetwork } from "./lock";
+import { step } from "./trace";
 import type { NativeNetwork } from "./types";
 
 export interface DnsTarget {
@@ -21,6 +23,8 @@ export interface DnsTarget {
 	env?: Record<string, string | undefined>;
 	binary?: string;
 	rootless?: boolean;
+	/** aardvark's port; default NETAVARK_DNS_PORT of `env`, else 53. */
+	port?: number;
 }
 
 export interface NativeAttachRequest {
@@ -36,6 +40,17 @@ export interface NativeAttachRequest {
 	lockDir: string;
 	/** Container DNS, when the network has it on. */
 	dns?: DnsTarget;
+	/**
+	 * A published port whose host side already maps to `containerIp` is left as it is when this
+	 * says the address is the same container's (on another network: podman's `network connect`
+	 * repeats the container's ports); without it, or for another container's address, the port
+	 * is refused as taken.
+	 */
+	ownsAddress?: (containerIp: string) => boolean;
+	/** aardvark-dns's port when it is not 53 and DNS is not done here (`dns` has its own). */
+	dnsPort?: number;
+	/** Names the container in its firewall elements' comments (default: its DNS name). */
+	label?: string;
 }
 
 export interface NativeAttachment {
@@ -44,15 +59,23 @@ export interface NativeAttachment {
 	result: CniResult;
 }
 
-/** The firewall's view of a network: bridge networks only (macvlan traffic never crosses the host). */
-export function fwNetwork(net: NetworkDef): FwNetwork {
-	return {
+/**
+ * The firewall's view of a network: bridge networks only (macvlan traffic never crosses the host).
+ * `dnsPort`: where aardvark-dns listens, when not on 53 (queries to the gateway get redirected).
+ */
+export function fwNetwork(net: NetworkDef, dnsPort?: number): FwNetwork {
+	const fw: FwNetwork = {
 		name: net.name,
 		bridge: net.network_interface,
 		subnets: net.subnets.map((s) => s.subnet),
 		internal: net.internal,
 		isolate: String(net.options.isolate ?? "false") === "true",
 	};
+	if (net.dns_enabled && dnsPort !== undefined && dnsPort !== 53) {
+		const gateways = net.subnets.map((s) => s.gateway).filter((g): g is string => !!g);
+		if (gateways.length > 0) fw.dnsRedirect = { gateways, port: dnsPort };
+	}
+	return fw;
 }
 
 /**
@@ -84,7 +107,7 @@ const asNative = (net: NetworkDef) => net as unknown as NativeNetwork;
 
 /** Attaches; on failure nothing of it is left. */
 export async function attachNative(req: NativeAttachRequest): Promise<NativeAttachment> {
-	const { attachBridge } = await import("./veth");
+	const { attachBridge, detachBridge } = await import("./veth");
 	if (req.net.driver === "macvlan") {
 		const { attachMacvlan, detachMacvlan } = await import("./macvlan");
 		const a = attachMacvlan({
@@ -103,13 +126,16 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		return { mac: a.mac, result: a.result };
 	}
 	const { hostFirewall } = await import("../firewall/apply");
-	const fw = hostFirewall();
+	const fw = step("firewall open", hostFirewall);
+	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
+	const ports = fwPorts(req.ports, req.addresses);
 	let attached: { hostVeth: string; mac: string; result: CniResult } | undefined;
-	try {
-		{
-			// Shared with other attachments, exclusive with the bridge's removal: the bridge and
-			// the network's firewall elements cannot vanish between here and the container's veth.
-			using _lock = lockNetwork(req.lockDir, req.net.name, "shared");
+	let failure: { error: unknown } | undefined;
+	{
+		// Shared with other attachments, exclusive with the bridge's removal: the bridge and the
+		// network's firewall elements cannot vanish between here and the container's veth.
+		using _lock = lockNetwork(req.lockDir, req.net.name, "shared");
+		try {
 			attached = attachBridge({
 				net: asNative(req.net),
 				netnsPath: req.netnsPath,
@@ -117,24 +143,52 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 				addresses: req.addresses,
 				mac: req.mac,
 			});
-			fw.setup(fwNetwork(req.net), fwPorts(req.ports, req.addresses), {
-				container: req.dns?.containerName ?? req.ifname,
-			});
+			// 127.0.0.1 ports are DNATed out through the bridge: the kernel must route them there.
+			// (Written when the bridge is made; a read-only /proc may have kept it from that.)
+			if (ports.some((p) => !p.containerIP.includes(":")) && !req.net.internal) {
+				const { ensureSysctl } = await import("./sysctl");
+				ensureSysctl(`net/ipv4/conf/${req.net.network_interface}/route_localnet`, "1");
+			}
+			const label = req.label ?? req.dns?.containerName ?? req.ifname;
+			step("firewall", () =>
+				fw.setup(fwNet, ports, { container: label, sameContainer: req.ownsAddress }),
+			);
+		} catch (error) {
+			if (attached) {
+				detachBridge({ net: asNative(req.net), ifname: req.ifname, hostVeth: attached.hostVeth });
+			}
+			failure = { error };
 		}
+	}
+	if (failure || !attached) {
+		// A bridge this attempt made (or found) with no container on it goes again, with the
+		// network's firewall elements: a failed setup leaves nothing. (Outside our shared lock:
+		// the removal takes it exclusively.)
+		try {
+			const { removeBridgeIfUnused } = await import("./bridge");
+			removeBridgeIfUnused(asNative(req.net), {
+				lockDir: req.lockDir,
+				underLock: () => fw.teardown(fwNet, [], { lastOnNetwork: true }),
+			});
+		} catch {
+			// the attachment's own error is the one to report
+		}
+		throw failure?.error;
+	}
+	try {
 		await updateDnsFor(req, attached.result, "add");
-		return attached;
 	} catch (e) {
-		// Undo all of it — the veth, the container's firewall elements, and the bridge with the
-		// network's elements when nothing else uses them — then report the first failure.
-		await detachNative({ ...req, hostVeth: attached?.hostVeth, dns: undefined }).catch(() => {});
+		await detachNative({ ...req, hostVeth: attached.hostVeth, dns: undefined });
 		throw e;
 	}
+	return attached;
 }
 
 export interface NativeDetachRequest {
 	net: NetworkDef;
 	netnsPath?: string;
 	ifname: string;
+	/** The host end of the veth; when not known, it is found from `ifname` in `netnsPath`. */
 	hostVeth?: string;
 	/** The addresses it had (for its firewall elements). */
 	addresses: string[];
@@ -143,6 +197,8 @@ export interface NativeDetachRequest {
 	dns?: DnsTarget;
 	/** The caller removes the namespace next: the kernel may take the veth with it (no wait). */
 	netnsGoing?: boolean;
+	/** As in NativeAttachRequest. */
+	dnsPort?: number;
 }
 
 /** Detaches; idempotent, and works when the namespace is gone. */
@@ -163,14 +219,19 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 	const { removeBridgeIfUnused } = await import("./bridge");
 	const { hostFirewall } = await import("../firewall/apply");
 	const fw = hostFirewall();
-	const fwNet = fwNetwork(req.net);
-	fw.teardown(fwNet, fwPorts(req.ports, req.addresses), { lastOnNetwork: false });
-	if (req.hostVeth) {
+	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
+	step("firewall", () =>
+		fw.teardown(fwNet, fwPorts(req.ports, req.addresses), { lastOnNetwork: false }),
+	);
+	const hostVeth =
+		req.hostVeth ??
+		(req.netnsPath ? hostEndOf(await import("../netlink"), req.netnsPath, req.ifname) : undefined);
+	if (hostVeth) {
 		detachBridge({
 			net: asNative(req.net),
 			netnsPath: req.netnsPath,
 			ifname: req.ifname,
-			hostVeth: req.hostVeth,
+			hostVeth,
 			leaveToNetns: req.netnsGoing,
 		});
 	}
@@ -178,6 +239,34 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 	removeBridgeIfUnused(asNative(req.net), {
 		lockDir: req.lockDir,
 		underLock: () => fw.teardown(fwNet, [], { lastOnNetwork: true }),
+	});
+}
+
+/**
+ * The host end of the container's veth `ifname`, from its peer index (the veth's IFLA_LINK, an
+ * ifindex in our namespace); undefined when the namespace, the interface or its peer is gone, or
+ * it is not a veth.
+ */
+function hostEndOf(
+	{ findLink, withNetlink }: typeof import("../netlink"),
+	netnsPath: string,
+	ifname: string,
+): string | undefined {
+	let peer: number | undefined;
+	try {
+		peer = withNetlink(netnsPath, (nl) => {
+			const link = findLink(nl, ifname);
+			return link?.kind === "veth" ? link.link : undefined;
+		});
+	} catch (e) {
+		// The namespace is gone (its veth with it), or its mount point is a stale file.
+		if (e instanceof SysError && (e.errno === ERRNO.ENOENT || e.errno === ERRNO.EINVAL)) return;
+		throw e;
+	}
+	if (peer === undefined) return undefined;
+	return withNetlink(undefined, (nl) => {
+		const link = findLink(nl, peer as number);
+		return link?.kind === "veth" ? link.name : undefined;
 	});
 }
 
@@ -207,6 +296,12 @@ async function updateDnsFor(
 					ipv6: ips.filter((ip) => ip.includes(":")),
 				}
 			: { action, network: { name: req.net.name }, containerId: dns.containerId },
-		{ around: dns.around, env: dns.env, binary: dns.binary, rootless: dns.rootless },
+		{
+			around: dns.around,
+			env: dns.env,
+			binary: dns.binary,
+			rootless: dns.rootless,
+			port: dns.port,
+		},
 	);
 }

@@ -87,7 +87,9 @@ function enableForwarding(net: NativeNetwork, ipv6: boolean): void {
  * taken from containers. An internal network's bridge forwards nothing.
  */
 function configureSysctls(net: NativeNetwork, name: string, ipv6: boolean): void {
-	if (!net.internal) writeSysctl(`net/ipv4/conf/${name}/route_localnet`, "1");
+	// A read-only /proc (a sandboxed caller; netavark's suite tests it) can still run containers
+	// without published ports: attachNative insists on route_localnet only when ports need it.
+	if (!net.internal) writeSysctl(`net/ipv4/conf/${name}/route_localnet`, "1", { readOnlyOk: true });
 	if (ipv6) {
 		writeSysctl(`net/ipv6/conf/${name}/accept_dad`, "0");
 		writeSysctl(`net/ipv6/conf/${name}/accept_ra`, "0");

@@ -70,8 +70,9 @@ export function configureRequests(ifname: string, index: number, plan: Interface
 		items.push({
 			op: `add default route via ${rt.gateway} dev ${ifname}`,
 			type: RTM_NEWROUTE,
-			// Not exclusive: a container on two networks gets a default route through each (with
-			// the same metric, as netavark does), and the kernel keeps both.
+			// Not EXCL: a container on a second network already has a default route of the same
+			// metric through the first one; the kernel then keeps both (IPv4: the newer first;
+			// IPv6: as one multipath route), as netavark's routes do.
 			flags: NLM_F_CREATE,
 			tolerate: [ERRNO.EEXIST],
 			body: r.body,
@@ -94,9 +95,11 @@ export function configureInside(
 ): { index: number; mac: string } {
 	return inNetns(netnsPath, () => {
 		step("container sysctls", () => {
-			const missingOk = { missingOk: !plan.ipv6 };
-			if (writeSysctl(`net/ipv6/conf/${ifname}/accept_dad`, "0", missingOk)) {
-				writeSysctl(`net/ipv6/conf/${ifname}/autoconf`, "0");
+			// Without IPv6 addresses these are precautions: a kernel without IPv6, or a read-only
+			// /proc, is no reason to fail (netavark ignores both too).
+			const lenient = { missingOk: !plan.ipv6, readOnlyOk: !plan.ipv6 };
+			if (writeSysctl(`net/ipv6/conf/${ifname}/accept_dad`, "0", lenient)) {
+				writeSysctl(`net/ipv6/conf/${ifname}/autoconf`, "0", lenient);
 			}
 		});
 		const nl = new NetlinkSocket(netnsPath);

@@ -17,7 +17,7 @@ export interface NetworkOptions {
 	mode: MacvlanMode;
 }
 
-const MODES: readonly MacvlanMode[] = ["bridge", "private", "vepa", "passthru"];
+const MODES: readonly MacvlanMode[] = ["bridge", "private", "vepa", "passthru", "source"];
 
 function integer(net: NativeNetwork, key: string, v: unknown, min: number, max: number) {
 	if (v === undefined || v === "") return undefined;
@@ -96,6 +96,7 @@ function parseSubnets(net: NativeNetwork): ParsedSubnet[] {
 
 /** The bridge's own addresses: each subnet's gateway with the subnet's prefix. */
 export function bridgeAddresses(net: NativeNetwork): string[] {
+	if (ipamNone(net)) return [];
 	return parseSubnets(net).flatMap((s) => (s.gateway ? [`${s.gateway}/${s.prefixLen}`] : []));
 }
 
@@ -126,6 +127,15 @@ export interface InterfacePlan {
 }
 
 /**
+ * IPAM "none" (or a network without subnets): the interface gets no address and no route, the
+ * bridge no gateway address — the user (or a DHCP client in the container) configures it.
+ */
+export function ipamNone(net: NativeNetwork): boolean {
+	const ipam = (net as { ipam_options?: { driver?: string } }).ipam_options;
+	return ipam?.driver === "none" || net.subnets.length === 0;
+}
+
+/**
  * What the container's interface gets. Each address must lie in one of the network's subnets; a
  * bare address takes its subnet's prefix. The gateway itself is refused (it is the bridge's, or
  * the router's on a macvlan network).
@@ -137,7 +147,9 @@ export function planInterface(
 ): InterfacePlan {
 	const subnets = parseSubnets(net);
 	const opts = networkOptions(net);
-	if (addresses.length === 0) throw new UsageError(`network ${net.name}: no address to assign`);
+	if (addresses.length === 0 && !ipamNone(net)) {
+		throw new UsageError(`network ${net.name}: no address to assign`);
+	}
 	const planned = addresses.map((text): PlannedAddress => {
 		let c: ReturnType<typeof parseCidr>;
 		try {

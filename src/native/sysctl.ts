@@ -22,18 +22,20 @@ export function readSysctl(key: string): string {
 
 /**
  * Writes `value`. With `missingOk`, a key that does not exist (IPv6 disabled in the kernel) is
- * not an error; returns whether the key exists.
+ * not an error; returns whether the key exists. With `readOnlyOk`, a read-only /proc is not an
+ * error either (returns true: the key exists, its value is whatever it was).
  */
 export function writeSysctl(
 	key: string,
 	value: string,
-	opts: { missingOk?: boolean } = {},
+	opts: { missingOk?: boolean; readOnlyOk?: boolean } = {},
 ): boolean {
 	let fd: number;
 	try {
 		fd = open(PROC_SYS + key, O_WRONLY);
 	} catch (e) {
 		if (opts.missingOk && e instanceof SysError && e.errno === ERRNO.ENOENT) return false;
+		if (opts.readOnlyOk && e instanceof SysError && e.errno === ERRNO.EROFS) return true;
 		throw e;
 	}
 	try {

@@ -47,6 +47,16 @@ export function containerAddresses(network: NetworkDef, ips: readonly string[]):
 	});
 }
 
+export interface StatusDns {
+	/** Container DNS on this network (default: the network's dns_enabled). */
+	dns?: boolean;
+	/**
+	 * The container's own resolvers (podman's dns_servers): netavark reports them as the
+	 * network's servers when DNS is off on a bridge network, so podman writes them.
+	 */
+	containerDnsServers?: readonly string[];
+}
+
 /**
  * One network's StatusBlock: DNS (the gateways as nameservers, search domain dns.podman) only
  * when the network has DNS enabled, as netavark reports it.
@@ -56,12 +66,14 @@ export function statusBlock(
 	interfaceName: string,
 	macAddress: string,
 	addresses: readonly NetAddress[],
+	opts: StatusDns = {},
 ): StatusBlock {
-	const dns = network.dns_enabled;
+	const dns = opts.dns ?? network.dns_enabled;
 	const gateways = addresses.map((a) => a.gateway).filter((g): g is string => g !== null);
+	const ownServers = network.driver === "bridge" ? [...(opts.containerDnsServers ?? [])] : [];
 	return {
 		dns_search_domains: dns ? [DNS_SEARCH_DOMAIN] : [],
-		dns_server_ips: dns ? gateways : [],
+		dns_server_ips: dns ? gateways : ownServers,
 		interfaces: {
 			[interfaceName]: {
 				mac_address: macAddress,

@@ -67,7 +67,7 @@ describe("networkOptions", () => {
 		expect(() => networkOptions(net({ options: { mtu: "big" } }))).toThrow(/option mtu="big"/);
 		expect(() => networkOptions(net({ options: { mtu: "20" } }))).toThrow(UsageError);
 		expect(() => networkOptions(net({ options: { metric: "-1" } }))).toThrow(/metric/);
-		expect(() => networkOptions(net({ options: { mode: "source" } }))).toThrow(/bridge, private/);
+		expect(() => networkOptions(net({ options: { mode: "bogus" } }))).toThrow(/bridge, private/);
 	});
 });
 

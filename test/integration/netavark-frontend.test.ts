@@ -1,0 +1,454 @@
+// The binary as netavark (argv[0] `netavark`), driven the way netavark's own test suite drives
+// netavark: a private network + mount namespace stands for the host (the test's "host"), other
+// private network namespaces for containers, JSON as podman writes it on stdin. Checks the
+// protocol's answers, the state left in the "host" (links, nftables, aardvark-dns), DNS through
+// aardvark-dns on another port than 53, rollback of a failed setup, and 100 concurrent calls.
+// Nothing here touches the real host's network; every namespace and process is the test's.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { BIN, have, requireBinary } from "../lib/cli";
+import { sh } from "../lib/host";
+import { helperDir, removeDir } from "../lib/podman";
+
+const ok = have(["unshare", "nsenter", "ip", "nft", "dig", "busybox"], true);
+const AARDVARK = "/usr/lib/podman/aardvark-dns";
+
+let helpers = "";
+let nvBin = "";
+let work = "";
+const procs: ReturnType<typeof Bun.spawn>[] = [];
+
+/** A sleeping process in new namespaces (`-n`, or `-nm` for a "host"); its pid. */
+function holder(flags: string): number {
+	const p = Bun.spawn(["unshare", flags, "--propagation", "private", "sleep", "3600"], {
+		stdio: ["ignore", "ignore", "ignore"],
+	});
+	procs.push(p);
+	return p.pid;
+}
+
+async function settled(pid: number): Promise<void> {
+	const ours = sh(["readlink", "/proc/self/ns/net"]).out.trim();
+	for (let i = 0; i < 400; i++) {
+		const theirs = sh(["readlink", `/proc/${pid}/ns/net`]).out.trim();
+		if (theirs && theirs !== ours) return;
+		await Bun.sleep(5);
+	}
+	throw new Error(`process ${pid} did not unshare`);
+}
+
+class Host {
+	constructor(readonly pid: number) {}
+	static async make(): Promise<Host> {
+		const h = new Host(holder("-nm"));
+		await settled(h.pid);
+		h.sh(["ip", "link", "set", "lo", "up"]);
+		return h;
+	}
+	sh(cmd: string[], stdin?: string) {
+		return sh(["nsenter", "-n", "-m", "-t", String(this.pid), ...cmd], { stdin });
+	}
+	/** The binary as netavark, in this "host"; stdout, stderr, exit code. */
+	async nv(args: string[], stdin: string, env: Record<string, string> = {}) {
+		const p = Bun.spawn(["nsenter", "-n", "-m", "-t", String(this.pid), nvBin, ...args], {
+			env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
+			stdin: new TextEncoder().encode(stdin),
+			stdout: "pipe",
+			stderr: "pipe",
+		});
+		const [out, err, code] = await Promise.all([
+			new Response(p.stdout).text(),
+			new Response(p.stderr).text(),
+			p.exited,
+		]);
+		return { out, err, code };
+	}
+	links(): string[] {
+		return this.sh(["ip", "-o", "link", "show"])
+			.out.split("\n")
+			.filter(Boolean)
+			.map((l) => (l.split(": ")[1] ?? "").split("@")[0] as string);
+	}
+	table(): string {
+		return this.sh(["nft", "list", "table", "inet", "ctrnet"]).out;
+	}
+}
+
+class Ctr {
+	readonly path: string;
+	constructor(readonly pid: number) {
+		this.path = `/proc/${pid}/ns/net`;
+	}
+	static async make(): Promise<Ctr> {
+		const c = new Ctr(holder("-n"));
+		await settled(c.pid);
+		return c;
+	}
+	sh(cmd: string[]) {
+		return sh(["nsenter", "-n", "-t", String(this.pid), ...cmd]);
+	}
+	iface(name: string): { mac: string; addrs: string[] } | undefined {
+		const r = this.sh(["ip", "-j", "addr", "show", name]);
+		if (r.code !== 0) return undefined;
+		const [l] = JSON.parse(r.out);
+		return {
+			mac: l.address,
+			addrs: l.addr_info
+				.filter((a: { scope: string }) => a.scope === "global")
+				.map((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`),
+		};
+	}
+}
+
+const hex = (s: string) => Buffer.from(s).toString("hex").padEnd(64, "0").slice(0, 64);
+
+interface NetSpec {
+	name: string;
+	bridge: string;
+	subnets: { subnet: string; gateway: string }[];
+	dns?: boolean;
+	internal?: boolean;
+}
+
+function options(
+	id: string,
+	nets: { net: NetSpec; ifname: string; ips: string[]; aliases?: string[]; mac?: string }[],
+	ports: { host_ip?: string; host_port: number; container_port: number; protocol?: string }[] = [],
+): string {
+	return JSON.stringify({
+		container_id: hex(id),
+		container_name: id,
+		...(ports.length
+			? {
+					port_mappings: ports.map((p) => ({
+						host_ip: p.host_ip ?? "",
+						container_port: p.container_port,
+						host_port: p.host_port,
+						range: 1,
+						protocol: p.protocol ?? "tcp",
+					})),
+				}
+			: {}),
+		networks: Object.fromEntries(
+			nets.map((n) => [
+				n.net.name,
+				{
+					static_ips: n.ips,
+					interface_name: n.ifname,
+					aliases: n.aliases ?? [hex(id).slice(0, 12)],
+					...(n.mac ? { static_mac: n.mac } : {}),
+				},
+			]),
+		),
+		network_info: Object.fromEntries(
+			nets.map((n) => [
+				n.net.name,
+				{
+					name: n.net.name,
+					id: hex(n.net.name),
+					driver: "bridge",
+					network_interface: n.net.bridge,
+					created: "2026-11-30T04:33:41.224006302Z",
+					subnets: n.net.subnets,
+					ipv6_enabled: n.net.subnets.some((s) => s.subnet.includes(":")),
+					internal: n.net.internal ?? false,
+					dns_enabled: n.net.dns ?? false,
+					ipam_options: { driver: "host-local" },
+				},
+			]),
+		),
+	});
+}
+
+const NET_A: NetSpec = {
+	name: "tnv-fa",
+	bridge: "tnvfa0",
+	subnets: [
+		{ subnet: "10.240.21.0/24", gateway: "10.240.21.1" },
+		{ subnet: "fd40:21::/64", gateway: "fd40:21::1" },
+	],
+};
+const NET_B: NetSpec = {
+	name: "tnv-fb",
+	bridge: "tnvfb0",
+	subnets: [{ subnet: "10.240.22.0/24", gateway: "10.240.22.1" }],
+	dns: true,
+};
+
+function aardvarkIn(config: string): number[] {
+	return sh(["pgrep", "-f", `aardvark-dns --config ${config}/aardvark-dns`])
+		.out.split("\n")
+		.filter(Boolean)
+		.map(Number)
+		.filter((pid) => {
+			try {
+				return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+			} catch {
+				return false;
+			}
+		});
+}
+
+describe.skipIf(!ok)("ctrnet as netavark 1.4 (private namespaces)", () => {
+	beforeAll(() => {
+		requireBinary();
+		helpers = helperDir(["netavark"]);
+		nvBin = `${helpers}/netavark`;
+		work = mkdtempSync("/tmp/tnv-front-");
+		mkdirSync(`${work}/www`);
+		writeFileSync(`${work}/www/index.html`, "hello\n");
+	});
+
+	afterAll(() => {
+		for (const p of procs) p.kill();
+		for (const pid of sh(["pgrep", "-f", `aardvark-dns --config ${work}/`]).out.split("\n")) {
+			if (pid) process.kill(Number(pid));
+		}
+		removeDir(helpers);
+		rmSync(work, { recursive: true, force: true });
+	});
+
+	test("argv[0] `netavark` and `ctrnet netavark`: version, errors as netavark gives them", async () => {
+		const h = await Host.make();
+		expect((await h.nv(["--version"], "")).out).toStartWith("netavark 1.4.0");
+		const v = sh([BIN, "netavark", "version"]);
+		expect(JSON.parse(v.out)).toMatchObject({ version: "1.4.0", target: expect.any(String) });
+		const bad = await h.nv(
+			["--config", work, "setup", "/nonexistent/ns"],
+			options("x", [{ net: NET_A, ifname: "eth0", ips: ["10.240.21.2", "fd40:21::2"] }]),
+		);
+		expect(bad.code).toBe(1);
+		expect(bad.out).toBe(
+			'{"error":"invalid namespace path: IO error: No such file or directory (os error 2)"}\n',
+		);
+		const c = await Ctr.make();
+		const junk = await h.nv(["--config", work, "setup", c.path], "{");
+		expect(junk.code).toBe(1);
+		expect(Object.keys(JSON.parse(junk.out))).toEqual(["error"]);
+		expect((await h.nv(["bogus"], "")).code).toBe(2);
+		expect(h.links()).toEqual(["lo"]);
+	});
+
+	test("setup answers one key per network (ipnet with the subnet's prefix, the real MAC); teardown leaves the host as before", async () => {
+		const h = await Host.make();
+		const c = await Ctr.make();
+		const config = `${work}/c2`;
+		const port = 30000 + Math.floor(Math.random() * 10000);
+		const json = options(
+			"two",
+			[
+				{
+					net: NET_A,
+					ifname: "eth0",
+					ips: ["10.240.21.5", "fd40:21::5"],
+					mac: "02:40:21:00:00:05",
+				},
+				{ net: NET_B, ifname: "eth1", ips: ["10.240.22.5"] },
+			],
+			[{ host_port: port, container_port: 8080 }],
+		);
+		const r = await h.nv(
+			["--config", config, `--aardvark-binary=${AARDVARK}`, "setup", c.path],
+			json,
+		);
+		expect(r.err).toBe("");
+		expect(r.code).toBe(0);
+		const out = JSON.parse(r.out);
+		expect(Object.keys(out)).toEqual(["tnv-fa", "tnv-fb"]);
+		expect(out["tnv-fa"]).toEqual({
+			dns_search_domains: [],
+			dns_server_ips: [],
+			interfaces: {
+				eth0: {
+					mac_address: "02:40:21:00:00:05",
+					subnets: [
+						{ gateway: "10.240.21.1", ipnet: "10.240.21.5/24" },
+						{ gateway: "fd40:21::1", ipnet: "fd40:21::5/64" },
+					],
+				},
+			},
+		});
+		const eth1 = c.iface("eth1");
+		expect(out["tnv-fb"]).toEqual({
+			dns_search_domains: ["dns.podman"],
+			dns_server_ips: ["10.240.22.1"],
+			interfaces: {
+				eth1: {
+					mac_address: eth1?.mac,
+					subnets: [{ gateway: "10.240.22.1", ipnet: "10.240.22.5/24" }],
+				},
+			},
+		});
+		expect(c.iface("eth0")).toEqual({
+			mac: "02:40:21:00:00:05",
+			addrs: ["10.240.21.5/24", "fd40:21::5/64"],
+		});
+		expect(eth1?.addrs).toEqual(["10.240.22.5/24"]);
+		// The published port goes to the first network (by name); a page through it.
+		expect(h.table()).toContain(
+			`tcp . ${port} comment "two on network tnv-fa" : 10.240.21.5 . 8080`,
+		);
+		const web = Bun.spawn(
+			[
+				"nsenter",
+				"-n",
+				"-t",
+				String(c.pid),
+				"busybox",
+				"httpd",
+				"-f",
+				"-p",
+				"8080",
+				"-h",
+				`${work}/www`,
+			],
+			{ stdio: ["ignore", "ignore", "ignore"] },
+		);
+		procs.push(web);
+		let code = -1;
+		for (let i = 0; i < 40 && code !== 0; i++) {
+			code = h.sh(["busybox", "wget", "-q", "-O", "/dev/null", `http://10.240.21.1:${port}/`]).code;
+			if (code !== 0) await Bun.sleep(50);
+		}
+		expect(code).toBe(0);
+		web.kill();
+		expect(aardvarkIn(config)).toHaveLength(1);
+		const t = await h.nv(
+			["--config", config, `--aardvark-binary=${AARDVARK}`, "teardown", c.path],
+			json,
+		);
+		expect(t).toEqual({ out: "", err: "", code: 0 });
+		expect(h.links()).toEqual(["lo"]);
+		expect(h.sh(["nft", "list", "tables"]).out.trim()).toBe("");
+		expect(c.iface("eth0")).toBeUndefined();
+		expect(c.iface("eth1")).toBeUndefined();
+		expect(aardvarkIn(config)).toEqual([]);
+		expect(existsSync(`${config}/aardvark-dns/tnv-fb`)).toBe(false);
+		// Teardown again: nothing left to do is not an error.
+		expect((await h.nv(["--config", config, "teardown", c.path], json)).code).toBe(0);
+	});
+
+	test("a failed setup leaves nothing: the first network's veth, bridge, firewall and DNS are undone", async () => {
+		const h = await Host.make();
+		const c = await Ctr.make();
+		c.sh(["ip", "link", "add", "eth1", "type", "veth", "peer", "name", "tnvpeer"]);
+		const config = `${work}/c3`;
+		const json = options(
+			"fails",
+			[
+				{ net: { ...NET_B, name: "tnv-fa-dns" }, ifname: "eth0", ips: ["10.240.22.7"] },
+				{
+					net: { ...NET_A, name: "tnv-fb-taken" },
+					ifname: "eth1",
+					ips: ["10.240.21.7", "fd40:21::7"],
+				},
+			],
+			[{ host_port: 31999, container_port: 80 }],
+		);
+		const r = await h.nv(
+			["--config", config, `--aardvark-binary=${AARDVARK}`, "setup", c.path],
+			json,
+		);
+		expect(r.code).toBe(1);
+		expect(JSON.parse(r.out)).toEqual({
+			error:
+				"create veth pair: interface eth1 already exists on container namespace: Netlink error: File exists (os error 17)",
+		});
+		expect(h.links()).toEqual(["lo"]);
+		expect(h.sh(["nft", "list", "tables"]).out.trim()).toBe("");
+		expect(c.iface("eth0")).toBeUndefined();
+		expect(aardvarkIn(config)).toEqual([]);
+		// DNS is the last step: an aardvark-dns that cannot start undoes the networks too.
+		const dnsOnly = options("fails-dns", [{ net: NET_B, ifname: "eth0", ips: ["10.240.22.8"] }]);
+		const d = await h.nv(
+			["--config", config, "--aardvark-binary=/bin/false", "setup", c.path],
+			dnsOnly,
+		);
+		expect(d.code).toBe(1);
+		expect(JSON.parse(d.out).error).toStartWith("IO error: Error while applying dns entries: ");
+		expect(h.links()).toEqual(["lo"]);
+		expect(h.sh(["nft", "list", "tables"]).out.trim()).toBe("");
+		expect(c.iface("eth0")).toBeUndefined();
+		expect(existsSync(`${config}/aardvark-dns/${NET_B.name}`)).toBe(false);
+	});
+
+	test("DNS through aardvark-dns on NETAVARK_DNS_PORT: names and aliases resolve at the gateway's port 53, SIGHUP on change, stopped after the last", async () => {
+		const h = await Host.make();
+		const [c1, c2] = [await Ctr.make(), await Ctr.make()];
+		const config = `${work}/c4`;
+		const env = { NETAVARK_DNS_PORT: String(20000 + Math.floor(Math.random() * 10000)) };
+		const net: NetSpec = {
+			...NET_B,
+			subnets: [...NET_B.subnets, { subnet: "fd40:22::/64", gateway: "fd40:22::1" }],
+		};
+		const j1 = options("dns-one", [
+			{ net, ifname: "eth0", ips: ["10.240.22.11", "fd40:22::11"], aliases: ["tnvalias"] },
+		]);
+		const j2 = options("dns-two", [{ net, ifname: "eth0", ips: ["10.240.22.12", "fd40:22::12"] }]);
+		const args = (cmd: string, c: Ctr) => [
+			"--config",
+			config,
+			`--aardvark-binary=${AARDVARK}`,
+			cmd,
+			c.path,
+		];
+		expect((await h.nv(args("setup", c1), j1, env)).code).toBe(0);
+		const [pid] = aardvarkIn(config);
+		expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain(
+			env.NETAVARK_DNS_PORT,
+		);
+		expect(readFileSync(`${config}/aardvark-dns/${net.name}`, "utf8")).toBe(
+			`10.240.22.1,fd40:22::1\n${hex("dns-one")} 10.240.22.11 fd40:22::11 dns-one,tnvalias\n`,
+		);
+		expect((await h.nv(args("setup", c2), j2, env)).code).toBe(0);
+		expect(aardvarkIn(config)).toEqual([pid as number]); // told with SIGHUP, not restarted
+		const ask = (c: Ctr, name: string, server: string, type = "A") =>
+			c
+				.sh(["dig", "+short", "+time=2", "+tries=2", `@${server}`, "-p", "53", name, type])
+				.out.trim();
+		expect(ask(c2, "dns-one.dns.podman", "10.240.22.1")).toBe("10.240.22.11");
+		expect(ask(c2, "tnvalias.dns.podman", "10.240.22.1")).toBe("10.240.22.11");
+		expect(ask(c1, "dns-two.dns.podman", "fd40:22::1", "AAAA")).toBe("fd40:22::12");
+		expect((await h.nv(args("teardown", c1), j1, env)).code).toBe(0);
+		expect(aardvarkIn(config)).toEqual([pid as number]);
+		expect(ask(c2, "dns-one.dns.podman", "10.240.22.1")).toBe("");
+		expect((await h.nv(args("teardown", c2), j2, env)).code).toBe(0);
+		expect(aardvarkIn(config)).toEqual([]);
+		expect(existsSync(`${config}/aardvark-dns/${net.name}`)).toBe(false);
+		expect(h.sh(["nft", "list", "tables"]).out.trim()).toBe("");
+	});
+
+	test("100 setups at once, then 100 teardowns at once, without any lock: all succeed, nothing is left", async () => {
+		const h = await Host.make();
+		const config = `${work}/c5`;
+		const n = 100;
+		const ctrs = await Promise.all(Array.from({ length: n }, () => Ctr.make()));
+		const jsons = ctrs.map((_, k) =>
+			options(
+				`many-${k}-${randomBytes(2).toString("hex")}`,
+				[
+					{
+						net: NET_A,
+						ifname: "eth0",
+						ips: [`10.240.21.${10 + k}`, `fd40:21::${(10 + k).toString(16)}`],
+					},
+				],
+				[{ host_port: 21000 + k, container_port: 80 }],
+			),
+		);
+		const all = (cmd: string) =>
+			Promise.all(ctrs.map((c, k) => h.nv(["--config", config, cmd, c.path], jsons[k] as string)));
+		const setups = await all("setup");
+		expect(setups.filter((r) => r.code !== 0).map((r) => r.out)).toEqual([]);
+		expect(
+			h.sh(["ip", "-o", "link", "show", "master", NET_A.bridge]).out.trim().split("\n"),
+		).toHaveLength(n);
+		expect(h.table().match(/: 10\.240\.21\.\d+ \. 80/g)).toHaveLength(n);
+		const teardowns = await all("teardown");
+		expect(teardowns.filter((r) => r.code !== 0).map((r) => r.out)).toEqual([]);
+		expect(h.links()).toEqual(["lo"]);
+		expect(h.sh(["nft", "list", "tables"]).out.trim()).toBe("");
+		for (const c of ctrs) expect(c.iface("eth0")).toBeUndefined();
+	});
+});
