@@ -1,93 +1,54 @@
 // What podman 4.3 writes on netavark's stdin (containers/common v0.50.1 NetworkOptions plus
 // network_info; netavark 1.4's types.rs): parsed, checked and normalised. Fields neither knows
 // are ignored, as serde ignores them. Pure.
+import * as z from "zod/mini";
 import { UsageError } from "../errors";
 import { formatMac } from "../ip/address";
-import type { NetworkDef, RawNetworkDef } from "../netconf/schema";
+import { check } from "../json";
+import { lazy, type NetworkDef, NetworkDefSchema } from "../netconf/schema";
 import { canonicalIp, checkNetworkDef } from "../netconf/validate";
-import {
-	array,
-	int,
-	object,
-	optional,
-	rawNetworkDef,
-	record,
-	ShapeError,
-	string,
-	strings,
-} from "./shape";
 
 export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
-type Path = readonly (string | number)[];
+const orNull = <T extends z.core.SomeType>(s: T) => z.optional(z.nullable(s));
+const port = () => z.int().check(z.minimum(0), z.maximum(65535));
 
 /** A port mapping as podman writes it (common's types.PortMapping). */
-interface RawPortMapping {
-	/** "" means every address. */
-	host_ip: string;
-	container_port: number;
-	host_port: number;
-	/** How many consecutive ports, from host_port and container_port; 1 for a single port. */
-	range: number;
-	/** "tcp", "udp", "sctp", or several joined by commas. */
-	protocol: string;
-}
+const PortMappingSchema = lazy(() =>
+	z.object({
+		/** "" means every address. */
+		host_ip: z._default(z.string(), ""),
+		container_port: port(),
+		host_port: port(),
+		/** How many consecutive ports, from host_port and container_port; 1 for a single port. */
+		range: z._default(port(), 1),
+		/** "tcp", "udp", "sctp", or several joined by commas. */
+		protocol: z._default(z.string(), "tcp"),
+	}),
+);
+type RawPortMapping = z.infer<ReturnType<typeof PortMappingSchema>>;
 
-interface RawPerNetwork {
-	static_ips?: string[];
-	aliases?: string[];
-	static_mac?: string;
-	interface_name: string;
-}
+const PerNetworkSchema = lazy(() =>
+	z.object({
+		static_ips: orNull(z.array(z.string())),
+		aliases: orNull(z.array(z.string())),
+		static_mac: orNull(z.string()),
+		interface_name: z.string(),
+	}),
+);
 
-interface RawNetworkOptions {
-	container_id: string;
-	container_name: string;
-	port_mappings?: RawPortMapping[];
-	networks: Record<string, RawPerNetwork>;
-	network_info: Record<string, RawNetworkDef>;
-	dns_servers?: string[];
-}
-
-const port = (v: unknown, path: Path) => int(v, path, 0, 65535);
-
-function rawPortMapping(v: unknown, path: Path): RawPortMapping {
-	const o = object(v, path);
-	return {
-		host_ip: optional(o.host_ip, [...path, "host_ip"], string) ?? "",
-		container_port: port(o.container_port, [...path, "container_port"]),
-		host_port: port(o.host_port, [...path, "host_port"]),
-		range: optional(o.range, [...path, "range"], port) ?? 1,
-		protocol: optional(o.protocol, [...path, "protocol"], string) ?? "tcp",
-	};
-}
-
-function rawPerNetwork(v: unknown, path: Path): RawPerNetwork {
-	const o = object(v, path);
-	const out: RawPerNetwork = {
-		interface_name: string(o.interface_name, [...path, "interface_name"]),
-	};
-	const ips = optional(o.static_ips, [...path, "static_ips"], strings);
-	const aliases = optional(o.aliases, [...path, "aliases"], strings);
-	const mac = optional(o.static_mac, [...path, "static_mac"], string);
-	if (ips) out.static_ips = ips;
-	if (aliases) out.aliases = aliases;
-	if (mac !== undefined) out.static_mac = mac;
-	return out;
-}
-
-function rawNetworkOptions(v: unknown): RawNetworkOptions {
-	const o = object(v, []);
-	return {
-		container_id: string(o.container_id, ["container_id"]),
-		container_name: string(o.container_name, ["container_name"]),
-		port_mappings: optional(o.port_mappings, ["port_mappings"], array(rawPortMapping)),
-		networks: record(rawPerNetwork)(o.networks, ["networks"]),
-		network_info: record(rawNetworkDef)(o.network_info, ["network_info"]),
-		dns_servers: optional(o.dns_servers, ["dns_servers"], strings),
-	};
-}
+/** podman's stdin; fields neither podman nor netavark 1.4 knows are dropped, as serde ignores them. */
+const NetworkOptionsSchema = lazy(() =>
+	z.object({
+		container_id: z.string(),
+		container_name: z.string(),
+		port_mappings: orNull(z.array(PortMappingSchema())),
+		networks: z.record(z.string(), PerNetworkSchema()),
+		network_info: z.record(z.string(), NetworkDefSchema()),
+		dns_servers: orNull(z.array(z.string())),
+	}),
+);
 
 export interface PortMapping {
 	/** "" for every address, else a canonical IP literal. */
@@ -175,13 +136,9 @@ export function parseNetworkOptions(text: string): NetworkOptions {
 	} catch (e) {
 		fail(`malformed JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
 	}
-	let raw: RawNetworkOptions;
-	try {
-		raw = rawNetworkOptions(value);
-	} catch (e) {
-		if (!(e instanceof ShapeError)) throw e;
-		fail(e.message);
-	}
+	const checked = check(NetworkOptionsSchema(), value);
+	if (!checked.ok) fail(checked.error);
+	const raw = checked.data;
 	const networks: Record<string, PerNetworkOptions> = {};
 	for (const [name, o] of Object.entries(raw.networks)) {
 		networks[name] = {
