@@ -106,6 +106,7 @@ export function writeAtomicAt(dirFd: number, name: string, text: string, opts: W
 			let off = 0;
 			while (off < buf.length) off += writeSync(fd, buf, off);
 			if (opts.owner) fchownSync(fd, opts.owner.uid, opts.owner.gid);
+			fchmodSync(fd, opts.mode); // the umask may have taken bits off
 			if (opts.durable !== false) fsyncSync(fd);
 		} finally {
 			closeSync(fd);

@@ -2,29 +2,9 @@
 // too (/etc/containers/networks as root). A bad file is reported and skipped, never fatal for the
 // others (podman logs and skips it the same way). Writes are atomic: a reader sees the old file or
 // the new one, never a part.
-import {
-	closeSync,
-	fchmodSync,
-	fsyncSync,
-	linkSync,
-	mkdirSync,
-	openSync,
-	readdirSync,
-	readFileSync,
-	renameSync,
-	unlinkSync,
-	writeSync,
-} from "node:fs";
-import {
-	O_CLOEXEC,
-	O_CREAT,
-	O_DIRECTORY,
-	O_EXCL,
-	O_NOFOLLOW,
-	O_RDONLY,
-	O_WRONLY,
-} from "../../ffi/constants";
+import { fsyncSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { ConflictError, NotFoundError, UsageError } from "../errors";
+import { createFileAtomic, withDir, writeFileAtomic } from "../files/atomic";
 import { formatNetworkDef } from "./format";
 import { NETWORK_NAME, type NetworkDef } from "./schema";
 import { checkName, parseNetworkDef } from "./validate";
@@ -111,26 +91,10 @@ export function getNetworkDef(dir: string, nameOrId: string): NetworkDef {
 	return found;
 }
 
-function syncDir(dir: string): void {
-	const fd = openSync(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	try {
-		fsyncSync(fd);
-	} finally {
-		closeSync(fd);
-	}
-}
-
-function randomSuffix(): string {
-	return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) =>
-		b.toString(16).padStart(2, "0"),
-	).join("");
-}
-
 /**
- * Writes `<dir>/<name>.json` (mode 0644, podman's layout) atomically: a temp file made with
- * O_EXCL|O_NOFOLLOW in the same dir, fsynced, then renamed over the old file (`replace`) or linked
- * into place, which fails if the name exists (a create: two at once cannot both win). The dir is
- * made 0755 if missing. Returns the path.
+ * Writes `<dir>/<name>.json` (mode 0644, podman's layout) atomically through files/atomic: renamed
+ * over the old file (`replace`) or linked into place, which fails if the name exists (a create:
+ * two at once cannot both win). The dir is made 0755 if missing and fsynced after. Returns the path.
  */
 export function writeNetworkDef(
 	dir: string,
@@ -139,41 +103,13 @@ export function writeNetworkDef(
 ): string {
 	const path = networkFilePath(dir, def.name);
 	mkdirSync(dir, { recursive: true, mode: 0o755 });
-	// Starts with a dot and does not end in .json: podman and listNetworkDefs skip it.
-	const tmp = `${dir}/.ctrnet-${randomSuffix()}.tmp`;
-	const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644);
-	try {
-		try {
-			const buf = Buffer.from(formatNetworkDef(def));
-			let off = 0;
-			while (off < buf.length) off += writeSync(fd, buf, off);
-			fchmodSync(fd, 0o644); // the umask may have taken bits off; other tools read it
-			fsyncSync(fd);
-		} finally {
-			closeSync(fd);
-		}
-		if (opts.replace) {
-			renameSync(tmp, path);
-		} else {
-			try {
-				linkSync(tmp, path);
-			} catch (e) {
-				if (code(e) === "EEXIST") {
-					throw new ConflictError(`network name ${def.name} already used: network already exists`);
-				}
-				throw e;
-			}
-			unlinkSync(tmp);
-		}
-	} catch (e) {
-		try {
-			unlinkSync(tmp);
-		} catch {
-			// already renamed or never there
-		}
-		throw e;
+	const text = formatNetworkDef(def);
+	if (opts.replace) {
+		writeFileAtomic(path, text, { mode: 0o644 });
+	} else if (!createFileAtomic(path, text, 0o644)) {
+		throw new ConflictError(`network name ${def.name} already used: network already exists`);
 	}
-	syncDir(dir);
+	withDir(dir, (dirFd) => fsyncSync(dirFd));
 	return path;
 }
 
