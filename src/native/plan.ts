@@ -137,8 +137,9 @@ export function ipamNone(net: NativeNetwork): boolean {
 
 /**
  * What the container's interface gets. Each address must lie in one of the network's subnets; a
- * bare address takes its subnet's prefix. The gateway itself is refused (it is the bridge's, or
- * the router's on a macvlan network).
+ * bare address takes its subnet's prefix. The gateway address is not refused here: ctrnet's own
+ * IPAM never hands it out, and podman's IPAM passes a static `--ip` equal to the gateway on to
+ * netavark, which assigns it — the netavark front end must do the same.
  */
 export function planInterface(
 	net: NativeNetwork,
@@ -163,9 +164,6 @@ export function planInterface(
 			throw new UsageError(
 				`network ${net.name}: address ${c.address} is not in its subnets (${list})`,
 			);
-		}
-		if (c.address === s.gateway) {
-			throw new UsageError(`network ${net.name}: address ${c.address} is the network's gateway`);
 		}
 		const prefixLen = text.includes("/") ? c.prefixLen : s.prefixLen;
 		const out: PlannedAddress = { cidr: `${c.address}/${prefixLen}`, family: c.family };
