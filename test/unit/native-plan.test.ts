@@ -106,9 +106,12 @@ describe("planInterface", () => {
 		expect(p.addresses).toEqual([{ cidr: "10.235.3.7/24", family: 4 }]);
 		expect(p.routes).toEqual([]);
 	});
-	test("refuses addresses outside the subnets, the gateway itself, none at all", () => {
+	test("the gateway address is assigned when asked for, as netavark does", () => {
+		const p = planInterface(net(), ["10.235.0.1/24"]);
+		expect(p.addresses[0]).toEqual({ cidr: "10.235.0.1/24", family: 4, gateway: "10.235.0.1" });
+	});
+	test("refuses addresses outside the subnets, none at all", () => {
 		expect(() => planInterface(net(), ["10.9.9.9/24"])).toThrow(/not in its subnets \(10.235.0.0/);
-		expect(() => planInterface(net(), ["10.235.0.1/24"])).toThrow(/gateway/);
 		expect(() => planInterface(net(), [])).toThrow(/no address/);
 		expect(() => planInterface(net(), ["nonsense"])).toThrow(/invalid address/);
 		const bad = net({ subnets: [{ subnet: "10.235.0.0/24", gateway: "10.1.1.1" }] });
