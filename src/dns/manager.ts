@@ -22,6 +22,7 @@ import { randomHex, readAt, withDir, writeAtomicAt } from "../files/atomic";
 import { ensureOwnedDir } from "../files/dirs";
 import { withFileLock } from "../files/lock";
 import {
+	AARDVARK_DIR,
 	AARDVARK_PID_FILE,
 	findAardvarkBinary,
 	reloadAardvark,
@@ -41,7 +42,7 @@ import {
 import { formatNetworkConfig, type NetworkConfig, parseNetworkConfig } from "./config";
 import { dnsPortFromEnv } from "./port";
 
-export const AARDVARK_DIR = "aardvark-dns";
+export { AARDVARK_DIR };
 export const AARDVARK_LOCK = "aardvark.lock";
 
 export interface DnsOptions {

@@ -18,6 +18,9 @@ import { identify, isAlive, type ProcessIdentity } from "../process/identity";
 import { HelperError } from "./spawn";
 import { stopProcess } from "./stop";
 
+/** aardvark's directory inside a netavark config directory (`<config>/aardvark-dns`). */
+export const AARDVARK_DIR = "aardvark-dns";
+
 /** The file aardvark writes its pid to, in its config directory (and skips when parsing). */
 export const AARDVARK_PID_FILE = "aardvark.pid";
 

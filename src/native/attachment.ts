@@ -25,6 +25,8 @@ export interface DnsTarget {
 	rootless?: boolean;
 	/** aardvark's port; default NETAVARK_DNS_PORT of `env`, else 53. */
 	port?: number;
+	/** configDir was checked by its owner already (dns/manager.ts DnsOptions.trustConfigDir). */
+	trustConfigDir?: boolean;
 }
 
 export interface NativeAttachRequest {
@@ -302,6 +304,7 @@ async function updateDnsFor(
 			binary: dns.binary,
 			rootless: dns.rootless,
 			port: dns.port,
+			trustConfigDir: dns.trustConfigDir,
 		},
 	);
 }

@@ -15,6 +15,7 @@ import type { Config } from "../config/schema";
 import { CtrnetError, UsageError } from "../errors";
 import { writeFileAtomic } from "../files/atomic";
 import { withFileLock } from "../files/lock";
+import { AARDVARK_DIR, runningAardvark, stopAardvark } from "../helpers/aardvark";
 import { stopProcess } from "../helpers/stop";
 import { decode, parseJson } from "../json";
 import { log } from "../log";
@@ -28,6 +29,11 @@ type Dirs = Pick<Config, "runRoot" | "root">;
 
 const statePath = (cfg: Dirs) => `${cfg.runRoot}/rootless-netns.json`;
 const lockPath = (cfg: Dirs) => `${cfg.runRoot}/rootless-netns.lock`;
+/**
+ * Container DNS of the user's native networks: aardvark-dns runs inside the rootless netns, with
+ * its config in the run root (reachable inside at the same path).
+ */
+const aardvarkDir = (cfg: Dirs) => `${cfg.runRoot}/${AARDVARK_DIR}`;
 /** User-owned dirs the holder's mount namespace puts where CNI plugins write. */
 export const rootlessDirs = (cfg: Dirs) => ({
 	/** Bound onto /var/lib/cni inside (host-local's leases). */
@@ -242,14 +248,14 @@ export async function runWorker(r: RootlessNetns, op: string, input: unknown): P
 }
 
 /** Processes of the user (other than the netns' own helpers) in the rootless user namespace. */
-function othersInUserns(r: RootlessNetns): number[] {
+function othersInUserns(cfg: Dirs, r: RootlessNetns): number[] {
 	let target: string;
 	try {
 		target = readlinkSync(nsPaths(r).user);
 	} catch {
 		return [];
 	}
-	const own = new Set([r.holder.pid, r.slirp?.pid]);
+	const own = new Set([r.holder.pid, r.slirp?.pid, runningAardvark(aardvarkDir(cfg))?.pid]);
 	const out: number[] = [];
 	for (const d of readdirSync("/proc")) {
 		const pid = Number(d);
@@ -265,6 +271,10 @@ function othersInUserns(r: RootlessNetns): number[] {
 }
 
 async function destroy(cfg: Dirs, r: RootlessNetns): Promise<void> {
+	// aardvark serves only this netns' networks; its entries name containers that are gone.
+	const dns = runningAardvark(aardvarkDir(cfg));
+	if (dns) await stopAardvark(dns, aardvarkDir(cfg));
+	rmSync(aardvarkDir(cfg), { recursive: true, force: true });
 	if (r.slirp) await stopProcess(r.slirp);
 	await stopProcess(r.holder);
 	rmSync(statePath(cfg), { force: true });
@@ -282,7 +292,7 @@ export async function releaseRootlessNetns(cfg: Dirs, inUse: () => boolean): Pro
 	return withFileLock(lockPath(cfg), "exclusive", async () => {
 		const r = readRootlessNetns(cfg);
 		if (!r) return true;
-		if (isAlive(r.holder) && (inUse() || othersInUserns(r).length > 0)) return false;
+		if (isAlive(r.holder) && (inUse() || othersInUserns(cfg, r).length > 0)) return false;
 		await destroy(cfg, r);
 		return true;
 	});

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { MS_BIND, MS_REC, mount } from "../../ffi/libc";
 import { writeOut } from "../io";
+import type { DnsTarget } from "../native/attachment";
 import { setLinkUp, withNetlink } from "../netlink";
 
 async function stdinJson<T>(): Promise<T> {
@@ -46,13 +47,21 @@ function init(input: InitInput): void {
 	withNetlink(undefined, (nl) => setLinkUp(nl, "lo"));
 }
 
+/**
+ * The run root (aardvark's config dir) was checked by the ctrnet that sent the request, in the
+ * host's user namespace; in here its parents belong to an unmapped uid, which the check refuses.
+ */
+function trusted<T extends { dns?: DnsTarget }>(req: T): T {
+	return req.dns ? { ...req, dns: { ...req.dns, trustConfigDir: true } } : req;
+}
+
 export async function runWorker(op: string): Promise<void> {
 	if (op === "init") return init(await stdinJson());
 	const { attachNative, detachNative } = await import("../native/attachment");
 	if (op === "native-attach") {
-		writeOut(`${JSON.stringify(await attachNative(await stdinJson()))}\n`);
+		writeOut(`${JSON.stringify(await attachNative(trusted(await stdinJson())))}\n`);
 		return;
 	}
-	if (op === "native-detach") return detachNative(await stdinJson());
+	if (op === "native-detach") return detachNative(trusted(await stdinJson()));
 	throw new Error(`unknown rootless-worker operation ${JSON.stringify(op)}`);
 }

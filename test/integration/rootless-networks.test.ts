@@ -139,6 +139,20 @@ beforeAll(() => {
 			[
 				"network",
 				"create",
+				"--subnet",
+				"10.247.4.0/24",
+				"--interface-name",
+				`t14s${tag}`,
+				`t14dns-${tag}`,
+			],
+			native,
+		).code,
+	).toBe(0);
+	expect(
+		ctrnet(
+			[
+				"network",
+				"create",
 				"--disable-dns",
 				"--subnet",
 				"10.247.2.0/24",
@@ -192,6 +206,46 @@ describe.if(ok && !!user)("rootless networks", () => {
 		expect(ctrnet(["gc"]).code).toBe(0);
 		expect(JSON.parse(ctrnet(["info", "--format", "json"]).out).rootlessNetns).toBeNull();
 		expect(helpersOfUser()).toEqual([]);
+	});
+
+	test("names on a native network resolve through aardvark-dns inside the rootless netns", async () => {
+		const [a, b] = [await container(), await container()];
+		const net = `t14dns-${tag}`;
+		for (const [id, pid, alias] of [
+			["d1", a, "web"],
+			["d2", b, "db"],
+		] as const) {
+			const r = ctrnet(
+				["setup", `t14-${tag}-${id}`, "--pid", String(pid), "--network", net, "--alias", alias],
+				native,
+			);
+			expect([r.code, r.err]).toEqual([0, ""]);
+		}
+		const doc = JSON.parse(ctrnet(["inspect", `t14-${tag}-d1`]).out)[0];
+		expect(doc.NetworkSettings.Networks[net]).toMatchObject({ DNSServers: ["10.247.4.1"] });
+		// aardvark runs as the user, in the rootless netns (not in the host's).
+		const dns = helpersOfUser().filter((l) => l.includes("aardvark"));
+		expect(dns).toHaveLength(1);
+		const dnsPid = dns[0]?.split(" ")[0];
+		expect(sh(["readlink", `/proc/${dnsPid}/ns/net`]).out).not.toBe(
+			sh(["readlink", "/proc/self/ns/net"]).out,
+		);
+		const lookup = (pid: number, name: string) => {
+			for (let t = 0; t < 30; t++) {
+				const out = inside(pid, ["busybox", "nslookup", name, "10.247.4.1"]).stdout.toString();
+				const found = [...out.matchAll(/Address: (10\.247\.4\.\d+)/g)].map((m) => m[1]);
+				if (found.length > 0) return found;
+				Bun.sleepSync(100);
+			}
+			return [];
+		};
+		expect(lookup(a, "db")).toEqual([ipOf(`t14-${tag}-d2`)]);
+		expect(lookup(b, `t14-${tag}-d1`)).toEqual([ipOf(`t14-${tag}-d1`)]);
+		for (const id of ["d1", "d2"]) expect(ctrnet(["teardown", `t14-${tag}-${id}`]).code).toBe(0);
+		await killContainers();
+		expect(ctrnet(["gc"]).code).toBe(0);
+		expect(helpersOfUser()).toEqual([]);
+		expect(sh(["ls", `${env.CTRNET_RUN_ROOT}/aardvark-dns`]).code).not.toBe(0);
 	});
 
 	test("a published port: the server sees a peer on its network; it follows a disconnect", async () => {
@@ -258,6 +312,8 @@ describe.if(ok && !!user)("rootless networks", () => {
 				native,
 			).code,
 		).toBe(0);
+		expect(ctrnet(["connect", `t14dns-${tag}`, id], native).code).toBe(0);
+		expect(helpersOfUser().filter((l) => l.includes("aardvark"))).toHaveLength(1);
 		for (const line of helpersOfUser()) process.kill(Number(line.split(" ")[0]), "SIGKILL");
 		await killContainers();
 		const g = ctrnet(["gc", "--format", "json"]);
@@ -266,6 +322,7 @@ describe.if(ok && !!user)("rootless networks", () => {
 		expect(ctrnet(["ps", "--format", "json"]).out.trim()).toBe("[]");
 		expect(helpersOfUser()).toEqual([]);
 		expect(JSON.parse(ctrnet(["info", "--format", "json"]).out).rootlessNetns).toBeNull();
+		expect(sh(["ls", `${env.CTRNET_RUN_ROOT}/aardvark-dns`]).code).not.toBe(0);
 	});
 
 	test("refusals: a container outside the rootless user namespace, a subnet on slirp4netns' own", async () => {

@@ -144,8 +144,8 @@ export const nativeBackend: NetworkBackend = {
 				// Rootless, the ports are rootlessport's (in the host's namespace), not nftables'.
 				ports: network === c.portsNetwork && !rt.config.rootless ? c.ports : [],
 				lockDir: lockDir(rt),
-				// Rootless DNS would need aardvark-dns inside the rootless netns: not built yet.
-				...(rt.config.rootless ? {} : { dns: dnsTarget(rt, c, network) }),
+				// Rootless, aardvark-dns is started by the worker, inside the rootless netns.
+				dns: dnsTarget(rt, c, network),
 			};
 			const a = await inNativeNamespace<NativeAttachment>(rt, "native-attach", req);
 			const extra: NativeExtra = { network: networkDoc(def), hostVeth: a.hostVeth };
@@ -167,7 +167,7 @@ export const nativeBackend: NetworkBackend = {
 			addresses: (result?.ips ?? []).map((i) => i.address),
 			ports: network === c.portsNetwork && !rt.config.rootless ? c.ports : [],
 			lockDir: lockDir(rt),
-			...(rt.config.rootless ? {} : { dns: dnsTarget(rt, c, network) }),
+			dns: dnsTarget(rt, c, network),
 			netnsGoing: opts.netnsGoing,
 		} satisfies NativeDetachRequest);
 		const db = rt.store.db;
