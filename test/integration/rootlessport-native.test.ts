@@ -34,7 +34,9 @@ const CHILD_IP = "10.233.2.100";
  * then stops it through its exit fd.
  */
 async function runForwarder(tmp: string, user?: { uid: number; gid: number }) {
-	const inner = `ip link set lo up && ip addr add ${CHILD_IP}/32 dev lo && exec -a rootlessport "$0"`;
+	// The binary is run through fd 9, opened before /tmp is covered: a checkout under /tmp (a CI
+	// clone) would be hidden by the bind mount.
+	const inner = `ip link set lo up && ip addr add ${CHILD_IP}/32 dev lo && exec -a rootlessport /proc/self/fd/9`;
 	const cmd = user
 		? [
 				"unshare",
@@ -43,7 +45,7 @@ async function runForwarder(tmp: string, user?: { uid: number; gid: number }) {
 				"private",
 				"bash",
 				"-c",
-				`mount --bind "$1" /tmp && exec setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups unshare --user --map-root-user --net bash -c '${inner}' "$0"`,
+				`exec 9<"$0" && mount --bind "$1" /tmp && exec setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups unshare --user --map-root-user --net bash -c '${inner}' "$0"`,
 				BIN,
 				tmp,
 			]
@@ -55,7 +57,7 @@ async function runForwarder(tmp: string, user?: { uid: number; gid: number }) {
 				"private",
 				"bash",
 				"-c",
-				`mount --bind "$1" /tmp && ${inner}`,
+				`exec 9<"$0" && mount --bind "$1" /tmp && ${inner}`,
 				BIN,
 				tmp,
 			];
