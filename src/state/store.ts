@@ -11,7 +11,14 @@ import { ConflictError, CtrnetError, NotFoundError } from "../errors";
 import { check } from "../json";
 import { log } from "../log";
 import { MIGRATIONS } from "./migrations";
-import { type Container, ContainerSchema, type CtrEvent, EventSchema } from "./schema";
+import {
+	type Container,
+	ContainerSchema,
+	type CtrEvent,
+	EventSchema,
+	type Neighbour,
+	NeighbourSchema,
+} from "./schema";
 
 /** A row whose document does not validate: enough to name it and to delete it. */
 export class UnreadableRecordError extends CtrnetError {
@@ -162,6 +169,28 @@ export class Store {
 	/** Every readable record; an unreadable one is named in a warning and left out. */
 	list(): Container[] {
 		return this.listAll().readable;
+	}
+
+	/** The other containers as a setup checks them (NeighbourSchema); unreadable ones left out. */
+	listNeighbours(): Neighbour[] {
+		const rows = this.db.query("SELECT id, doc FROM containers ORDER BY id").all() as {
+			id: string;
+			doc: string;
+		}[];
+		const out: Neighbour[] = [];
+		for (const r of rows) {
+			let json: unknown;
+			try {
+				json = JSON.parse(r.doc);
+			} catch (e) {
+				log.warn(`skipping container ${r.id}: not JSON: ${(e as Error).message}`);
+				continue;
+			}
+			const n = check(NeighbourSchema(), json);
+			if (n.ok) out.push(n.data);
+			else log.warn(`skipping container ${r.id}: ${n.error}`);
+		}
+		return out;
 	}
 
 	listAll(): { readable: Container[]; unreadable: UnreadableRecordError[] } {
