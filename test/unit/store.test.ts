@@ -67,3 +67,27 @@ test("a corrupt record is an error, not silently dropped", () => {
 	s.insert(bad);
 	expect(() => s.get("z")).toThrow();
 });
+
+test("listNeighbours: the parts a setup checks, also of a record the full schema refuses", () => {
+	const s = fresh();
+	const port = { hostIP: "", hostPort: 8080, containerPort: 80, protocol: "tcp" as const };
+	s.insert({ ...rec("a"), ports: [port] });
+	// What a later ctrnet might write: a status this one does not know. Its port is still taken.
+	s.db
+		.query("INSERT INTO containers (id, name, doc) VALUES (?, ?, ?)")
+		.run(
+			"b",
+			"b",
+			JSON.stringify({ ...rec("b"), status: "paused", ports: [{ ...port, hostPort: 9090 }] }),
+		);
+	s.db.query("INSERT INTO containers (id, name, doc) VALUES ('c', 'c', 'not json')").run();
+	expect(s.list().map((c) => c.id)).toEqual(["a"]);
+	const n = s.listNeighbours();
+	expect(n.map((c) => [c.id, c.ports.map((p) => p.hostPort)])).toEqual([
+		["a", [8080]],
+		["b", [9090]],
+	]);
+	expect(Object.keys(n[0] ?? {}).sort()).toEqual(
+		["backends", "id", "netns", "networks", "ports", "results"].sort(),
+	);
+});
