@@ -11,7 +11,7 @@ import { checkMappings } from "../ports/parse";
 import { hostPortTaken } from "../ports/probe";
 import type { Protocol } from "../ports/schema";
 import { type ProcessIdentity, processStartTime, self } from "../process/identity";
-import type { Container, Neighbour } from "../state/schema";
+import type { Container, PortHolder } from "../state/schema";
 import type { SetupRequest } from "./request";
 
 export interface RecordFacts {
@@ -50,7 +50,7 @@ function planNetns(
 	req: SetupRequest,
 	config: Pick<Config, "netnsDir" | "rootless">,
 	facts: RecordFacts,
-	others: readonly Neighbour[],
+	others: readonly PortHolder[],
 ): Container["netns"] {
 	const mode = req.mode;
 	if (mode.mode === "host") return null;
@@ -73,7 +73,7 @@ export function planRecord(
 	req: SetupRequest,
 	config: Pick<Config, "netnsDir" | "rootless">,
 	facts: RecordFacts,
-	others: readonly Neighbour[],
+	others: readonly PortHolder[],
 ): Container {
 	const byOthers = new Set(
 		others.flatMap((o) => o.ports.map((p) => portKey(p.protocol, p.hostPort))),

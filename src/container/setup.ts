@@ -16,7 +16,7 @@ import { undoContainer } from "./teardown";
 /** Inserts the record, with host ports checked against the host and every other container. */
 function reserve(rt: Runtime, req: SetupRequest, facts: RecordFacts): Container {
 	return rt.store.tx(() => {
-		const c = planRecord(req, rt.config, facts, rt.store.listNeighbours());
+		const c = planRecord(req, rt.config, facts, rt.store.portHolders());
 		rt.store.insert(c);
 		return c;
 	});

@@ -3,7 +3,7 @@
 // Each schema is built on first use: a setup on a host with no other container reads no record.
 import * as z from "zod/mini";
 import { lazySchema } from "../json";
-import { PortMappingSchema } from "../ports/schema";
+import { PortMappingSchema, PROTOCOLS, type Protocol } from "../ports/schema";
 
 /** How a container is networked (the --network grammar, parsed by container/network-spec). */
 export const NetworkModeSchema = lazySchema(() =>
@@ -137,6 +137,27 @@ export const NeighbourSchema = lazySchema(() =>
 	}),
 );
 export type Neighbour = z.infer<ReturnType<typeof NeighbourSchema>>;
+
+/**
+ * One published port of a stored container (or a container without one: protocol and port
+ * null), as SQLite extracts it from the record: what a setup's port reservation reads of every
+ * other container, without decoding whole records.
+ */
+export const PortRowSchema = lazySchema(() =>
+	z.object({
+		id: z.string(),
+		netns: z.nullable(z.string()),
+		protocol: z.nullable(z.enum(PROTOCOLS)),
+		hostPort: z.nullable(z.int()),
+	}),
+);
+
+/** Another container as the port reservation sees it: its host ports and its namespace. */
+export interface PortHolder {
+	id: string;
+	netns: { path: string } | null;
+	ports: { protocol: Protocol; hostPort: number }[];
+}
 
 export const EVENT_TYPES = ["setup", "teardown", "connect", "disconnect", "reload"] as const;
 export const EventSchema = lazySchema(() =>

@@ -18,6 +18,8 @@ import {
 	EventSchema,
 	type Neighbour,
 	NeighbourSchema,
+	type PortHolder,
+	PortRowSchema,
 } from "./schema";
 
 /** A row whose document does not validate: enough to name it and to delete it. */
@@ -171,12 +173,19 @@ export class Store {
 		return this.listAll().readable;
 	}
 
-	/** The other containers as a setup checks them (NeighbourSchema); unreadable ones left out. */
-	listNeighbours(): Neighbour[] {
-		const rows = this.db.query("SELECT id, doc FROM containers ORDER BY id").all() as {
-			id: string;
-			doc: string;
-		}[];
+	/**
+	 * The other containers as a setup checks them (NeighbourSchema); unreadable ones left out.
+	 * `mentioning`: only records whose JSON holds this string (a bridge's name): SQLite skips the
+	 * rest before anything is decoded.
+	 */
+	listNeighbours(mentioning?: string): Neighbour[] {
+		const rows = (
+			mentioning === undefined
+				? this.db.query("SELECT id, doc FROM containers ORDER BY id").all()
+				: this.db
+						.query("SELECT id, doc FROM containers WHERE instr(doc, ?) > 0 ORDER BY id")
+						.all(JSON.stringify(mentioning))
+		) as { id: string; doc: string }[];
 		const out: Neighbour[] = [];
 		for (const r of rows) {
 			let json: unknown;
@@ -191,6 +200,38 @@ export class Store {
 			else log.warn(`skipping container ${r.id}: ${n.error}`);
 		}
 		return out;
+	}
+
+	/**
+	 * Every container's host ports and namespace path, extracted by SQLite (one row per port):
+	 * a setup's port check costs the same with one stored container or a thousand.
+	 */
+	portHolders(): PortHolder[] {
+		const rows = this.db
+			.query(
+				`SELECT c.id AS id, json_extract(c.doc, '$.netns.path') AS netns,
+					json_extract(p.value, '$.protocol') AS protocol,
+					json_extract(p.value, '$.hostPort') AS hostPort
+				FROM containers c LEFT JOIN json_each(c.doc, '$.ports') p
+				WHERE json_valid(c.doc) ORDER BY c.id`,
+			)
+			.all();
+		const byId = new Map<string, PortHolder>();
+		for (const row of rows) {
+			const r = check(PortRowSchema(), row);
+			if (!r.ok) {
+				log.warn(`skipping a port of container ${(row as { id?: string }).id}: ${r.error}`);
+				continue;
+			}
+			const { id, netns, protocol, hostPort } = r.data;
+			let h = byId.get(id);
+			if (!h) {
+				h = { id, netns: netns === null ? null : { path: netns }, ports: [] };
+				byId.set(id, h);
+			}
+			if (protocol !== null && hostPort !== null) h.ports.push({ protocol, hostPort });
+		}
+		return [...byId.values()];
 	}
 
 	listAll(): { readable: Container[]; unreadable: UnreadableRecordError[] } {

@@ -91,3 +91,35 @@ test("listNeighbours: the parts a setup checks, also of a record the full schema
 		["backends", "id", "netns", "networks", "ports", "results"].sort(),
 	);
 });
+
+test("portHolders: every container's host ports and namespace, read by SQLite", () => {
+	const s = fresh();
+	const port = { hostIP: "", hostPort: 8080, containerPort: 80, protocol: "tcp" as const };
+	s.insert({ ...rec("a"), ports: [port, { ...port, hostPort: 8081, protocol: "udp" }] });
+	s.insert({ ...rec("n"), netns: { path: "/run/netns/n", owned: true } });
+	const raw = (id: string, doc: string) =>
+		s.db.query("INSERT INTO containers (id, name, doc) VALUES (?, ?, ?)").run(id, id, doc);
+	raw("b", JSON.stringify({ ...rec("b"), status: "paused", ports: [{ ...port, hostPort: 9090 }] }));
+	raw("c", "not json");
+	raw("d", JSON.stringify({ ...rec("d"), ports: [{ ...port, hostPort: "x" }] }));
+	expect(s.portHolders()).toEqual([
+		{
+			id: "a",
+			netns: null,
+			ports: [
+				{ protocol: "tcp", hostPort: 8080 },
+				{ protocol: "udp", hostPort: 8081 },
+			],
+		},
+		{ id: "b", netns: null, ports: [{ protocol: "tcp", hostPort: 9090 }] },
+		{ id: "n", netns: { path: "/run/netns/n" }, ports: [] },
+	]);
+});
+
+test("listNeighbours(mentioning): only the records naming that string", () => {
+	const s = fresh();
+	s.insert({ ...rec("a"), networks: ["x"], results: { x: { interfaces: [{ name: "br-one" }] } } });
+	s.insert({ ...rec("b"), networks: ["y"], results: { y: { interfaces: [{ name: "br-two" }] } } });
+	expect(s.listNeighbours("br-two").map((c) => c.id)).toEqual(["b"]);
+	expect(s.listNeighbours("br-").map((c) => c.id)).toEqual([]); // a whole JSON string only
+});
