@@ -122,15 +122,12 @@ export const ContainerSchema = lazySchema(() =>
 export type Container = z.infer<ReturnType<typeof ContainerSchema>>;
 
 /**
- * What a setup checks in every other container's record (ports taken, the namespace it may
- * share, the bridges it uses): validated alone, because a setup reads every record and the whole
- * schema made that cost grow with the number of containers.
+ * What the native backend checks in another container's record (which bridges its cni
+ * attachments use): validated alone, so that the check does not pay for whole records.
  */
 export const NeighbourSchema = lazySchema(() =>
 	z.object({
 		id: z.string(),
-		netns: z.nullable(z.object({ path: z.string() })),
-		ports: z.array(PortMappingSchema()),
 		networks: z.array(z.string()),
 		results: z.record(z.string(), z.unknown()),
 		backends: z._default(z.record(z.string(), z.enum(BACKENDS)), {}),

@@ -174,18 +174,25 @@ export class Store {
 	}
 
 	/**
-	 * The other containers as a setup checks them (NeighbourSchema); unreadable ones left out.
-	 * `mentioning`: only records whose JSON holds this string (a bridge's name): SQLite skips the
-	 * rest before anything is decoded.
+	 * Only the records with a network attached through the cni backend (no backend recorded means
+	 * cni) whose JSON holds `text` (a bridge's name): SQLite skips the rest before anything is
+	 * decoded, so the native backend's bridge check does not grow with its own containers.
 	 */
-	listNeighbours(mentioning?: string): Neighbour[] {
-		const rows = (
-			mentioning === undefined
-				? this.db.query("SELECT id, doc FROM containers ORDER BY id").all()
-				: this.db
-						.query("SELECT id, doc FROM containers WHERE instr(doc, ?) > 0 ORDER BY id")
-						.all(JSON.stringify(mentioning))
-		) as { id: string; doc: string }[];
+	cniNeighboursMentioning(text: string): Neighbour[] {
+		const rows = this.db
+			.query(
+				`SELECT c.id AS id, c.doc AS doc FROM containers c
+				WHERE instr(c.doc, ?) > 0 AND json_valid(c.doc) AND EXISTS (
+					SELECT 1 FROM json_each(c.doc, '$.networks') n WHERE NOT EXISTS (
+						SELECT 1 FROM json_each(c.doc, '$.backends') b
+						WHERE b.key = n.value AND b.value <> 'cni'))
+				ORDER BY c.id`,
+			)
+			.all(JSON.stringify(text));
+		return this.neighbours(rows as { id: string; doc: string }[]);
+	}
+
+	private neighbours(rows: { id: string; doc: string }[]): Neighbour[] {
 		const out: Neighbour[] = [];
 		for (const r of rows) {
 			let json: unknown;

@@ -159,6 +159,36 @@ describe.if(ok)("native backend refusals", () => {
 		});
 	}
 
+	test("a bridge that containers of the cni backend use", async () => {
+		const cni = { env: { CTRNET_NETWORK_BACKEND: "cni" } };
+		const cniNet = `t12c-${tag}`;
+		let bridge = "";
+		try {
+			const made = await W.run(["network", "create", "--subnet", "10.245.6.0/24", cniNet], cni);
+			expect(made.stderr).toBe("");
+			expect((await W.run(["setup", `t12e-${tag}-cni`, "--network", cniNet], cni)).code).toBe(0);
+			const inspect = await W.run(["network", "inspect", cniNet], cni);
+			const conf = JSON.parse(inspect.stdout) as { plugins: { bridge?: string }[] }[];
+			bridge = conf[0]?.plugins.find((p) => p.bridge)?.bridge ?? "";
+			expect(bridge).not.toBe("");
+			definition(`${NET}-bad`, {
+				network_interface: bridge,
+				subnets: [{ subnet: "10.245.7.0/24", gateway: "10.245.7.1" }],
+			});
+			const before = hostState();
+			const r = await W.run(["setup", `t12e-${tag}-x`, "--network", `${NET}-bad`]);
+			expect(r.code).toBe(125);
+			expect(r.stderr).toBe(
+				`Error: bridge ${bridge} of network ${NET}-bad carries container t12e-${tag}-cni attached through the cni backend; give the network another --interface-name\n`,
+			);
+			expect(hostState()).toEqual(before);
+		} finally {
+			expect((await W.run(["teardown", `t12e-${tag}-cni`], cni)).code).toBe(0);
+			expect((await W.run(["network", "rm", cniNet], cni)).code).toBe(0);
+			if (bridge) sh(["ip", "link", "del", bridge]);
+		}
+	});
+
 	test("an exhausted subnet", async () => {
 		// 10.245.1.0/29: .1 is the gateway, .2 the holder; .3–.6 are left.
 		const ups = [];

@@ -68,30 +68,6 @@ test("a corrupt record is an error, not silently dropped", () => {
 	expect(() => s.get("z")).toThrow();
 });
 
-test("listNeighbours: the parts a setup checks, also of a record the full schema refuses", () => {
-	const s = fresh();
-	const port = { hostIP: "", hostPort: 8080, containerPort: 80, protocol: "tcp" as const };
-	s.insert({ ...rec("a"), ports: [port] });
-	// What a later ctrnet might write: a status this one does not know. Its port is still taken.
-	s.db
-		.query("INSERT INTO containers (id, name, doc) VALUES (?, ?, ?)")
-		.run(
-			"b",
-			"b",
-			JSON.stringify({ ...rec("b"), status: "paused", ports: [{ ...port, hostPort: 9090 }] }),
-		);
-	s.db.query("INSERT INTO containers (id, name, doc) VALUES ('c', 'c', 'not json')").run();
-	expect(s.list().map((c) => c.id)).toEqual(["a"]);
-	const n = s.listNeighbours();
-	expect(n.map((c) => [c.id, c.ports.map((p) => p.hostPort)])).toEqual([
-		["a", [8080]],
-		["b", [9090]],
-	]);
-	expect(Object.keys(n[0] ?? {}).sort()).toEqual(
-		["backends", "id", "netns", "networks", "ports", "results"].sort(),
-	);
-});
-
 test("portHolders: every container's host ports and namespace, read by SQLite", () => {
 	const s = fresh();
 	const port = { hostIP: "", hostPort: 8080, containerPort: 80, protocol: "tcp" as const };
@@ -116,10 +92,20 @@ test("portHolders: every container's host ports and namespace, read by SQLite", 
 	]);
 });
 
-test("listNeighbours(mentioning): only the records naming that string", () => {
+test("cniNeighboursMentioning: only records naming that string, with a cni attachment", () => {
 	const s = fresh();
-	s.insert({ ...rec("a"), networks: ["x"], results: { x: { interfaces: [{ name: "br-one" }] } } });
-	s.insert({ ...rec("b"), networks: ["y"], results: { y: { interfaces: [{ name: "br-two" }] } } });
-	expect(s.listNeighbours("br-two").map((c) => c.id)).toEqual(["b"]);
-	expect(s.listNeighbours("br-").map((c) => c.id)).toEqual([]); // a whole JSON string only
+	const att = (net: string, bridge: string) => ({
+		networks: [net],
+		results: { [net]: { interfaces: [{ name: bridge }] } },
+	});
+	s.insert({ ...rec("a"), ...att("x", "br-one") });
+	s.insert({ ...rec("b"), ...att("y", "br-two") });
+	s.insert({ ...rec("c"), ...att("z", "br-two"), backends: { z: "native" } });
+	s.insert({ ...rec("d"), ...att("w", "br-two"), backends: { w: "cni" } });
+	const found = s.cniNeighboursMentioning("br-two");
+	expect(found.map((c) => c.id)).toEqual(["b", "d"]);
+	expect(Object.keys(found[0] ?? {}).sort()).toEqual(
+		["backends", "id", "networks", "results"].sort(),
+	);
+	expect(s.cniNeighboursMentioning("br-").map((c) => c.id)).toEqual([]); // a whole JSON string
 });

@@ -40,7 +40,7 @@ function dnsTarget(rt: Runtime, c: Container, network: string) {
 /** A bridge another backend's containers use is refused, not shared (DESIGN 10). */
 function refuseForeignBridge(rt: Runtime, def: NetworkDef): void {
 	if (def.driver !== "bridge") return;
-	for (const c of rt.store.listNeighbours(def.network_interface)) {
+	for (const c of rt.store.cniNeighboursMentioning(def.network_interface)) {
 		for (const n of c.networks) {
 			if ((c.backends[n] ?? "cni") !== "cni") continue;
 			const bridge = (c.results[n] as Partial<CniResult> | undefined)?.interfaces?.find(
