@@ -5,14 +5,7 @@
 // Each schema is built on first use: building all of them costs several ms of a CLI run that
 // needs two or three (measured in the compiled binary), and ctrnet runs once per container.
 import * as z from "zod/mini";
-
-function lazy<T>(build: () => T): () => T {
-	let value: T | undefined;
-	return () => {
-		value ??= build();
-		return value;
-	};
-}
+import { lazySchema } from "../json";
 
 /**
  * A plugin type is a file name looked up in the plugin dirs, never a path: libcni's FindInPath
@@ -27,7 +20,7 @@ export function isPluginName(type: string): boolean {
 /** libcni's ValidateNetworkName / ValidateContainerID pattern. */
 export const CNI_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-export const PluginConfSchema = lazy(() =>
+export const PluginConfSchema = lazySchema(() =>
 	z.looseObject({
 		type: z
 			.string()
@@ -39,7 +32,7 @@ export const PluginConfSchema = lazy(() =>
 	}),
 );
 
-export const ConfListSchema = lazy(() =>
+export const ConfListSchema = lazySchema(() =>
 	z.looseObject({
 		cniVersion: z.optional(z.string()),
 		cniVersions: z.optional(z.array(z.string())),
@@ -51,14 +44,14 @@ export const ConfListSchema = lazy(() =>
 );
 
 /** A single-plugin `.conf`: the plugin object itself, with the network's name and version. */
-export const SingleConfSchema = lazy(() =>
+export const SingleConfSchema = lazySchema(() =>
 	z.extend(PluginConfSchema(), {
 		cniVersion: z.optional(z.string()),
 		name: z.optional(z.string()),
 	}),
 );
 
-export const PluginErrorSchema = lazy(() =>
+export const PluginErrorSchema = lazySchema(() =>
 	z.object({
 		cniVersion: z.optional(z.string()),
 		code: z.int(),
@@ -67,7 +60,7 @@ export const PluginErrorSchema = lazy(() =>
 	}),
 );
 
-export const VersionInfoSchema = lazy(() =>
+export const VersionInfoSchema = lazySchema(() =>
 	z.object({
 		cniVersion: z.string(),
 		supportedVersions: z.array(z.string()),
@@ -75,7 +68,7 @@ export const VersionInfoSchema = lazy(() =>
 );
 
 // Results. Every version's shape is accepted by one loose schema; result.ts decides the version.
-const RouteSchema = lazy(() =>
+const RouteSchema = lazySchema(() =>
 	z.object({
 		dst: z.string(),
 		gw: z.optional(z.string()),
@@ -86,7 +79,7 @@ const RouteSchema = lazy(() =>
 		scope: z.optional(z.int()),
 	}),
 );
-export const DnsSchema = lazy(() =>
+export const DnsSchema = lazySchema(() =>
 	z.object({
 		nameservers: z.optional(z.array(z.string())),
 		domain: z.optional(z.string()),
@@ -94,14 +87,14 @@ export const DnsSchema = lazy(() =>
 		options: z.optional(z.array(z.string())),
 	}),
 );
-const Ip02Schema = lazy(() =>
+const Ip02Schema = lazySchema(() =>
 	z.object({
 		ip: z.string(),
 		gateway: z.optional(z.string()),
 		routes: z.optional(z.array(RouteSchema())),
 	}),
 );
-export const RawResultSchema = lazy(() =>
+export const RawResultSchema = lazySchema(() =>
 	z.object({
 		cniVersion: z.optional(z.string()),
 		interfaces: z.nullish(
@@ -135,7 +128,7 @@ export const RawResultSchema = lazy(() =>
 export type RawResult = z.infer<ReturnType<typeof RawResultSchema>>;
 
 /** libcni's cachedInfo (results/<net>-<id>-<ifname>); `config` is base64, as Go encodes []byte. */
-export const CacheEntrySchema = lazy(() =>
+export const CacheEntrySchema = lazySchema(() =>
 	z.object({
 		kind: z.string(),
 		containerId: z.string(),
@@ -152,7 +145,7 @@ export const CacheEntrySchema = lazy(() =>
 );
 export type CacheEntry = z.infer<ReturnType<typeof CacheEntrySchema>>;
 
-const PortMappingSchema = lazy(() =>
+const PortMappingSchema = lazySchema(() =>
 	z.looseObject({
 		hostPort: z.int().check(z.minimum(0), z.maximum(65535)),
 		containerPort: z.int().check(z.minimum(1), z.maximum(65535)),
@@ -165,7 +158,7 @@ const PortMappingSchema = lazy(() =>
  * Capability arguments (CAP_ARGS, or the runtime's request). The well-known ones are checked;
  * others pass through, since a plugin may declare a capability ctrnet has never heard of.
  */
-export const CapabilityArgsSchema = lazy(() =>
+export const CapabilityArgsSchema = lazySchema(() =>
 	z.looseObject({
 		portMappings: z.optional(z.array(PortMappingSchema())),
 		ips: z.optional(z.array(z.string())),

@@ -2,6 +2,7 @@
 // file, and what a network's file becomes after its changes. Pure.
 import * as z from "zod/mini";
 import { NotFoundError, UsageError } from "../errors";
+import { lazySchema } from "../json";
 import {
 	containerEntry,
 	type NetworkConfig,
@@ -44,15 +45,14 @@ function buildSchema() {
 	return z.discriminatedUnion("action", [add, remove, servers]);
 }
 
-let schema: ReturnType<typeof buildSchema> | undefined;
+const changesSchema = lazySchema(() => z.array(buildSchema()));
 
 export type DnsChange = z.infer<ReturnType<typeof buildSchema>>;
 export type DnsChangeInput = z.input<ReturnType<typeof buildSchema>>;
 
 /** Checked changes, or a UsageError naming the first bad field. */
 export function parseDnsChanges(value: unknown): DnsChange[] {
-	schema ??= buildSchema();
-	const parsed = z.array(schema).safeParse(Array.isArray(value) ? value : [value]);
+	const parsed = changesSchema().safeParse(Array.isArray(value) ? value : [value]);
 	if (!parsed.success) {
 		const issue = parsed.error.issues[0];
 		const where = issue ? issue.path.map(String).join(".") : "";

@@ -4,18 +4,17 @@
 import * as z from "zod/mini";
 import { UsageError } from "../errors";
 import { formatMac } from "../ip/address";
-import { check } from "../json";
-import { lazy, type NetworkDef, NetworkDefSchema } from "../netconf/schema";
+import { check, lazySchema } from "../json";
+import { type NetworkDef, NetworkDefSchema, orNull } from "../netconf/schema";
 import { canonicalIp, checkNetworkDef } from "../netconf/validate";
 
 export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
-const orNull = <T extends z.core.SomeType>(s: T) => z.optional(z.nullable(s));
 const port = () => z.int().check(z.minimum(0), z.maximum(65535));
 
 /** A port mapping as podman writes it (common's types.PortMapping). */
-const PortMappingSchema = lazy(() =>
+const PortMappingSchema = lazySchema(() =>
 	z.object({
 		/** "" means every address. */
 		host_ip: z._default(z.string(), ""),
@@ -29,7 +28,7 @@ const PortMappingSchema = lazy(() =>
 );
 type RawPortMapping = z.infer<ReturnType<typeof PortMappingSchema>>;
 
-const PerNetworkSchema = lazy(() =>
+const PerNetworkSchema = lazySchema(() =>
 	z.object({
 		static_ips: orNull(z.array(z.string())),
 		aliases: orNull(z.array(z.string())),
@@ -39,7 +38,7 @@ const PerNetworkSchema = lazy(() =>
 );
 
 /** podman's stdin; fields neither podman nor netavark 1.4 knows are dropped, as serde ignores them. */
-const NetworkOptionsSchema = lazy(() =>
+const NetworkOptionsSchema = lazySchema(() =>
 	z.object({
 		container_id: z.string(),
 		container_name: z.string(),

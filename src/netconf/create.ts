@@ -13,6 +13,7 @@ import {
 	parseSubnet,
 	type Subnet,
 } from "../ip/cidr";
+import { lazySchema } from "../json";
 import { formatCreated, newNetworkId } from "./identity";
 import { MACVLAN_MODES, type NetworkDef, type SubnetDef } from "./schema";
 import {
@@ -51,11 +52,7 @@ function buildFlagsSchema() {
 		ipamDriver: z.optional(z.string()),
 	});
 }
-let flagsSchema: ReturnType<typeof buildFlagsSchema> | undefined;
-function createFlagsSchema() {
-	if (!flagsSchema) flagsSchema = buildFlagsSchema();
-	return flagsSchema;
-}
+const createFlagsSchema = lazySchema(buildFlagsSchema);
 
 export type CreateFlags = z.input<ReturnType<typeof buildFlagsSchema>>;
 

@@ -5,15 +5,7 @@
 // The schema is built on first use: the netavark front end runs once per container and must not
 // pay for schemas it does not touch.
 import * as z from "zod/mini";
-
-/** A value built on first use. */
-export function lazy<T>(build: () => T): () => T {
-	let value: T | undefined;
-	return () => {
-		value ??= build();
-		return value;
-	};
-}
+import { lazySchema } from "../json";
 
 export const DRIVERS = ["bridge", "macvlan"] as const;
 export type Driver = (typeof DRIVERS)[number];
@@ -36,16 +28,16 @@ export const PODMAN_DEFAULT_ID = "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b
 const stringMap = () => z.record(z.string(), z.string());
 // Go's encoding/json turns a JSON null into the zero value; podman never writes one, but a
 // hand-edited file may, and podman accepts it.
-const orNull = <T extends z.core.SomeType>(s: T) => z.optional(z.nullable(s));
+export const orNull = <T extends z.core.SomeType>(s: T) => z.optional(z.nullable(s));
 
-export const LeaseRangeSchema = lazy(() =>
+export const LeaseRangeSchema = lazySchema(() =>
 	z.looseObject({
 		start_ip: orNull(z.string()),
 		end_ip: orNull(z.string()),
 	}),
 );
 
-export const SubnetDefSchema = lazy(() =>
+export const SubnetDefSchema = lazySchema(() =>
 	z.looseObject({
 		subnet: z.string(),
 		gateway: orNull(z.string()),
@@ -53,7 +45,7 @@ export const SubnetDefSchema = lazy(() =>
 	}),
 );
 
-export const NetworkDefSchema = lazy(() =>
+export const NetworkDefSchema = lazySchema(() =>
 	z.looseObject({
 		name: z.string(),
 		id: z.string(),
