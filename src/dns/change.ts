@@ -2,7 +2,7 @@
 // file, and what a network's file becomes after its changes. Pure.
 import * as z from "zod/mini";
 import { NotFoundError, UsageError } from "../errors";
-import { lazySchema } from "../json";
+import { decode, lazySchema } from "../json";
 import {
 	containerEntry,
 	type NetworkConfig,
@@ -52,13 +52,7 @@ export type DnsChangeInput = z.input<ReturnType<typeof buildSchema>>;
 
 /** Checked changes, or a UsageError naming the first bad field. */
 export function parseDnsChanges(value: unknown): DnsChange[] {
-	const parsed = changesSchema().safeParse(Array.isArray(value) ? value : [value]);
-	if (!parsed.success) {
-		const issue = parsed.error.issues[0];
-		const where = issue ? issue.path.map(String).join(".") : "";
-		throw new UsageError(`invalid DNS change: ${where ? `${where}: ` : ""}${issue?.message}`);
-	}
-	return parsed.data;
+	return decode(changesSchema(), Array.isArray(value) ? value : [value], "invalid DNS change");
 }
 
 /** A network name that can be a file in aardvark's directory (`reserved`: its pid file). */

@@ -6,7 +6,7 @@ import { UsageError } from "../errors";
 import { formatMac } from "../ip/address";
 import { check, lazySchema } from "../json";
 import { type NetworkDef, NetworkDefSchema, orNull } from "../netconf/schema";
-import { canonicalIp, checkNetworkDef } from "../netconf/validate";
+import { canonicalIp, checkNetworkDef, parseJsonText } from "../netconf/validate";
 
 export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -120,8 +120,10 @@ function checkPort(m: RawPortMapping): PortMapping {
 	};
 }
 
+const LOAD_FAILED = "failed to load network options: ";
+
 function fail(reason: string): never {
-	throw new UsageError(`failed to load network options: ${reason}`);
+	throw new UsageError(`${LOAD_FAILED}${reason}`);
 }
 
 /**
@@ -129,12 +131,7 @@ function fail(reason: string): never {
  * netavark prefixes it ("failed to load network options: ...").
  */
 export function parseNetworkOptions(text: string): NetworkOptions {
-	let value: unknown;
-	try {
-		value = JSON.parse(text);
-	} catch (e) {
-		fail(`malformed JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
-	}
+	const value = parseJsonText(text, LOAD_FAILED);
 	const checked = check(NetworkOptionsSchema(), value);
 	if (!checked.ok) fail(checked.error);
 	const raw = checked.data;

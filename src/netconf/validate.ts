@@ -177,13 +177,19 @@ export function toNetworkDef(value: unknown): NetworkDef {
 	return checkNetworkDef(parsed.data);
 }
 
+/**
+ * JSON.parse, or a UsageError `<prefix>malformed JSON: <the parser's message>` on one line (a
+ * network file's text, netavark's stdin).
+ */
+export function parseJsonText(text: string, prefix = ""): unknown {
+	try {
+		return JSON.parse(text);
+	} catch (e) {
+		throw new UsageError(`${prefix}malformed JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
+	}
+}
+
 /** A file's text -> a checked definition, or a one-line UsageError (malformed JSON included). */
 export function parseNetworkDef(text: string): NetworkDef {
-	let value: unknown;
-	try {
-		value = JSON.parse(text);
-	} catch (e) {
-		throw new UsageError(`malformed JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
-	}
-	return toNetworkDef(value);
+	return toNetworkDef(parseJsonText(text));
 }
