@@ -5,7 +5,7 @@ import * as z from "zod/mini";
 import { UsageError } from "../errors";
 import { formatMac } from "../ip/address";
 import { check, lazySchema } from "../json";
-import { type NetworkDef, NetworkDefSchema, orNull } from "../netconf/schema";
+import { IPAM_DRIVERS, type NetworkDef, NetworkDefSchema, orNull } from "../netconf/schema";
 import { canonicalIp, checkNetworkDef, parseJsonText } from "../netconf/validate";
 
 export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
@@ -149,7 +149,7 @@ export function parseNetworkOptions(text: string): NetworkOptions {
 		// netavark's words (its IPAM check fails with an io::Error).
 		const ipam = def.ipam_options?.driver;
 		if (ipam === "dhcp") throw new UsageError("IO error: dhcp ipam driver is not yet supported");
-		if (ipam && ipam !== "host-local" && ipam !== "none") {
+		if (ipam && !(IPAM_DRIVERS as readonly string[]).includes(ipam)) {
 			throw new UsageError(`IO error: unsupported ipam driver ${ipam}`);
 		}
 		try {

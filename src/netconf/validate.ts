@@ -15,6 +15,7 @@ import {
 import {
 	DRIVERS,
 	type Driver,
+	IPAM_DRIVERS,
 	NAME_RULE,
 	NETWORK_NAME,
 	type NetworkDef,
@@ -33,7 +34,7 @@ export function checkName(name: string): void {
 }
 
 export function checkIpamDriver(driver: string | undefined): void {
-	if (!driver || driver === "host-local" || driver === "none") return;
+	if (!driver || (IPAM_DRIVERS as readonly string[]).includes(driver)) return;
 	if (driver === "dhcp") throw new UsageError("dhcp ipam driver is not yet supported");
 	throw new UsageError(`unsupported ipam driver ${JSON.stringify(driver)}`);
 }
