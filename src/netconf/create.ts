@@ -21,8 +21,7 @@ import {
 	checkDriver,
 	checkIpamDriver,
 	checkName,
-	checkNoOverlap,
-	checkSubnet,
+	checkNetworkDef,
 	firstIp,
 	issueText,
 	parseSubnetText,
@@ -335,6 +334,8 @@ export function planNetworkCreate(
 
 	const usedNames = usedInterfaceNames(existing, ctx);
 	const name = f.name ?? freeInterfaceName(usedNames, prefix);
+	// Here, not only in checkNetworkDef: a picked name (ctx.interfacePrefix) is refused as a
+	// network name before the bridge and macvlan checks see it.
 	checkName(name);
 
 	if (driver === "bridge") {
@@ -348,28 +349,25 @@ export function planNetworkCreate(
 		ipam = checkMacvlan(networkInterface, ipam, subnets, ctx);
 	}
 
-	// Without IPAM there is no address to serve names from.
-	const dnsEnabled = !f.disableDns && ipam !== "none";
-	const addGateway = !f.internal || dnsEnabled;
-	const checked = subnets.map((s) => checkSubnet(s, addGateway));
-	checkNoOverlap(checked, name);
-
 	const ids = new Set(existing.map((n) => n.id));
 	let id = newNetworkId(random);
 	while (ids.has(id)) id = newNetworkId(random);
 
-	return {
+	// The file's own checks and defaults (canonical subnets, gateways, ranges, no overlap,
+	// ipv6_enabled), as when it is read back.
+	return checkNetworkDef({
 		name,
 		id,
 		driver,
 		network_interface: networkInterface,
 		created: formatCreated(ctx.now),
-		subnets: checked,
-		ipv6_enabled: f.ipv6 || checked.some((s) => parseSubnet(s.subnet).family === 6),
+		subnets,
+		ipv6_enabled: f.ipv6,
 		internal: f.internal,
-		dns_enabled: dnsEnabled,
+		// Without IPAM there is no address to serve names from.
+		dns_enabled: !f.disableDns && ipam !== "none",
 		labels,
 		options,
 		ipam_options: ipam ? { driver: ipam } : {},
-	};
+	});
 }

@@ -1,8 +1,7 @@
 // The default network: written on first use, so `podman network ls` and ctrnet agree on it.
-import { parseSubnet } from "../ip/cidr";
 import { formatCreated, stableNetworkId } from "./identity";
 import { type NetworkDef, PODMAN_DEFAULT_ID } from "./schema";
-import { checkName, checkNoOverlap, checkSubnet } from "./validate";
+import { checkNetworkDef } from "./validate";
 
 /**
  * A bridge network `name` on `bridge` with one or more subnets (dual stack), gateways at each
@@ -15,23 +14,19 @@ export function defaultNetworkDef(
 	subnet: string | readonly string[],
 	now?: Date,
 ): NetworkDef {
-	checkName(name);
-	const subnets = (typeof subnet === "string" ? [subnet] : subnet).map((s) =>
-		checkSubnet({ subnet: s }, true),
-	);
-	checkNoOverlap(subnets, name);
-	return {
+	// Checked and defaulted (gateways) as the file is when read back.
+	return checkNetworkDef({
 		name,
 		id: name === "podman" ? PODMAN_DEFAULT_ID : stableNetworkId(name),
 		driver: "bridge",
 		network_interface: bridge,
 		created: formatCreated(now),
-		subnets,
-		ipv6_enabled: subnets.some((s) => parseSubnet(s.subnet).family === 6),
+		subnets: (typeof subnet === "string" ? [subnet] : subnet).map((s) => ({ subnet: s })),
+		ipv6_enabled: false,
 		internal: false,
 		dns_enabled: false,
 		labels: {},
 		options: {},
 		ipam_options: { driver: "host-local" },
-	};
+	});
 }
