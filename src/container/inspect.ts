@@ -1,6 +1,7 @@
 // The inspect object (Docker/podman names, DESIGN 4), built from a stored container. Pure.
 import { type CniResult, parseResult } from "../cni";
-import { dnsNames, networkDnsStatus } from "../dns/resolv";
+import { dnsNames } from "../dns/config";
+import { networkDnsStatus } from "../dns/resolv";
 import type { PortMapping } from "../ports/schema";
 import type { Container } from "../state/schema";
 

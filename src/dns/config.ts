@@ -108,6 +108,11 @@ function canonical(ip: string, kind: Kind, what: string): string {
 	return formatIp(parseIp(checkIp(ip, kind, what)));
 }
 
+/** The names a container answers to on a DNS network (Docker's `DNSNames`): name, then aliases. */
+export function dnsNames(containerName: string, aliases: readonly string[]): string[] {
+	return [...new Set([containerName, ...aliases].filter((n) => n !== ""))];
+}
+
 export interface EntryInput {
 	containerId: string;
 	containerName: string;
@@ -122,7 +127,7 @@ export interface EntryInput {
  * the network's aliases (netavark's order, duplicates dropped); IPs in canonical form.
  */
 export function containerEntry(input: EntryInput): ContainerEntry {
-	const names = [...new Set([input.containerName, ...input.aliases].filter((n) => n !== ""))];
+	const names = dnsNames(input.containerName, input.aliases);
 	if (names.length === 0) throw new UsageError("a DNS entry needs a container name or an alias");
 	return {
 		id: checkToken(input.containerId, "container ID"),

@@ -24,11 +24,6 @@ export function networkDnsStatus(network: {
 	return { dns_server_ips: [...(network.containerDnsServers ?? [])], dns_search_domains: [] };
 }
 
-/** The names a container answers to on a DNS network (Docker's `DNSNames`): name, then aliases. */
-export function dnsNames(containerName: string, aliases: readonly string[]): string[] {
-	return [...new Set([containerName, ...aliases].filter((n) => n !== ""))];
-}
-
 export interface ResolvConf {
 	nameservers: string[];
 	search: string[];

@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { nextNetworkConfig, parseDnsChanges } from "../../src/dns/change";
 import {
 	containerEntry,
+	dnsNames,
 	formatNetworkConfig,
 	type NetworkConfig,
 	parseNetworkConfig,
@@ -12,7 +13,7 @@ import {
 	withoutEntry,
 } from "../../src/dns/config";
 import { dnsPortFromEnv } from "../../src/dns/port";
-import { containerResolvConf, dnsNames, networkDnsStatus } from "../../src/dns/resolv";
+import { containerResolvConf, networkDnsStatus } from "../../src/dns/resolv";
 import { aardvarkCommand, configArgOf } from "../../src/helpers/aardvark";
 
 const ID1 = "94d74e97e39a6139540bdd791f913f2a4961b761390d43a01ace9ac17d122b6a";
