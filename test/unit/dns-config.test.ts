@@ -13,7 +13,7 @@ import {
 	withoutEntry,
 } from "../../src/dns/config";
 import { dnsPortFromEnv } from "../../src/dns/port";
-import { containerResolvConf, networkDnsStatus } from "../../src/dns/resolv";
+import { networkDnsStatus } from "../../src/dns/resolv";
 import { aardvarkCommand, configArgOf } from "../../src/helpers/aardvark";
 
 const ID1 = "94d74e97e39a6139540bdd791f913f2a4961b761390d43a01ace9ac17d122b6a";
@@ -266,23 +266,7 @@ describe("what the container is told", () => {
 		).toEqual(["9.9.9.9"]);
 	});
 
-	test("resolv.conf: the networks' servers and dns.podman, host servers kept; --dns wins", () => {
-		const a = networkDnsStatus({ dnsEnabled: true, gateways: ["10.89.0.1"] });
-		const b = networkDnsStatus({ dnsEnabled: true, gateways: ["10.89.1.1", "fd10::1"] });
-		const off = networkDnsStatus({ dnsEnabled: false, gateways: ["10.88.0.1"] });
-		expect(containerResolvConf([a, off, b])).toEqual({
-			nameservers: ["10.89.0.1", "10.89.1.1", "fd10::1"],
-			search: ["dns.podman"],
-			options: [],
-			keepHostServers: true,
-		});
-		expect(containerResolvConf([a], { servers: ["1.1.1.1"], options: ["ndots:2"] })).toEqual({
-			nameservers: ["1.1.1.1"],
-			search: [],
-			options: ["ndots:2"],
-			keepHostServers: false,
-		});
-		expect(containerResolvConf([a], { search: ["example.org"] }).search).toEqual(["example.org"]);
+	test("DNSNames: the container's name, then its aliases, each once", () => {
 		expect(dnsNames("web", ["web", "alias", "94d74e97e39a"])).toEqual([
 			"web",
 			"alias",
