@@ -10,12 +10,16 @@ export interface NetworkDnsStatus {
 	dns_search_domains: string[];
 }
 
+/**
+ * One network's fields. DNS on without a gateway reports no server but still the search domain,
+ * as netavark does; `containerDnsServers` count only where netavark reports them (bridge networks).
+ */
 export function networkDnsStatus(network: {
 	dnsEnabled: boolean;
 	gateways: readonly string[];
 	containerDnsServers?: readonly string[];
 }): NetworkDnsStatus {
-	if (network.dnsEnabled && network.gateways.length > 0) {
+	if (network.dnsEnabled) {
 		return { dns_server_ips: [...network.gateways], dns_search_domains: [DNS_SEARCH_DOMAIN] };
 	}
 	return { dns_server_ips: [...(network.containerDnsServers ?? [])], dns_search_domains: [] };

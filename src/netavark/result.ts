@@ -1,11 +1,10 @@
 // What netavark 1.4 prints on stdout, built from plain data: the setup result podman decodes
 // into map[string]StatusBlock, the error object, and `version`. Key order and null-versus-absent
 // follow netavark's serde output (captured in notes/netavark-samples/). Pure.
+import { networkDnsStatus } from "../dns/resolv";
 import { UsageError } from "../errors";
 import { contains, parseSubnet } from "../ip/cidr";
 import type { NetworkDef } from "../netconf/schema";
-
-export const DNS_SEARCH_DOMAIN = "dns.podman";
 
 export interface NetAddress {
 	/** null (not absent) when the subnet has no gateway: netavark serialises None as null. */
@@ -68,12 +67,14 @@ export function statusBlock(
 	addresses: readonly NetAddress[],
 	opts: StatusDns = {},
 ): StatusBlock {
-	const dns = opts.dns ?? network.dns_enabled;
-	const gateways = addresses.map((a) => a.gateway).filter((g): g is string => g !== null);
-	const ownServers = network.driver === "bridge" ? [...(opts.containerDnsServers ?? [])] : [];
+	const dns = networkDnsStatus({
+		dnsEnabled: opts.dns ?? network.dns_enabled,
+		gateways: addresses.map((a) => a.gateway).filter((g): g is string => g !== null),
+		containerDnsServers: network.driver === "bridge" ? opts.containerDnsServers : [],
+	});
 	return {
-		dns_search_domains: dns ? [DNS_SEARCH_DOMAIN] : [],
-		dns_server_ips: dns ? gateways : ownServers,
+		dns_search_domains: dns.dns_search_domains,
+		dns_server_ips: dns.dns_server_ips,
 		interfaces: {
 			[interfaceName]: {
 				mac_address: macAddress,

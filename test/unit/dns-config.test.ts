@@ -253,6 +253,11 @@ describe("what the container is told", () => {
 		expect(
 			networkDnsStatus({ dnsEnabled: true, gateways: ["10.89.1.1", "fd10::1"] }).dns_server_ips,
 		).toEqual(["10.89.1.1", "fd10::1"]);
+		// netavark (bridge.rs): DNS on but no gateway (no addresses) still names the search domain.
+		expect(networkDnsStatus({ dnsEnabled: true, gateways: [] })).toEqual({
+			dns_server_ips: [],
+			dns_search_domains: ["dns.podman"],
+		});
 		expect(networkDnsStatus({ dnsEnabled: false, gateways: ["10.88.0.1"] })).toEqual({
 			dns_server_ips: [],
 			dns_search_domains: [],
