@@ -36,15 +36,16 @@ function exists(path: string): boolean {
 }
 
 /**
- * The aardvark-dns to run: `explicit` (--aardvark-binary), else CTRNET_AARDVARK_BINARY, else
- * Debian's path, else PATH; undefined when that file does not exist (netavark then runs
+ * The aardvark-dns to run: `explicit` (--aardvark-binary, even ""), else CTRNET_AARDVARK_BINARY,
+ * else Debian's path, else PATH; undefined when that file does not exist (netavark then runs
  * without DNS).
  */
 export function findAardvarkBinary(
 	explicit?: string,
 	env: Record<string, string | undefined> = process.env,
 ): string | undefined {
-	const chosen = explicit || env.CTRNET_AARDVARK_BINARY;
+	if (explicit !== undefined) return exists(explicit) ? explicit : undefined;
+	const chosen = env.CTRNET_AARDVARK_BINARY;
 	if (chosen) return exists(chosen) ? chosen : undefined;
 	if (exists(DEFAULT_AARDVARK_BINARY)) return DEFAULT_AARDVARK_BINARY;
 	return Bun.which("aardvark-dns", { PATH: env.PATH ?? "/usr/bin:/bin" }) ?? undefined;

@@ -2,8 +2,6 @@
 // <config>/aardvark-dns/, <config>/aardvark.lock), one aardvark-dns per config dir, bound to the
 // gateways in the namespace netavark runs in (the host's, or rootless podman's rootless netns).
 // All of a setup's (or teardown's) networks change in one locked update: one SIGHUP.
-
-import { statSync } from "node:fs";
 import type { DnsChangeInput } from "../dns/change";
 import type { Context } from "./context";
 import type { NetworkPlan } from "./plan";
@@ -42,19 +40,11 @@ export function removeChanges(opts: NetworkOptions): DnsChangeInput[] {
 
 /**
  * The aardvark-dns to run, or undefined for none (netavark then runs without container DNS): an
- * explicit --aardvark-binary must exist; else Debian's path, CTRNET_AARDVARK_BINARY or PATH.
+ * explicit --aardvark-binary must exist; else CTRNET_AARDVARK_BINARY, Debian's path or PATH.
  */
 async function aardvarkBinary(ctx: Context): Promise<string | undefined> {
-	const explicit = ctx.global.aardvarkBinary;
-	if (explicit !== undefined) {
-		try {
-			return statSync(explicit).isFile() ? explicit : undefined;
-		} catch {
-			return undefined;
-		}
-	}
 	const { findAardvarkBinary } = await import("../helpers/aardvark");
-	return findAardvarkBinary(undefined, ctx.env);
+	return findAardvarkBinary(ctx.global.aardvarkBinary, ctx.env);
 }
 
 /** Applies the changes; nothing when there are none, or when there is no aardvark-dns to run. */
