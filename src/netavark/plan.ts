@@ -5,7 +5,7 @@ import type { PortMapping as FwMapping } from "../ports/schema";
 import { NetavarkError } from "./errors";
 import { expandPorts, portsByNetwork } from "./ports";
 import { containerAddresses, type NetAddress } from "./result";
-import { attachments, type NetworkOptions, type PerNetworkOptions } from "./schema";
+import { attachment, type NetworkOptions, type PerNetworkOptions } from "./schema";
 
 /** netavark's default metric of a container's default routes (podman's `-o metric=`). */
 export const DEFAULT_METRIC = "100";
@@ -69,14 +69,9 @@ export function planNetworks(opts: NetworkOptions, strict: true): NetworkPlan[];
 export function planNetworks(opts: NetworkOptions, strict: false): PlanOutcome[];
 export function planNetworks(opts: NetworkOptions, strict: boolean): NetworkPlan[] | PlanOutcome[] {
 	const partial: ({ plan: Omit<NetworkPlan, "ports"> } | { name: string; error: Error })[] = [];
-	const names = Object.keys(opts.network_info).sort();
-	for (const name of names) {
+	for (const name of Object.keys(opts.network_info).sort()) {
 		try {
-			const [a] = attachments({
-				...opts,
-				network_info: { [name]: opts.network_info[name] as NetworkDef },
-			});
-			if (!a) continue;
+			const a = attachment(opts, name);
 			partial.push({ plan: planOne(name, a.network, a.options) });
 		} catch (e) {
 			if (strict) throw e;

@@ -168,17 +168,17 @@ export function parseNetworkOptions(text: string): NetworkOptions {
 	};
 }
 
-/**
- * The networks to attach, sorted by name: every `network_info` entry with its `networks`
- * options (netavark walks network_info the same way and needs the options of each).
- */
+/** The `network_info` entry `name` with its `networks` options, which netavark requires. */
+export function attachment(opts: NetworkOptions, name: string): NetworkAttachment {
+	const options = opts.networks[name];
+	if (!options) throw new UsageError(`network options for network ${name} not found`);
+	if (!options.interface_name) throw new UsageError("no container interface name given");
+	return { name, network: opts.network_info[name] as NetworkDef, options };
+}
+
+/** The networks to attach: every `network_info` entry, sorted by name (netavark's walk). */
 export function attachments(opts: NetworkOptions): NetworkAttachment[] {
 	return Object.keys(opts.network_info)
 		.sort()
-		.map((name) => {
-			const options = opts.networks[name];
-			if (!options) throw new UsageError(`network options for network ${name} not found`);
-			if (!options.interface_name) throw new UsageError("no container interface name given");
-			return { name, network: opts.network_info[name] as NetworkDef, options };
-		});
+		.map((name) => attachment(opts, name));
 }
