@@ -10,7 +10,6 @@ import type { NetworkDef } from "../netconf/schema";
 import type { PortMapping } from "../ports/schema";
 import { lockNetwork } from "./lock";
 import { step } from "./trace";
-import type { NativeNetwork } from "./types";
 
 export interface DnsTarget {
 	/** aardvark's config dir (its files in <dir>/aardvark-dns). */
@@ -105,15 +104,13 @@ export function loopbackV6Ports(ports: readonly PortMapping[]): PortMapping[] {
 	return ports.filter((p) => p.hostIP === "::1");
 }
 
-const asNative = (net: NetworkDef) => net as unknown as NativeNetwork;
-
 /** Attaches; on failure nothing of it is left. */
 export async function attachNative(req: NativeAttachRequest): Promise<NativeAttachment> {
 	const { attachBridge, detachBridge } = await import("./veth");
 	if (req.net.driver === "macvlan") {
 		const { attachMacvlan, detachMacvlan } = await import("./macvlan");
 		const a = attachMacvlan({
-			net: asNative(req.net),
+			net: req.net,
 			netnsPath: req.netnsPath,
 			ifname: req.ifname,
 			addresses: req.addresses,
@@ -122,7 +119,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		try {
 			await updateDnsFor(req, a.result, "add");
 		} catch (e) {
-			detachMacvlan({ net: asNative(req.net), netnsPath: req.netnsPath, ifname: req.ifname });
+			detachMacvlan({ net: req.net, netnsPath: req.netnsPath, ifname: req.ifname });
 			throw e;
 		}
 		return { mac: a.mac, result: a.result };
@@ -139,7 +136,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		using _lock = lockNetwork(req.lockDir, req.net.name, "shared");
 		try {
 			attached = attachBridge({
-				net: asNative(req.net),
+				net: req.net,
 				netnsPath: req.netnsPath,
 				ifname: req.ifname,
 				addresses: req.addresses,
@@ -157,7 +154,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 			);
 		} catch (error) {
 			if (attached) {
-				detachBridge({ net: asNative(req.net), ifname: req.ifname, hostVeth: attached.hostVeth });
+				detachBridge({ net: req.net, ifname: req.ifname, hostVeth: attached.hostVeth });
 			}
 			failure = { error };
 		}
@@ -168,7 +165,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		// the removal takes it exclusively.)
 		try {
 			const { removeBridgeIfUnused } = await import("./bridge");
-			removeBridgeIfUnused(asNative(req.net), {
+			removeBridgeIfUnused(req.net, {
 				lockDir: req.lockDir,
 				underLock: () => fw.teardown(fwNet, [], { lastOnNetwork: true }),
 			});
@@ -210,7 +207,7 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 		const { detachMacvlan } = await import("./macvlan");
 		if (req.netnsPath)
 			detachMacvlan({
-				net: asNative(req.net),
+				net: req.net,
 				netnsPath: req.netnsPath,
 				ifname: req.ifname,
 				leaveToNetns: req.netnsGoing,
@@ -230,7 +227,7 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 		(req.netnsPath ? hostEndOf(await import("../netlink"), req.netnsPath, req.ifname) : undefined);
 	if (hostVeth) {
 		detachBridge({
-			net: asNative(req.net),
+			net: req.net,
 			netnsPath: req.netnsPath,
 			ifname: req.ifname,
 			hostVeth,
@@ -238,7 +235,7 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 		});
 	}
 	// The last container takes the bridge and the network's firewall elements with it.
-	removeBridgeIfUnused(asNative(req.net), {
+	removeBridgeIfUnused(req.net, {
 		lockDir: req.lockDir,
 		underLock: () => fw.teardown(fwNet, [], { lastOnNetwork: true }),
 	});
