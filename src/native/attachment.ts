@@ -5,27 +5,21 @@
 // native backend (container/drivers/native.ts) and the netavark front end (src/netavark) use it.
 import { ERRNO, SysError } from "../../ffi/errno";
 import type { CniResult } from "../cni/result";
+import type { DnsOptions } from "../dns/manager";
 import type { FwNetwork, FwPort } from "../firewall/types";
 import type { NetworkDef } from "../netconf/schema";
 import type { PortMapping } from "../ports/schema";
 import { lockNetwork } from "./lock";
 import { step } from "./trace";
 
-export interface DnsTarget {
+/** Container DNS for one attachment; aardvark's options are DnsOptions' (dns/manager.ts). */
+export interface DnsTarget
+	extends Pick<DnsOptions, "around" | "env" | "binary" | "rootless" | "port" | "trustConfigDir"> {
 	/** aardvark's config dir (its files in <dir>/aardvark-dns). */
 	configDir: string;
 	containerId: string;
 	containerName: string;
 	aliases: string[];
-	/** Where aardvark-dns is spawned (its netns): the caller's thread by default. */
-	around?: <T>(spawn: () => T) => T;
-	env?: Record<string, string | undefined>;
-	binary?: string;
-	rootless?: boolean;
-	/** aardvark's port; default NETAVARK_DNS_PORT of `env`, else 53. */
-	port?: number;
-	/** configDir was checked by its owner already (dns/manager.ts DnsOptions.trustConfigDir). */
-	trustConfigDir?: boolean;
 }
 
 export interface NativeAttachRequest {
@@ -117,7 +111,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 			mac: req.mac,
 		});
 		try {
-			await updateDnsFor(req, a.result, "add");
+			await updateDnsFor(req, "add");
 		} catch (e) {
 			detachMacvlan({ net: req.net, netnsPath: req.netnsPath, ifname: req.ifname });
 			throw e;
@@ -175,7 +169,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		throw failure?.error;
 	}
 	try {
-		await updateDnsFor(req, attached.result, "add");
+		await updateDnsFor(req, "add");
 	} catch (e) {
 		await detachNative({ ...req, hostVeth: attached.hostVeth, dns: undefined });
 		throw e;
@@ -202,7 +196,7 @@ export interface NativeDetachRequest {
 
 /** Detaches; idempotent, and works when the namespace is gone. */
 export async function detachNative(req: NativeDetachRequest): Promise<void> {
-	if (req.dns) await updateDnsFor(req, undefined, "remove");
+	if (req.dns) await updateDnsFor(req, "remove");
 	if (req.net.driver === "macvlan") {
 		const { detachMacvlan } = await import("./macvlan");
 		if (req.netnsPath)
@@ -271,11 +265,10 @@ function hostEndOf(
 
 async function updateDnsFor(
 	req: { net: NetworkDef; dns?: DnsTarget; addresses: string[] },
-	_result: CniResult | undefined,
 	action: "add" | "remove",
 ): Promise<void> {
-	const dns = req.dns;
-	if (!dns || !req.net.dns_enabled) return;
+	if (!req.dns || !req.net.dns_enabled) return;
+	const { configDir, containerId, containerName, aliases, ...options } = req.dns;
 	const { updateDns } = await import("../dns/manager");
 	const network = {
 		name: req.net.name,
@@ -283,25 +276,18 @@ async function updateDnsFor(
 	};
 	const ips = req.addresses.map((a) => a.split("/")[0] as string);
 	await updateDns(
-		dns.configDir,
+		configDir,
 		action === "add"
 			? {
 					action,
 					network,
-					containerId: dns.containerId,
-					containerName: dns.containerName,
-					aliases: dns.aliases,
+					containerId,
+					containerName,
+					aliases,
 					ipv4: ips.filter((ip) => !ip.includes(":")),
 					ipv6: ips.filter((ip) => ip.includes(":")),
 				}
-			: { action, network: { name: req.net.name }, containerId: dns.containerId },
-		{
-			around: dns.around,
-			env: dns.env,
-			binary: dns.binary,
-			rootless: dns.rootless,
-			port: dns.port,
-			trustConfigDir: dns.trustConfigDir,
-		},
+			: { action, network: { name: req.net.name }, containerId },
+		options,
 	);
 }
