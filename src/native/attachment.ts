@@ -93,11 +93,6 @@ export function fwPorts(ports: readonly PortMapping[], addresses: readonly strin
 	return out;
 }
 
-/** Published ports the firewall cannot carry (`[::1]`): the caller forwards them in userspace. */
-export function loopbackV6Ports(ports: readonly PortMapping[]): PortMapping[] {
-	return ports.filter((p) => p.hostIP === "::1");
-}
-
 /** Attaches; on failure nothing of it is left. */
 export async function attachNative(req: NativeAttachRequest): Promise<NativeAttachment> {
 	const { attachBridge, detachBridge } = await import("./veth");
