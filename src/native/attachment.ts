@@ -10,6 +10,7 @@ import type { FwNetwork, FwPort } from "../firewall/types";
 import type { NetworkDef } from "../netconf/schema";
 import type { PortMapping } from "../ports/schema";
 import { lockNetwork } from "./lock";
+import { ensureSysctl } from "./sysctl";
 import { step } from "./trace";
 
 /** Container DNS for one attachment; aardvark's options are DnsOptions' (dns/manager.ts). */
@@ -95,7 +96,6 @@ export function fwPorts(ports: readonly PortMapping[], addresses: readonly strin
 
 /** Attaches; on failure nothing of it is left. */
 export async function attachNative(req: NativeAttachRequest): Promise<NativeAttachment> {
-	const { attachBridge, detachBridge } = await import("./veth");
 	if (req.net.driver === "macvlan") {
 		const { attachMacvlan, detachMacvlan } = await import("./macvlan");
 		const a = attachMacvlan({
@@ -113,6 +113,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		}
 		return { mac: a.mac, result: a.result };
 	}
+	const { attachBridge, detachBridge } = await import("./veth");
 	const { hostFirewall } = await import("../firewall/apply");
 	const fw = step("firewall open", hostFirewall);
 	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
@@ -134,7 +135,6 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 			// 127.0.0.1 ports are DNATed out through the bridge: the kernel must route them there.
 			// (Written when the bridge is made; a read-only /proc may have kept it from that.)
 			if (ports.some((p) => !p.containerIP.includes(":")) && !req.net.internal) {
-				const { ensureSysctl } = await import("./sysctl");
 				ensureSysctl(`net/ipv4/conf/${req.net.network_interface}/route_localnet`, "1");
 			}
 			const label = req.label ?? req.dns?.containerName ?? req.ifname;
