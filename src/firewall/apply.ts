@@ -66,8 +66,6 @@ export interface Firewall {
 	 * that. Worth a warning; the fix is an iptables-legacy rule or switching to iptables-nft.
 	 */
 	legacyIptablesFilter(): boolean;
-	/** `nft list table inet ctrnet` as text; "" when the table does not exist. */
-	listTable(): string;
 	close(): void;
 }
 
@@ -233,11 +231,6 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 			};
 			const names = netnsPath ? inNetns(netnsPath, read) : read();
 			return names.split("\n").includes("filter");
-		},
-
-		listTable() {
-			const r = ctx.run(`list table ${TABLE}`);
-			return r.ok ? r.output : "";
 		},
 
 		close() {
