@@ -21,6 +21,7 @@ import {
 	portElements,
 	removeCommands,
 	setupCommands,
+	teardownElements,
 } from "./elements";
 import { hostForwardHandles, portMapElements } from "./listing";
 import {
@@ -203,8 +204,7 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 		},
 
 		teardown(net, ports, opts) {
-			const elements = portElements(net, ports);
-			if (opts.lastOnNetwork) elements.push(...networkElements(net));
+			const elements = teardownElements(net, ports, opts);
 			const r = ctx.run(removeCommands(elements));
 			if (!r.ok && tableJson() !== undefined) {
 				// A host port that now maps to another container is not ours to delete any more.

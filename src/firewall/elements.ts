@@ -174,17 +174,26 @@ export function setupCommands(
 }
 
 /**
- * One container leaves a network: exactly its port elements go, and with the last container of
- * the network the network's own elements too. Idempotent.
+ * What goes when one container leaves a network: exactly its port elements, and with the last
+ * container of the network the network's own elements too.
  */
+export function teardownElements(
+	net: FwNetwork,
+	ports: readonly FwPort[],
+	opts: { lastOnNetwork: boolean },
+): Element[] {
+	const elements = portElements(net, ports);
+	if (opts.lastOnNetwork) elements.push(...networkElements(net));
+	return elements;
+}
+
+/** One container leaves a network (teardownElements). Idempotent. */
 export function teardownCommands(
 	net: FwNetwork,
 	ports: readonly FwPort[],
 	opts: { lastOnNetwork: boolean },
 ): string {
-	const elements = portElements(net, ports);
-	if (opts.lastOnNetwork) elements.push(...networkElements(net));
-	return removeCommands(elements);
+	return removeCommands(teardownElements(net, ports, opts));
 }
 
 /** A network with no container left (gc): its own elements go. Idempotent. */
