@@ -136,9 +136,14 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 
 	const tableJson = () => listJson(`list table ${TABLE}`);
 
-	/** Port elements of ours whose key now holds another container's data. */
-	const clashes = (mine: readonly Element[]): { mine: Element; theirs: Element }[] => {
-		const json = tableJson();
+	/**
+	 * Port elements of ours whose key now holds another container's data; `json` is the table's
+	 * listing when the caller has one already.
+	 */
+	const clashes = (
+		mine: readonly Element[],
+		json = tableJson(),
+	): { mine: Element; theirs: Element }[] => {
 		if (json === undefined) return [];
 		const current = portMapElements(json);
 		return mine.flatMap((e) => {
@@ -206,9 +211,10 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 		teardown(net, ports, opts) {
 			const elements = teardownElements(net, ports, opts);
 			const r = ctx.run(removeCommands(elements));
-			if (!r.ok && tableJson() !== undefined) {
+			const json = r.ok ? undefined : tableJson();
+			if (json !== undefined) {
 				// A host port that now maps to another container is not ours to delete any more.
-				const taken = new Set(clashes(elements).map((c) => c.mine));
+				const taken = new Set(clashes(elements, json).map((c) => c.mine));
 				const mine = elements.filter((e) => !taken.has(e));
 				if (mine.length) mustRun(removeCommands(mine), `tearing down network ${net.name}`);
 			}
