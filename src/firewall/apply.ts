@@ -20,7 +20,6 @@ import {
 	networkElements,
 	portElements,
 	removeCommands,
-	setupCommands,
 	teardownElements,
 } from "./elements";
 import { hostForwardHandles, portMapElements } from "./listing";
@@ -177,7 +176,9 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 		},
 
 		setup(net, ports, opts = {}) {
-			let elements = setupCommands(net, ports, opts);
+			const network = networkElements(net);
+			const mine = portElements(net, ports, opts.container);
+			let elements = addCommands([...network, ...mine]);
 			if (ctx.run(elements).ok) return;
 			// No table yet, or an outdated one, or a clash. Create/refresh the base in the same
 			// transaction as the elements; retry when a concurrent teardown moved the FORWARD rule.
@@ -187,7 +188,7 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 				const r = ctx.run(`${baseCommands(hostForwardChains())}\n${elements}`);
 				if (r.ok) return;
 				error = r.error;
-				const found = clashes(portElements(net, ports));
+				const found = clashes(mine);
 				const foreign = found.find(
 					(c) => !opts.sameContainer?.(c.theirs.data?.split(" . ")[0] ?? ""),
 				);
@@ -199,10 +200,8 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 				if (found.length > 0) {
 					// This container's own ports through another network: they stay where they are.
 					kept = new Set([...kept, ...found.map((c) => `${c.mine.set} ${c.mine.key}`)]);
-					const mine = portElements(net, ports, opts.container).filter(
-						(e) => !kept.has(`${e.set} ${e.key}`),
-					);
-					elements = addCommands([...networkElements(net), ...mine]);
+					const left = mine.filter((e) => !kept.has(`${e.set} ${e.key}`));
+					elements = addCommands([...network, ...left]);
 				}
 			}
 			throw new NftError(nftMessage(`setting up network ${net.name}`, error));
