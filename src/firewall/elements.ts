@@ -8,6 +8,7 @@
 import { UsageError } from "../errors";
 import { formatIp, ipFamily, parseIp } from "../ip/address";
 import { formatSubnet, parseSubnet } from "../ip/cidr";
+import { PROTOCOLS } from "../ports/schema";
 import { TABLE } from "./ruleset";
 import type { FwNetwork, FwPort } from "./types";
 
@@ -110,7 +111,7 @@ export function portElements(net: FwNetwork, ports: readonly FwPort[], label?: s
 				throw new UsageError(`firewall: invalid port ${n}`);
 			}
 		}
-		if (!["tcp", "udp", "sctp"].includes(p.protocol)) {
+		if (!PROTOCOLS.includes(p.protocol)) {
 			throw new UsageError(`firewall: invalid protocol ${JSON.stringify(p.protocol)}`);
 		}
 		const set = `ports${ctr.family}${host ? "" : "_any"}`;
