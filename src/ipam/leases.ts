@@ -13,6 +13,7 @@ import {
 	checkStaticAddress,
 	inSubnet,
 	keyValue,
+	type Pool,
 	pickAddress,
 	poolOf,
 } from "./range";
@@ -58,9 +59,12 @@ function toLease(r: LeaseRow): Lease {
 	};
 }
 
-/** Each static IP matched to the index of the subnet entry holding it. */
-function matchStatics(network: NetworkDef, ips: readonly string[]): Map<number, string> {
-	const pools = network.subnets.map(poolOf);
+/** Each static IP matched to the index of the pool (the network's subnet entry) holding it. */
+function matchStatics(
+	network: NetworkDef,
+	pools: readonly Pool[],
+	ips: readonly string[],
+): Map<number, string> {
 	const bySubnet = new Map<number, string>();
 	for (const raw of ips) {
 		const ip = canonicalIp(raw, "static ip");
@@ -98,8 +102,8 @@ export function allocate(db: Database, network: NetworkDef, req: AllocateRequest
 	if (driver !== "host-local") {
 		throw new UsageError(`unsupported ipam driver ${JSON.stringify(driver)}`);
 	}
-	const statics = matchStatics(network, req.staticIps ?? []);
 	const pools = network.subnets.map(poolOf);
+	const statics = matchStatics(network, pools, req.staticIps ?? []);
 	const name = network.name;
 
 	return db
