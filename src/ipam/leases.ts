@@ -4,11 +4,11 @@
 // recording its container in the same commit) the allocation becomes a savepoint of it.
 import type { Database } from "bun:sqlite";
 import { ConflictError, UsageError } from "../errors";
+import { formatAddress } from "../ip/cidr";
 import { ipamDriver, type NetworkDef } from "../netconf/schema";
 import { canonicalIp } from "../netconf/validate";
 import {
 	addressKey,
-	addressText,
 	addressValue,
 	checkStaticAddress,
 	inSubnet,
@@ -158,7 +158,7 @@ export function allocate(db: Database, network: NetworkDef, req: AllocateRequest
 					};
 					const cursor = cursorOf.get(name, pool.text) as { last_address: string } | null;
 					const last = cursor ? addressValue(cursor.last_address) : undefined;
-					address = addressText(pool.subnet, pickAddress(pool, index, last, name));
+					address = formatAddress(pool.subnet.family, pickAddress(pool, index, last, name));
 					setCursor.run(name, pool.text, address);
 				}
 				const key = addressKey(pool.subnet, addressValue(address));
