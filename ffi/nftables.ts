@@ -13,14 +13,11 @@ export const LIBNFTABLES = "libnftables.so.1";
 
 // include/nftables/libnftables.h
 const NFT_CTX_DEFAULT = 0;
-export const NFT_CTX_OUTPUT_HANDLE = 1 << 3;
 export const NFT_CTX_OUTPUT_JSON = 1 << 4;
-export const NFT_CTX_OUTPUT_TERSE = 1 << 11;
 
 const symbols = {
 	nft_ctx_new: { args: [T.u32], returns: T.ptr },
 	nft_ctx_free: { args: [T.ptr], returns: T.void },
-	nft_ctx_output_get_flags: { args: [T.ptr], returns: T.u32 },
 	nft_ctx_output_set_flags: { args: [T.ptr, T.u32], returns: T.void },
 	nft_ctx_buffer_output: { args: [T.ptr], returns: T.i32 },
 	nft_ctx_get_output_buffer: { args: [T.ptr], returns: T.cstring },

@@ -20,7 +20,7 @@ import {
 	networkElements,
 	portElements,
 	removeCommands,
-	setupCommands,
+	teardownElements,
 } from "./elements";
 import { hostForwardHandles, portMapElements } from "./listing";
 import {
@@ -66,8 +66,6 @@ export interface Firewall {
 	 * that. Worth a warning; the fix is an iptables-legacy rule or switching to iptables-nft.
 	 */
 	legacyIptablesFilter(): boolean;
-	/** `nft list table inet ctrnet` as text; "" when the table does not exist. */
-	listTable(): string;
 	close(): void;
 }
 
@@ -137,9 +135,14 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 
 	const tableJson = () => listJson(`list table ${TABLE}`);
 
-	/** Port elements of ours whose key now holds another container's data. */
-	const clashes = (mine: readonly Element[]): { mine: Element; theirs: Element }[] => {
-		const json = tableJson();
+	/**
+	 * Port elements of ours whose key now holds another container's data; `json` is the table's
+	 * listing when the caller has one already.
+	 */
+	const clashes = (
+		mine: readonly Element[],
+		json = tableJson(),
+	): { mine: Element; theirs: Element }[] => {
 		if (json === undefined) return [];
 		const current = portMapElements(json);
 		return mine.flatMap((e) => {
@@ -173,7 +176,9 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 		},
 
 		setup(net, ports, opts = {}) {
-			let elements = setupCommands(net, ports, opts);
+			const network = networkElements(net);
+			const mine = portElements(net, ports, opts.container);
+			let elements = addCommands([...network, ...mine]);
 			if (ctx.run(elements).ok) return;
 			// No table yet, or an outdated one, or a clash. Create/refresh the base in the same
 			// transaction as the elements; retry when a concurrent teardown moved the FORWARD rule.
@@ -183,7 +188,7 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 				const r = ctx.run(`${baseCommands(hostForwardChains())}\n${elements}`);
 				if (r.ok) return;
 				error = r.error;
-				const found = clashes(portElements(net, ports));
+				const found = clashes(mine);
 				const foreign = found.find(
 					(c) => !opts.sameContainer?.(c.theirs.data?.split(" . ")[0] ?? ""),
 				);
@@ -195,22 +200,20 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 				if (found.length > 0) {
 					// This container's own ports through another network: they stay where they are.
 					kept = new Set([...kept, ...found.map((c) => `${c.mine.set} ${c.mine.key}`)]);
-					const mine = portElements(net, ports, opts.container).filter(
-						(e) => !kept.has(`${e.set} ${e.key}`),
-					);
-					elements = addCommands([...networkElements(net), ...mine]);
+					const left = mine.filter((e) => !kept.has(`${e.set} ${e.key}`));
+					elements = addCommands([...network, ...left]);
 				}
 			}
 			throw new NftError(nftMessage(`setting up network ${net.name}`, error));
 		},
 
 		teardown(net, ports, opts) {
-			const elements = portElements(net, ports);
-			if (opts.lastOnNetwork) elements.push(...networkElements(net));
+			const elements = teardownElements(net, ports, opts);
 			const r = ctx.run(removeCommands(elements));
-			if (!r.ok && tableJson() !== undefined) {
+			const json = r.ok ? undefined : tableJson();
+			if (json !== undefined) {
 				// A host port that now maps to another container is not ours to delete any more.
-				const taken = new Set(clashes(elements).map((c) => c.mine));
+				const taken = new Set(clashes(elements, json).map((c) => c.mine));
 				const mine = elements.filter((e) => !taken.has(e));
 				if (mine.length) mustRun(removeCommands(mine), `tearing down network ${net.name}`);
 			}
@@ -233,11 +236,6 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 			};
 			const names = netnsPath ? inNetns(netnsPath, read) : read();
 			return names.split("\n").includes("filter");
-		},
-
-		listTable() {
-			const r = ctx.run(`list table ${TABLE}`);
-			return r.ok ? r.output : "";
 		},
 
 		close() {

@@ -8,6 +8,7 @@
 import { UsageError } from "../errors";
 import { formatIp, ipFamily, parseIp } from "../ip/address";
 import { formatSubnet, parseSubnet } from "../ip/cidr";
+import { PROTOCOLS } from "../ports/schema";
 import { TABLE } from "./ruleset";
 import type { FwNetwork, FwPort } from "./types";
 
@@ -110,7 +111,7 @@ export function portElements(net: FwNetwork, ports: readonly FwPort[], label?: s
 				throw new UsageError(`firewall: invalid port ${n}`);
 			}
 		}
-		if (!["tcp", "udp", "sctp"].includes(p.protocol)) {
+		if (!PROTOCOLS.includes(p.protocol)) {
 			throw new UsageError(`firewall: invalid protocol ${JSON.stringify(p.protocol)}`);
 		}
 		const set = `ports${ctr.family}${host ? "" : "_any"}`;
@@ -174,17 +175,26 @@ export function setupCommands(
 }
 
 /**
- * One container leaves a network: exactly its port elements go, and with the last container of
- * the network the network's own elements too. Idempotent.
+ * What goes when one container leaves a network: exactly its port elements, and with the last
+ * container of the network the network's own elements too.
  */
+export function teardownElements(
+	net: FwNetwork,
+	ports: readonly FwPort[],
+	opts: { lastOnNetwork: boolean },
+): Element[] {
+	const elements = portElements(net, ports);
+	if (opts.lastOnNetwork) elements.push(...networkElements(net));
+	return elements;
+}
+
+/** One container leaves a network (teardownElements). Idempotent. */
 export function teardownCommands(
 	net: FwNetwork,
 	ports: readonly FwPort[],
 	opts: { lastOnNetwork: boolean },
 ): string {
-	const elements = portElements(net, ports);
-	if (opts.lastOnNetwork) elements.push(...networkElements(net));
-	return removeCommands(elements);
+	return removeCommands(teardownElements(net, ports, opts));
 }
 
 /** A network with no container left (gc): its own elements go. Idempotent. */

@@ -41,8 +41,10 @@ function toBig(bytes: Uint8Array): bigint {
 	return v;
 }
 
-function fromBig(v: bigint, f: Family): string {
-	const n = f === 4 ? 4 : 16;
+/** The address of `family` with numeric value `value` as text (parseAddress's inverse). */
+export function formatAddress(family: Family, value: bigint): string {
+	let v = value;
+	const n = family === 4 ? 4 : 16;
 	const out = new Uint8Array(n);
 	for (let i = n - 1; i >= 0; i--) {
 		out[i] = Number(v & 0xffn);
@@ -74,7 +76,7 @@ export function parseAddress(text: string): { family: Family; value: bigint } {
 }
 
 export function formatSubnet(s: Subnet): string {
-	return `${fromBig(s.base, s.family)}/${s.prefixLen}`;
+	return `${formatAddress(s.family, s.base)}/${s.prefixLen}`;
 }
 
 export function contains(s: Subnet, ip: string): boolean {
@@ -92,13 +94,13 @@ export function overlaps(a: Subnet, b: Subnet): boolean {
 
 /** The n-th address of the subnet (1 = the first host, the usual gateway). */
 export function nthAddress(s: Subnet, n: number): string {
-	return fromBig(s.base + BigInt(n), s.family);
+	return formatAddress(s.family, s.base + BigInt(n));
 }
 
 /** The last address usable by a host: the one before broadcast in IPv4, the last in IPv6. */
 export function lastHostAddress(s: Subnet): string {
 	const last = s.base | hostMask(s);
-	return fromBig(s.family === 4 && s.prefixLen < 31 ? last - 1n : last, s.family);
+	return formatAddress(s.family, s.family === 4 && s.prefixLen < 31 ? last - 1n : last);
 }
 
 /**
@@ -112,7 +114,7 @@ export function firstFreeSubnet(
 	const first = parseSubnet(start);
 	const end = parseSubnet("10.0.0.0/8");
 	const step = 1n << BigInt(32 - first.prefixLen);
-	for (let base = first.base; contains(end, fromBig(base, 4)); base += step) {
+	for (let base = first.base; contains(end, formatAddress(4, base)); base += step) {
 		const cand: Subnet = { family: 4, base, prefixLen: first.prefixLen };
 		if (!taken.some((t) => overlaps(t, cand))) return cand;
 	}

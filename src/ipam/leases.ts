@@ -4,15 +4,16 @@
 // recording its container in the same commit) the allocation becomes a savepoint of it.
 import type { Database } from "bun:sqlite";
 import { ConflictError, UsageError } from "../errors";
+import { formatAddress } from "../ip/cidr";
 import { ipamDriver, type NetworkDef } from "../netconf/schema";
 import { canonicalIp } from "../netconf/validate";
 import {
 	addressKey,
-	addressText,
 	addressValue,
 	checkStaticAddress,
 	inSubnet,
 	keyValue,
+	type Pool,
 	pickAddress,
 	poolOf,
 } from "./range";
@@ -46,6 +47,10 @@ interface LeaseRow {
 }
 
 const COLUMNS = "network, subnet, address, container_id, attachment, created";
+// By network, then subnet (text order; names and canonical CIDRs are ASCII), then address:
+// address_key is fixed-width hex, one width per subnet (its family), so its text order is the
+// address order, where that of `address` would put .10 before .2.
+const ORDER = "ORDER BY network, subnet, address_key";
 
 function toLease(r: LeaseRow): Lease {
 	return {
@@ -58,9 +63,12 @@ function toLease(r: LeaseRow): Lease {
 	};
 }
 
-/** Each static IP matched to the index of the subnet entry holding it. */
-function matchStatics(network: NetworkDef, ips: readonly string[]): Map<number, string> {
-	const pools = network.subnets.map(poolOf);
+/** Each static IP matched to the index of the pool (the network's subnet entry) holding it. */
+function matchStatics(
+	network: NetworkDef,
+	pools: readonly Pool[],
+	ips: readonly string[],
+): Map<number, string> {
 	const bySubnet = new Map<number, string>();
 	for (const raw of ips) {
 		const ip = canonicalIp(raw, "static ip");
@@ -98,8 +106,8 @@ export function allocate(db: Database, network: NetworkDef, req: AllocateRequest
 	if (driver !== "host-local") {
 		throw new UsageError(`unsupported ipam driver ${JSON.stringify(driver)}`);
 	}
-	const statics = matchStatics(network, req.staticIps ?? []);
 	const pools = network.subnets.map(poolOf);
+	const statics = matchStatics(network, pools, req.staticIps ?? []);
 	const name = network.name;
 
 	return db
@@ -150,7 +158,7 @@ export function allocate(db: Database, network: NetworkDef, req: AllocateRequest
 					};
 					const cursor = cursorOf.get(name, pool.text) as { last_address: string } | null;
 					const last = cursor ? addressValue(cursor.last_address) : undefined;
-					address = addressText(pool.subnet, pickAddress(pool, index, last, name));
+					address = formatAddress(pool.subnet.family, pickAddress(pool, index, last, name));
 					setCursor.run(name, pool.text, address);
 				}
 				const key = addressKey(pool.subnet, addressValue(address));
@@ -168,25 +176,14 @@ export function allocate(db: Database, network: NetworkDef, req: AllocateRequest
 		.immediate();
 }
 
-/** By network, then subnet, then address value (text order would put .10 before .2). */
-function sorted(rows: LeaseRow[]): Lease[] {
-	const key = rows.map((r) => ({ r, v: addressValue(r.address) }));
-	key.sort((a, b) => {
-		if (a.r.network !== b.r.network) return a.r.network < b.r.network ? -1 : 1;
-		if (a.r.subnet !== b.r.subnet) return a.r.subnet < b.r.subnet ? -1 : 1;
-		return a.v < b.v ? -1 : a.v > b.v ? 1 : 0;
-	});
-	return key.map((k) => toLease(k.r));
-}
-
 function deleting(db: Database, where: string, args: string[]): Lease[] {
 	return db
 		.transaction(() => {
 			const rows = db
-				.query(`SELECT ${COLUMNS} FROM ipam_leases WHERE ${where}`)
+				.query(`SELECT ${COLUMNS} FROM ipam_leases WHERE ${where} ${ORDER}`)
 				.all(...args) as LeaseRow[];
 			db.query(`DELETE FROM ipam_leases WHERE ${where}`).run(...args);
-			return sorted(rows);
+			return rows.map(toLease);
 		})
 		.immediate();
 }
@@ -227,6 +224,6 @@ export function listLeases(
 		where.push("container_id = ?");
 		args.push(filter.containerId);
 	}
-	const sql = `SELECT ${COLUMNS} FROM ipam_leases${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`;
-	return sorted(db.query(sql).all(...args) as LeaseRow[]);
+	const sql = `SELECT ${COLUMNS} FROM ipam_leases${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ${ORDER}`;
+	return (db.query(sql).all(...args) as LeaseRow[]).map(toLease);
 }

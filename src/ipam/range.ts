@@ -4,9 +4,9 @@
 import { ConflictError, UsageError } from "../errors";
 import {
 	contains,
+	formatAddress,
 	formatSubnet,
 	lastHostAddress,
-	nthAddress,
 	parseAddress,
 	parseSubnet,
 	type Subnet,
@@ -31,11 +31,6 @@ function bigMax(a: bigint, b: bigint): bigint {
 function bigMin(a: bigint, b: bigint): bigint {
 	if (a < b) return a;
 	return b;
-}
-
-/** The address with numeric value `v` as text. */
-export function addressText(s: Subnet, v: bigint): string {
-	return nthAddress({ ...s, base: v }, 0);
 }
 
 export function addressValue(ip: string): bigint {
@@ -140,7 +135,7 @@ export function pickAddress(
 	if (found !== undefined) return found;
 	const range =
 		pool.end >= pool.start
-			? `${addressText(pool.subnet, pool.start)} - ${addressText(pool.subnet, pool.end)}`
+			? `${formatAddress(pool.subnet.family, pool.start)} - ${formatAddress(pool.subnet.family, pool.end)}`
 			: "empty range";
 	throw new ConflictError(
 		`failed to find free IP in range: ${range} (subnet ${pool.text} of network ${network} is exhausted)`,

@@ -5,28 +5,22 @@
 // native backend (container/drivers/native.ts) and the netavark front end (src/netavark) use it.
 import { ERRNO, SysError } from "../../ffi/errno";
 import type { CniResult } from "../cni/result";
+import type { DnsOptions } from "../dns/manager";
 import type { FwNetwork, FwPort } from "../firewall/types";
 import type { NetworkDef } from "../netconf/schema";
 import type { PortMapping } from "../ports/schema";
 import { lockNetwork } from "./lock";
+import { ensureSysctl } from "./sysctl";
 import { step } from "./trace";
-import type { NativeNetwork } from "./types";
 
-export interface DnsTarget {
+/** Container DNS for one attachment; aardvark's options are DnsOptions' (dns/manager.ts). */
+export interface DnsTarget
+	extends Pick<DnsOptions, "around" | "env" | "binary" | "rootless" | "port" | "trustConfigDir"> {
 	/** aardvark's config dir (its files in <dir>/aardvark-dns). */
 	configDir: string;
 	containerId: string;
 	containerName: string;
 	aliases: string[];
-	/** Where aardvark-dns is spawned (its netns): the caller's thread by default. */
-	around?: <T>(spawn: () => T) => T;
-	env?: Record<string, string | undefined>;
-	binary?: string;
-	rootless?: boolean;
-	/** aardvark's port; default NETAVARK_DNS_PORT of `env`, else 53. */
-	port?: number;
-	/** configDir was checked by its owner already (dns/manager.ts DnsOptions.trustConfigDir). */
-	trustConfigDir?: boolean;
 }
 
 export interface NativeAttachRequest {
@@ -100,33 +94,26 @@ export function fwPorts(ports: readonly PortMapping[], addresses: readonly strin
 	return out;
 }
 
-/** Published ports the firewall cannot carry (`[::1]`): the caller forwards them in userspace. */
-export function loopbackV6Ports(ports: readonly PortMapping[]): PortMapping[] {
-	return ports.filter((p) => p.hostIP === "::1");
-}
-
-const asNative = (net: NetworkDef) => net as unknown as NativeNetwork;
-
 /** Attaches; on failure nothing of it is left. */
 export async function attachNative(req: NativeAttachRequest): Promise<NativeAttachment> {
-	const { attachBridge, detachBridge } = await import("./veth");
 	if (req.net.driver === "macvlan") {
 		const { attachMacvlan, detachMacvlan } = await import("./macvlan");
 		const a = attachMacvlan({
-			net: asNative(req.net),
+			net: req.net,
 			netnsPath: req.netnsPath,
 			ifname: req.ifname,
 			addresses: req.addresses,
 			mac: req.mac,
 		});
 		try {
-			await updateDnsFor(req, a.result, "add");
+			await updateDnsFor(req, "add");
 		} catch (e) {
-			detachMacvlan({ net: asNative(req.net), netnsPath: req.netnsPath, ifname: req.ifname });
+			detachMacvlan({ net: req.net, netnsPath: req.netnsPath, ifname: req.ifname });
 			throw e;
 		}
 		return { mac: a.mac, result: a.result };
 	}
+	const { attachBridge, detachBridge } = await import("./veth");
 	const { hostFirewall } = await import("../firewall/apply");
 	const fw = step("firewall open", hostFirewall);
 	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
@@ -139,7 +126,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		using _lock = lockNetwork(req.lockDir, req.net.name, "shared");
 		try {
 			attached = attachBridge({
-				net: asNative(req.net),
+				net: req.net,
 				netnsPath: req.netnsPath,
 				ifname: req.ifname,
 				addresses: req.addresses,
@@ -148,7 +135,6 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 			// 127.0.0.1 ports are DNATed out through the bridge: the kernel must route them there.
 			// (Written when the bridge is made; a read-only /proc may have kept it from that.)
 			if (ports.some((p) => !p.containerIP.includes(":")) && !req.net.internal) {
-				const { ensureSysctl } = await import("./sysctl");
 				ensureSysctl(`net/ipv4/conf/${req.net.network_interface}/route_localnet`, "1");
 			}
 			const label = req.label ?? req.dns?.containerName ?? req.ifname;
@@ -157,7 +143,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 			);
 		} catch (error) {
 			if (attached) {
-				detachBridge({ net: asNative(req.net), ifname: req.ifname, hostVeth: attached.hostVeth });
+				detachBridge({ net: req.net, ifname: req.ifname, hostVeth: attached.hostVeth });
 			}
 			failure = { error };
 		}
@@ -168,7 +154,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		// the removal takes it exclusively.)
 		try {
 			const { removeBridgeIfUnused } = await import("./bridge");
-			removeBridgeIfUnused(asNative(req.net), {
+			removeBridgeIfUnused(req.net, {
 				lockDir: req.lockDir,
 				underLock: () => fw.teardown(fwNet, [], { lastOnNetwork: true }),
 			});
@@ -178,7 +164,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		throw failure?.error;
 	}
 	try {
-		await updateDnsFor(req, attached.result, "add");
+		await updateDnsFor(req, "add");
 	} catch (e) {
 		await detachNative({ ...req, hostVeth: attached.hostVeth, dns: undefined });
 		throw e;
@@ -205,12 +191,12 @@ export interface NativeDetachRequest {
 
 /** Detaches; idempotent, and works when the namespace is gone. */
 export async function detachNative(req: NativeDetachRequest): Promise<void> {
-	if (req.dns) await updateDnsFor(req, undefined, "remove");
+	if (req.dns) await updateDnsFor(req, "remove");
 	if (req.net.driver === "macvlan") {
 		const { detachMacvlan } = await import("./macvlan");
 		if (req.netnsPath)
 			detachMacvlan({
-				net: asNative(req.net),
+				net: req.net,
 				netnsPath: req.netnsPath,
 				ifname: req.ifname,
 				leaveToNetns: req.netnsGoing,
@@ -230,7 +216,7 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 		(req.netnsPath ? hostEndOf(await import("../netlink"), req.netnsPath, req.ifname) : undefined);
 	if (hostVeth) {
 		detachBridge({
-			net: asNative(req.net),
+			net: req.net,
 			netnsPath: req.netnsPath,
 			ifname: req.ifname,
 			hostVeth,
@@ -238,7 +224,7 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 		});
 	}
 	// The last container takes the bridge and the network's firewall elements with it.
-	removeBridgeIfUnused(asNative(req.net), {
+	removeBridgeIfUnused(req.net, {
 		lockDir: req.lockDir,
 		underLock: () => fw.teardown(fwNet, [], { lastOnNetwork: true }),
 	});
@@ -274,11 +260,10 @@ function hostEndOf(
 
 async function updateDnsFor(
 	req: { net: NetworkDef; dns?: DnsTarget; addresses: string[] },
-	_result: CniResult | undefined,
 	action: "add" | "remove",
 ): Promise<void> {
-	const dns = req.dns;
-	if (!dns || !req.net.dns_enabled) return;
+	if (!req.dns || !req.net.dns_enabled) return;
+	const { configDir, containerId, containerName, aliases, ...options } = req.dns;
 	const { updateDns } = await import("../dns/manager");
 	const network = {
 		name: req.net.name,
@@ -286,25 +271,18 @@ async function updateDnsFor(
 	};
 	const ips = req.addresses.map((a) => a.split("/")[0] as string);
 	await updateDns(
-		dns.configDir,
+		configDir,
 		action === "add"
 			? {
 					action,
 					network,
-					containerId: dns.containerId,
-					containerName: dns.containerName,
-					aliases: dns.aliases,
+					containerId,
+					containerName,
+					aliases,
 					ipv4: ips.filter((ip) => !ip.includes(":")),
 					ipv6: ips.filter((ip) => ip.includes(":")),
 				}
-			: { action, network: { name: req.net.name }, containerId: dns.containerId },
-		{
-			around: dns.around,
-			env: dns.env,
-			binary: dns.binary,
-			rootless: dns.rootless,
-			port: dns.port,
-			trustConfigDir: dns.trustConfigDir,
-		},
+			: { action, network: { name: req.net.name }, containerId },
+		options,
 	);
 }

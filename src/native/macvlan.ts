@@ -3,7 +3,6 @@
 // there (inside.ts). No bridge, no host-side interface, no firewall.
 import { existsSync } from "node:fs";
 import { ERRNO, SysError } from "../../ffi/errno";
-import { inNetns } from "../../ffi/netns";
 import type { CniResult } from "../cni/result";
 import { ConflictError, NotFoundError } from "../errors";
 import {
@@ -13,7 +12,7 @@ import {
 	getLink,
 	listRoutes,
 	NetlinkError,
-	NetlinkSocket,
+	type NetlinkSocket,
 	setLinkDown,
 	withNetlink,
 } from "../netlink";
@@ -104,24 +103,19 @@ export function attachMacvlan(req: AttachMacvlanRequest): MacvlanAttachment {
 }
 
 function deleteInside(netnsPath: string, ifname: string, onlyDown = false): void {
-	inNetns(netnsPath, () => {
-		const nl = new NetlinkSocket(netnsPath);
+	withNetlink(netnsPath, (nl) => {
+		const link = findLink(nl, ifname);
+		if (!link) return;
+		if (link.kind !== "macvlan") {
+			throw new ConflictError(
+				`interface ${ifname} in ${netnsPath} is a ${link.kind ?? "device"}, not a macvlan; left alone`,
+			);
+		}
 		try {
-			const link = findLink(nl, ifname);
-			if (!link) return;
-			if (link.kind !== "macvlan") {
-				throw new ConflictError(
-					`interface ${ifname} in ${netnsPath} is a ${link.kind ?? "device"}, not a macvlan; left alone`,
-				);
-			}
-			try {
-				if (onlyDown) setLinkDown(nl, link.index);
-				else deleteLink(nl, link.index);
-			} catch (e) {
-				if (!(e instanceof NetlinkError && e.errno === ERRNO.ENODEV)) throw e;
-			}
-		} finally {
-			nl.close();
+			if (onlyDown) setLinkDown(nl, link.index);
+			else deleteLink(nl, link.index);
+		} catch (e) {
+			if (!(e instanceof NetlinkError && e.errno === ERRNO.ENODEV)) throw e;
 		}
 	});
 }

@@ -3,10 +3,10 @@
 // requests. The schema is the single source of the type; the data plane never parses it itself
 // (its callers have, once), so importing the type costs nothing at start-up.
 import * as z from "zod/mini";
+import { lazySchema } from "../json";
 
-let schema: ReturnType<typeof build> | undefined;
-
-function build() {
+/** The network JSON schema (built on first use). */
+export const NativeNetworkSchema = lazySchema(() => {
 	const scalar = z.optional(z.union([z.string(), z.number(), z.boolean()]));
 	return z.looseObject({
 		name: z.string().check(z.minLength(1)),
@@ -33,13 +33,7 @@ function build() {
 			z.looseObject({ mtu: scalar, isolate: scalar, mode: scalar, metric: scalar }),
 		),
 	});
-}
+});
 
-/** The network JSON schema (built on first use). */
-export function NativeNetworkSchema() {
-	schema ??= build();
-	return schema;
-}
-
-export type NativeNetwork = z.output<ReturnType<typeof build>>;
+export type NativeNetwork = z.output<ReturnType<typeof NativeNetworkSchema>>;
 export type NativeSubnet = NativeNetwork["subnets"][number];

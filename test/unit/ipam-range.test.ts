@@ -1,8 +1,8 @@
 // host-local's address choice, pure: the usable range of a subnet, round robin after the last
 // choice, wrapping, skipping the gateway and leased addresses, exhaustion, static checks.
 import { describe, expect, test } from "bun:test";
+import { formatAddress } from "../../src/ip/cidr";
 import {
-	addressText,
 	addressValue,
 	checkStaticAddress,
 	leaseIndexOf,
@@ -11,7 +11,7 @@ import {
 	poolOf,
 } from "../../src/ipam/range";
 
-const text = (p: Pool, v: bigint) => addressText(p.subnet, v);
+const text = (p: Pool, v: bigint) => formatAddress(p.subnet.family, v);
 const span = (p: Pool) => [text(p, p.start), text(p, p.end)];
 const leased = (...ips: string[]) => new Set(ips.map(addressValue));
 
