@@ -30,6 +30,7 @@ import {
 	unlinkat,
 } from "../../ffi/libc";
 import { UsageError } from "../errors";
+import { randomHex } from "../random";
 
 /** Runs fn with an fd of `dir` opened without following a final symlink; closes it after. */
 export function withDir<T>(dir: string, fn: (dirFd: number) => T): T {
@@ -69,14 +70,6 @@ export function readAt(
 	} finally {
 		closeSync(fd);
 	}
-}
-
-/**
- * `n` random bytes as hex, from the Web Crypto RNG: node:crypto's randomBytes costs its module's
- * start-up (a few ms) in every run that writes a file.
- */
-export function randomHex(n: number): string {
-	return Buffer.from(crypto.getRandomValues(new Uint8Array(n))).toString("hex");
 }
 
 /** A temp name in the target's dir: hidden, never a config name (*.conf*, *.json), and short
