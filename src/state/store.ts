@@ -7,8 +7,9 @@
 // stops the others from being listed: it is skipped with a warning, and can still be removed.
 import { Database } from "bun:sqlite";
 import { chmodSync, existsSync, linkSync, mkdirSync, rmSync, statSync } from "node:fs";
+import type * as z from "zod/mini";
 import { ConflictError, CtrnetError, NotFoundError } from "../errors";
-import { check } from "../json";
+import { check, parseJson } from "../json";
 import { log } from "../log";
 import { MIGRATIONS } from "./migrations";
 import {
@@ -31,6 +32,38 @@ export class UnreadableRecordError extends CtrnetError {
 	) {
 		super(`the stored record of container ${id} cannot be read (${problem})`);
 	}
+}
+
+/** A stored document read with `schema`; UnreadableRecordError when not JSON or not fitting. */
+function decodeRow<S extends z.ZodMiniType>(schema: S, id: string, doc: string): z.infer<S> {
+	let json: unknown;
+	try {
+		json = JSON.parse(doc);
+	} catch (e) {
+		throw new UnreadableRecordError(id, `not JSON: ${(e as Error).message}`);
+	}
+	const r = check(schema, json);
+	if (!r.ok) throw new UnreadableRecordError(id, r.error);
+	return r.data;
+}
+
+/** Each row read with `schema`; a row that does not fit is named in a warning and left out. */
+function decodeRows<S extends z.ZodMiniType>(
+	schema: S,
+	rows: { id: string; doc: string }[],
+): { readable: z.infer<S>[]; unreadable: UnreadableRecordError[] } {
+	const readable: z.infer<S>[] = [];
+	const unreadable: UnreadableRecordError[] = [];
+	for (const r of rows) {
+		try {
+			readable.push(decodeRow(schema, r.id, r.doc));
+		} catch (e) {
+			if (!(e instanceof UnreadableRecordError)) throw e;
+			unreadable.push(e);
+			log.warn(`skipping container ${r.id}: ${e.problem}`);
+		}
+	}
+	return { readable, unreadable };
 }
 
 /** SQLite's own words ("disk I/O error", "database or disk is full") with their subject. */
@@ -117,24 +150,18 @@ export class Store {
 		return withSubject(this.path, "write", () => this.db.transaction(fn).immediate());
 	}
 
-	private decode(id: string, doc: string): Container {
-		let json: unknown;
-		try {
-			json = JSON.parse(doc);
-		} catch (e) {
-			throw new UnreadableRecordError(id, `not JSON: ${(e as Error).message}`);
-		}
-		const r = check(ContainerSchema(), json);
-		if (!r.ok) throw new UnreadableRecordError(id, r.error);
-		return r.data;
+	/** The stored text of a record, undefined when there is no row. */
+	private docOf(id: string): string | undefined {
+		const row = this.db.query("SELECT doc FROM containers WHERE id = ?").get(id) as {
+			doc: string;
+		} | null;
+		return row?.doc;
 	}
 
 	/** The record; UnreadableRecordError when the row exists but does not validate. */
 	get(id: string): Container | undefined {
-		const row = this.db.query("SELECT doc FROM containers WHERE id = ?").get(id) as {
-			doc: string;
-		} | null;
-		return row ? this.decode(id, row.doc) : undefined;
+		const doc = this.docOf(id);
+		return doc === undefined ? undefined : decodeRow(ContainerSchema(), id, doc);
 	}
 
 	/**
@@ -143,15 +170,8 @@ export class Store {
 	 * Undefined when even that does not validate.
 	 */
 	salvage(id: string): Container | undefined {
-		const row = this.db.query("SELECT doc FROM containers WHERE id = ?").get(id) as {
-			doc: string;
-		} | null;
-		let json: unknown;
-		try {
-			json = row ? JSON.parse(row.doc) : undefined;
-		} catch {
-			return undefined;
-		}
+		const doc = this.docOf(id);
+		const json = doc === undefined ? undefined : parseJson(doc);
 		if (typeof json !== "object" || json === null) return undefined;
 		const r = check(ContainerSchema(), {
 			...json,
@@ -189,24 +209,7 @@ export class Store {
 				ORDER BY c.id`,
 			)
 			.all(JSON.stringify(text));
-		return this.neighbours(rows as { id: string; doc: string }[]);
-	}
-
-	private neighbours(rows: { id: string; doc: string }[]): Neighbour[] {
-		const out: Neighbour[] = [];
-		for (const r of rows) {
-			let json: unknown;
-			try {
-				json = JSON.parse(r.doc);
-			} catch (e) {
-				log.warn(`skipping container ${r.id}: not JSON: ${(e as Error).message}`);
-				continue;
-			}
-			const n = check(NeighbourSchema(), json);
-			if (n.ok) out.push(n.data);
-			else log.warn(`skipping container ${r.id}: ${n.error}`);
-		}
-		return out;
+		return decodeRows(NeighbourSchema(), rows as { id: string; doc: string }[]).readable;
 	}
 
 	/**
@@ -246,18 +249,7 @@ export class Store {
 			id: string;
 			doc: string;
 		}[];
-		const readable: Container[] = [];
-		const unreadable: UnreadableRecordError[] = [];
-		for (const r of rows) {
-			try {
-				readable.push(this.decode(r.id, r.doc));
-			} catch (e) {
-				if (!(e instanceof UnreadableRecordError)) throw e;
-				unreadable.push(e);
-				log.warn(`skipping container ${r.id}: ${e.problem}`);
-			}
-		}
-		return { readable, unreadable };
+		return decodeRows(ContainerSchema(), rows);
 	}
 
 	insert(c: Container): void {
