@@ -56,7 +56,7 @@ export function readRootlessNetns(cfg: Dirs): RootlessNetns | undefined {
 	}
 	const json = parseJson(text);
 	try {
-		return decode(RootlessNetnsSchema, json, "rootless netns state");
+		return decode(RootlessNetnsSchema(), json, "rootless netns state");
 	} catch {
 		log.warn(`${statePath(cfg)} is unreadable; a new rootless netns will be made`);
 		return undefined;
