@@ -74,8 +74,6 @@ export const IFA_FLAGS = 8;
 // ifa_flags / IFA_FLAGS bits
 /** The address is usable at once: no duplicate address detection (IPv6). */
 export const IFA_F_NODAD = 0x02;
-export const IFA_F_DADFAILED = 0x08;
-export const IFA_F_TENTATIVE = 0x40;
 
 export const RTA_DST = 1;
 export const RTA_SRC = 2;
