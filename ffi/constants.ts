@@ -40,8 +40,11 @@ export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
 export const SHUT_WR = 1;
 export const SHUT_RDWR = 2;
+export const MSG_TRUNC = 0x20;
 export const MSG_NOSIGNAL = 0x4000;
 
 // poll(2)
