@@ -19,6 +19,7 @@ import {
 	EventSchema,
 	type Neighbour,
 	NeighbourSchema,
+	type NetworkMode,
 	type PortHolder,
 	PortRowSchema,
 } from "./schema";
@@ -210,6 +211,22 @@ export class Store {
 			)
 			.all(JSON.stringify(text));
 		return decodeRows(NeighbourSchema(), rows as { id: string; doc: string }[]).readable;
+	}
+
+	/**
+	 * Whether any record's network mode is `mode`, asked of SQLite (one row at most, nothing
+	 * decoded): the rootless netns' release asks on every teardown. A record the schema refuses
+	 * counts when its mode says so — it may still use what is being released; text that is not
+	 * JSON does not.
+	 */
+	anyInMode(mode: NetworkMode["mode"]): boolean {
+		const row = this.db
+			.query(
+				`SELECT 1 FROM containers
+				WHERE json_valid(doc) AND json_extract(doc, '$.mode.mode') = ? LIMIT 1`,
+			)
+			.get(mode);
+		return row !== null;
 	}
 
 	/**
