@@ -7,9 +7,6 @@ export const O_WRONLY = 1;
 export const O_RDWR = 2;
 export const O_CREAT = 0o100;
 export const O_EXCL = 0o200;
-export const O_NOCTTY = 0o400;
-export const O_TRUNC = 0o1000;
-export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_DIRECTORY = 0o200000;
 export const O_NOFOLLOW = 0o400000;
@@ -43,8 +40,11 @@ export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
 export const SHUT_WR = 1;
 export const SHUT_RDWR = 2;
+export const MSG_TRUNC = 0x20;
 export const MSG_NOSIGNAL = 0x4000;
 
 // poll(2)

@@ -27,6 +27,7 @@ const lib = dlopen("libc.so.6", {
 	pipe2: { args: [T.ptr, T.i32], returns: T.i32 },
 	socket: { args: [T.i32, T.i32, T.i32], returns: T.i32 },
 	bind: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
+	connect: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
 	setsockopt: { args: [T.i32, T.i32, T.i32, T.ptr, T.u32], returns: T.i32 },
 	sendto: { args: [T.i32, T.ptr, T.u64, T.i32, T.ptr, T.u32], returns: T.i64 },
 	recvfrom: { args: [T.i32, T.ptr, T.u64, T.i32, T.ptr, T.ptr], returns: T.i64 },
@@ -156,6 +157,11 @@ export function socket(domain: number, type: number, protocol: number): number {
 
 export function bind(fd: number, addr: Uint8Array): void {
 	check(C.bind(fd, addr, addr.byteLength), "bind");
+}
+
+/** connect(2) to the sockaddr `addr` (exactly its bytes); `what` names the target in the error. */
+export function connect(fd: number, addr: Uint8Array, what?: string): void {
+	check(C.connect(fd, addr, addr.byteLength), "connect", what);
 }
 
 export function setsockopt(fd: number, level: number, name: number, value: Uint8Array): void {

@@ -14,7 +14,6 @@ interface Pump {
 	rp_close(fd: number): void;
 	rp_stop_on(exitFd: number): number;
 	rp_limits(maxConns: number): void;
-	rp_conns(): number;
 	rp_child_set(ip: Buffer): number;
 	rp_child_gen(): number;
 	rp_child_get(buf: Buffer, len: number): number;
@@ -39,7 +38,6 @@ export function loadPump(cacheDir?: string, why: (msg: string) => void = () => {
 				rp_close: { args: [T.i32], returns: T.void },
 				rp_stop_on: { args: [T.i32], returns: T.i32 },
 				rp_limits: { args: [T.i32], returns: T.void },
-				rp_conns: { args: [], returns: T.i32 },
 				rp_child_set: { args: [T.ptr], returns: T.i32 },
 				rp_child_gen: { args: [], returns: T.i32 },
 				rp_child_get: { args: [T.ptr, T.i32], returns: T.i32 },
@@ -89,11 +87,6 @@ export function pumpClose(fd: number): void {
 /** The most TCP connections the splice path keeps open at once; more are reset. */
 export function pumpLimits(maxConns: number): void {
 	loaded().rp_limits(maxConns);
-}
-
-/** TCP connections the splice path has open now. */
-export function pumpConns(): number {
-	return loaded().rp_conns();
 }
 
 /**

@@ -2,11 +2,11 @@
 // only): podman's rootlessport reload socket speaks this way. The socket is reached through
 // /proc/self/fd/<O_PATH fd> as podman's client does, so a path longer than sun_path's 108
 // bytes works too.
-import { dlopen, read, FFIType as T } from "bun:ffi";
 import { ERRNO, SysError } from "./errno";
 import {
 	AF_UNIX,
 	close,
+	connect,
 	MSG_NOSIGNAL,
 	O_PATH,
 	open,
@@ -19,26 +19,12 @@ import {
 	socket,
 } from "./libc";
 
-let C:
-	| {
-			connect(fd: number, addr: Uint8Array, len: number): number;
-			__errno_location(): number | null;
-	  }
-	| undefined;
-
-function connect(fd: number, path: string): void {
-	C ??= dlopen("libc.so.6", {
-		connect: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
-		__errno_location: { args: [], returns: T.ptr },
-	}).symbols as unknown as typeof C;
-	const c = C as NonNullable<typeof C>;
+function connectUnix(fd: number, path: string): void {
 	const sa = Buffer.alloc(110); // sockaddr_un: sa_family_t + sun_path[108]
 	sa.writeUInt16LE(AF_UNIX, 0);
 	const n = sa.write(path, 2);
 	if (n >= 108) throw new SysError("connect", ERRNO.ENAMETOOLONG, path);
-	if (c.connect(fd, sa, 2 + n + 1) === 0) return;
-	const p = c.__errno_location();
-	throw new SysError("connect", p === null ? 0 : read.i32(p), path);
+	connect(fd, sa.subarray(0, 2 + n + 1), path);
 }
 
 /**
@@ -54,7 +40,7 @@ export async function packetExchange(
 	let fd = -1;
 	try {
 		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
-		connect(fd, `/proc/self/fd/${target}`);
+		connectUnix(fd, `/proc/self/fd/${target}`);
 	} catch (err) {
 		if (fd >= 0) close(fd);
 		throw err;

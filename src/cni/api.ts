@@ -27,7 +27,7 @@ import {
 import { missingPluginMessage } from "./load";
 import { findPlugin } from "./plugins";
 import { type CniResult, parseResult } from "./result";
-import { CNI_NAME_PATTERN, VersionInfoSchema } from "./schema";
+import { CNI_NAME_PATTERN } from "./schema";
 import { atLeast, LATEST_VERSION } from "./version";
 
 export interface CniOptions {
@@ -237,16 +237,6 @@ export class Cni {
 			}
 		}
 		if (errors.length) throw errors.length === 1 ? errors[0] : new MultiError(errors);
-	}
-
-	/** VERSION of one plugin type. */
-	async versionInfo(type: string): Promise<{ cniVersion: string; supportedVersions: string[] }> {
-		const path = findPlugin(type, this.pluginDirs);
-		if (!path) throw new NotFoundError(missingPluginMessage([type], this.pluginDirs));
-		const out = await this.exec("VERSION", path, "", { cniVersion: LATEST_VERSION }, undefined);
-		const parsed = VersionInfoSchema().safeParse(parseJson(out));
-		if (!parsed.success) throw new PluginError(type, "VERSION", "", 999, "invalid VERSION output");
-		return parsed.data;
 	}
 
 	/** The cached result of an attachment (any version, read into the model), if there is one. */

@@ -43,11 +43,7 @@ export interface ExecOptions {
 	onRun?: (run: PluginRun) => void;
 }
 
-/**
- * Runs `path` with `env` and `stdin`, returns its stdout on exit 0, throws PluginError otherwise.
- * Like libcni, a plugin's stderr is passed on when it succeeds and folded into the error when it
- * fails without a JSON error on stdout.
- */
+/** One plugin run: what it printed and how it ended. */
 export interface PluginProcess {
 	stdout: string;
 	stderr: string;

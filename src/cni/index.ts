@@ -19,7 +19,6 @@
 //   await cni.checkNetworkList(list, rt)                 (0.4.0+)
 //   await cni.statusNetworkList(list)                    (1.1.0+, else a no-op)
 //   await cni.gcNetworkList(list, validAttachments?)     stale cached attachments DEL'd, then GC (1.1.0+)
-//   await cni.versionInfo(pluginType)
 //   cni.cachedResult(network, rt) -> CniResult | undefined;  cni.cachedAttachments(containerId?)
 //   Failures: PluginError (a CtrnetError: plugin, command, network, code, msg, details; its message
 //   carries the plugin's own msg), NotFoundError (network or plugin binary), UsageError (bad IDs).

@@ -1,6 +1,6 @@
 // The resolved configuration: the single source of its type.
 import * as z from "zod/mini";
-import { parseSubnet } from "../ip/cidr";
+import { isIPv4Cidr } from "../ip/cidr";
 import { LOG_LEVELS } from "../log";
 import { BACKENDS } from "../state/schema";
 import { OUTPUT_FORMATS } from "./options";
@@ -10,14 +10,6 @@ const absPath = z.string().check(
 	z.refine((p) => p.startsWith("/"), "must be an absolute path"),
 	z.refine((p) => !p.split("/").includes(".."), "must not contain '..'"),
 );
-
-function isIPv4Subnet(text: string): boolean {
-	try {
-		return text.includes("/") && parseSubnet(text).family === 4;
-	} catch {
-		return false;
-	}
-}
 
 /** The network modes an unprivileged user's container can get by default. */
 export const ROOTLESS_NETWORKS = ["slirp4netns", "pasta"] as const;
@@ -35,7 +27,7 @@ export const ConfigSchema = z.object({
 	cniCacheDir: absPath,
 	networkConfigDir: absPath,
 	defaultNetwork: z.string().check(z.regex(NAME_PATTERN, "invalid network name")),
-	defaultSubnet: z.string().check(z.refine(isIPv4Subnet, "must be an IPv4 CIDR")),
+	defaultSubnet: z.string().check(z.refine(isIPv4Cidr, "must be an IPv4 CIDR")),
 	networkBackend: z.enum(BACKENDS),
 	rootlessNetwork: z.enum(ROOTLESS_NETWORKS),
 	logLevel: z.enum(LOG_LEVELS),

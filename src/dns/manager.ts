@@ -18,7 +18,7 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { ERRNO, SysError } from "../../ffi/errno";
 import { geteuid, renameat, unlinkat } from "../../ffi/libc";
 import { UsageError } from "../errors";
-import { randomHex, readAt, withDir, writeAtomicAt } from "../files/atomic";
+import { readAt, withDir, writeAtomicAt } from "../files/atomic";
 import { ensureOwnedDir } from "../files/dirs";
 import { withFileLock } from "../files/lock";
 import {
@@ -32,6 +32,7 @@ import {
 	stopAardvark,
 	systemdScopeAvailable,
 } from "../helpers/aardvark";
+import { randomHex } from "../random";
 import {
 	checkNetworkFileName,
 	type DnsChange,

@@ -30,6 +30,7 @@ import {
 	unlinkat,
 } from "../../ffi/libc";
 import { UsageError } from "../errors";
+import { randomHex } from "../random";
 
 /** Runs fn with an fd of `dir` opened without following a final symlink; closes it after. */
 export function withDir<T>(dir: string, fn: (dirFd: number) => T): T {
@@ -73,14 +74,6 @@ export function readAt(
 
 /** A temp name in the target's dir: hidden, never a config name (*.conf*, *.json), and short
  * (the target's own name may already take the whole NAME_MAX). */
-/**
- * `n` random bytes as hex, from the Web Crypto RNG: node:crypto's randomBytes costs its module's
- * start-up (a few ms) in every run that writes a file.
- */
-export function randomHex(n: number): string {
-	return Buffer.from(crypto.getRandomValues(new Uint8Array(n))).toString("hex");
-}
-
 function tempName(): string {
 	return `.ctrnet-${randomHex(8)}.tmp`;
 }
@@ -96,8 +89,11 @@ export interface WriteOptions {
 	durable?: boolean;
 }
 
-/** Replaces `name` in `dirFd` with `text`: a new temp file, fsync, one rename. */
-export function writeAtomicAt(dirFd: number, name: string, text: string, opts: WriteOptions): void {
+/**
+ * `text` in a new temp file in `dirFd`, closed, with `opts`' owner and mode and fsynced unless
+ * `durable` is false; returns its name. On failure the temp file is gone again.
+ */
+function writeTemp(dirFd: number, text: string, opts: WriteOptions): string {
 	const tmp = tempName();
 	const fd = openat(dirFd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, opts.mode);
 	try {
@@ -111,6 +107,17 @@ export function writeAtomicAt(dirFd: number, name: string, text: string, opts: W
 		} finally {
 			closeSync(fd);
 		}
+	} catch (e) {
+		unlinkat(dirFd, tmp);
+		throw e;
+	}
+	return tmp;
+}
+
+/** Replaces `name` in `dirFd` with `text`: a new temp file, fsync, one rename. */
+export function writeAtomicAt(dirFd: number, name: string, text: string, opts: WriteOptions): void {
+	const tmp = writeTemp(dirFd, text, opts);
+	try {
 		renameat(dirFd, tmp, name);
 	} catch (e) {
 		unlinkat(dirFd, tmp);
@@ -165,25 +172,13 @@ export function fileNameFor(name: string): string {
  */
 export function createFileAtomic(path: string, text: string, mode: number): boolean {
 	return withDir(dirname(path), (dirFd) => {
-		const tmp = tempName();
-		const fd = openat(dirFd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+		const tmp = writeTemp(dirFd, text, { mode });
 		try {
-			try {
-				const buf = Buffer.from(text);
-				let off = 0;
-				while (off < buf.length) off += writeSync(fd, buf, off);
-				fchmodSync(fd, mode); // the umask may have taken bits off
-				fsyncSync(fd);
-			} finally {
-				closeSync(fd);
-			}
-			try {
-				linkat(dirFd, tmp, basename(path));
-				return true;
-			} catch (e) {
-				if (e instanceof SysError && e.errno === ERRNO.EEXIST) return false;
-				throw e;
-			}
+			linkat(dirFd, tmp, basename(path));
+			return true;
+		} catch (e) {
+			if (e instanceof SysError && e.errno === ERRNO.EEXIST) return false;
+			throw e;
 		} finally {
 			unlinkat(dirFd, tmp);
 		}

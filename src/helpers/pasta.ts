@@ -4,11 +4,10 @@
 // a file created new and unlinked at once (see spawn.ts), read back only to explain a failure.
 // The background process writes nothing there (pasta points its stdio at /dev/null): its pid
 // comes from --pid, and its identity is recorded so that teardown and gc stop that process.
-import { closeSync, readFileSync, readSync, rmSync, unlinkSync } from "node:fs";
+import { closeSync, readFileSync, rmSync } from "node:fs";
 import { kill, SIGKILL } from "../../ffi/libc";
-import { createExclusive } from "../files/atomic";
 import { identify } from "../process/identity";
-import { HelperError, type StartedHelper } from "./spawn";
+import { HelperError, openUnlinked, readAll, type StartedHelper } from "./spawn";
 import { stopProcess } from "./stop";
 
 export interface PastaStart {
@@ -41,18 +40,6 @@ export function pastaMessage(out: string): string {
 	return lines.join("; ");
 }
 
-function readAll(fd: number): string {
-	const chunks: Buffer[] = [];
-	const buf = Buffer.alloc(65536);
-	for (let pos = 0; ; ) {
-		const n = readSync(fd, buf, 0, buf.length, pos);
-		if (n <= 0) break;
-		chunks.push(Buffer.from(buf.subarray(0, n)));
-		pos += n;
-	}
-	return Buffer.concat(chunks).toString("utf8");
-}
-
 function readPid(path: string): number | undefined {
 	try {
 		const pid = Number(readFileSync(path, "utf8").trim());
@@ -69,8 +56,7 @@ function readPid(path: string): number | undefined {
 export async function startPasta(s: PastaStart): Promise<StartedPasta> {
 	const timeoutMs = s.timeoutMs ?? 30_000;
 	rmSync(s.pidFile, { force: true }); // a stale pid must never be taken for this pasta's
-	const logFd = createExclusive(s.logPath, 0o600, true);
-	unlinkSync(s.logPath);
+	const logFd = openUnlinked(s.logPath);
 	try {
 		let proc: ReturnType<typeof Bun.spawn>;
 		try {

@@ -44,13 +44,15 @@ export class HelperError extends Error {
 	override name = "HelperError";
 }
 
-function openUnlinked(path: string): number {
+/** A new file (see the header) opened for reading and writing and already unlinked. */
+export function openUnlinked(path: string): number {
 	const fd = createExclusive(path, 0o600, true);
 	unlinkSync(path);
 	return fd;
 }
 
-function readAll(fd: number): string {
+/** Everything written to `fd` so far, read from offset 0 (the fd's own offset is left alone). */
+export function readAll(fd: number): string {
 	const chunks: Buffer[] = [];
 	const buf = Buffer.alloc(65536);
 	let pos = 0;

@@ -60,7 +60,7 @@ export function injectHooks(
 }
 
 /** Parses config.json's text (lossless); the document as written, checked against the schema. */
-export function parseOciConfig(text: string, file: string): OciConfig {
+function parseOciConfig(text: string, file: string): OciConfig {
 	let json: unknown;
 	try {
 		json = parseLossless(text);

@@ -5,6 +5,11 @@ import { AF_INET, AF_INET6 } from "../../ffi/constants";
 
 export type Family = 4 | 6;
 
+/** The kernel's address family (AF_INET, AF_INET6) of a Family. */
+export const afOf = (f: Family): number => (f === 6 ? AF_INET6 : AF_INET);
+/** The Family of a kernel address family: AF_INET6 is 6, anything else 4. */
+export const familyOfAf = (af: number): Family => (af === AF_INET6 ? 6 : 4);
+
 const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const GROUP = /^[0-9a-fA-F]{1,4}$/;
 

@@ -33,6 +33,15 @@ export function parseCidr(text: string): Cidr {
 	return { family, address: formatIp(parseIp(addr)), prefixLen };
 }
 
+/** An IPv4 address with a prefix length (Go's net.ParseCIDR with an IPv4 address). */
+export function isIPv4Cidr(text: string): boolean {
+	try {
+		return text.includes("/") && parseCidr(text).family === 4;
+	} catch {
+		return false;
+	}
+}
+
 const bits = (f: Family) => (f === 4 ? 32 : 128);
 
 function toBig(bytes: Uint8Array): bigint {

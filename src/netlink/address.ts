@@ -1,6 +1,6 @@
 // Interface addresses (v4 and v6): add, list, delete — what `ip addr` does.
 
-import { type Family, formatIp, parseIp } from "../ip/address";
+import { afOf, type Family, familyOfAf, formatIp, parseIp } from "../ip/address";
 import { parseCidr } from "../ip/cidr";
 import {
 	type Attr,
@@ -12,8 +12,6 @@ import {
 	u32,
 } from "./codec";
 import {
-	AF_INET,
-	AF_INET6,
 	AF_UNSPEC,
 	IFA_ADDRESS,
 	IFA_BROADCAST,
@@ -47,9 +45,6 @@ export interface Address {
 	peer?: string;
 }
 
-const familyOf = (af: number): Family => (af === AF_INET6 ? 6 : 4);
-const afOf = (f: Family) => (f === 6 ? AF_INET6 : AF_INET);
-
 /** Decodes one RTM_NEWADDR payload. Pure. */
 export function decodeAddress(payload: Uint8Array): Address {
 	const m = decodeIfaddrmsg(payload);
@@ -60,7 +55,7 @@ export function decodeAddress(payload: Uint8Array): Address {
 	const addr = a.get(IFA_ADDRESS);
 	const out: Address = {
 		index: m.index,
-		family: familyOf(m.family),
+		family: familyOfAf(m.family),
 		address: local ? formatIp(local) : "",
 		prefixLen: m.prefixLen,
 		scope: SCOPE_NAMES[m.scope] ?? String(m.scope),

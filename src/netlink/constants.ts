@@ -74,8 +74,6 @@ export const IFA_FLAGS = 8;
 // ifa_flags / IFA_FLAGS bits
 /** The address is usable at once: no duplicate address detection (IPv6). */
 export const IFA_F_NODAD = 0x02;
-export const IFA_F_DADFAILED = 0x08;
-export const IFA_F_TENTATIVE = 0x40;
 
 export const RTA_DST = 1;
 export const RTA_SRC = 2;
@@ -104,9 +102,8 @@ export const RTN_UNREACHABLE = 7;
 export const RTN_PROHIBIT = 8;
 export const RTM_F_CLONED = 0x200;
 
-export const AF_UNSPEC = 0;
-export const AF_INET = 2;
-export const AF_INET6 = 10;
+// The address families are socket(2)'s, kept in ffi/constants.ts; part of this API too.
+export { AF_INET, AF_INET6, AF_UNSPEC } from "../../ffi/constants";
 
 export const IFF_UP = 0x1;
 export const IFF_BROADCAST = 0x2;

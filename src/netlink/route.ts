@@ -1,11 +1,9 @@
 // Routes (v4 and v6, default route included): add, list, delete — what `ip route` does.
 
-import { type Family, formatIp, ipFamily, parseIp } from "../ip/address";
+import { afOf, type Family, familyOfAf, formatIp, ipFamily, parseIp } from "../ip/address";
 import { parseCidr } from "../ip/cidr";
 import { type Attr, decodeAttrs, decodeRtmsg, encodeRtmsg, getU32, u32 } from "./codec";
 import {
-	AF_INET,
-	AF_INET6,
 	AF_UNSPEC,
 	NLM_F_CREATE,
 	NLM_F_EXCL,
@@ -47,14 +45,11 @@ export interface Route {
 	metric?: number;
 }
 
-const familyOf = (af: number): Family => (af === AF_INET6 ? 6 : 4);
-const afOf = (f: Family) => (f === 6 ? AF_INET6 : AF_INET);
-
 /** Decodes one RTM_NEWROUTE payload. Pure. */
 export function decodeRoute(payload: Uint8Array): Route & { cloned: boolean } {
 	const m = decodeRtmsg(payload);
 	const a = decodeAttrs(m.attrs);
-	const family = familyOf(m.family);
+	const family = familyOfAf(m.family);
 	const dst = a.get(RTA_DST);
 	const out: Route & { cloned: boolean } = {
 		family,

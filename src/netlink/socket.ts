@@ -6,6 +6,7 @@ import { ERRNO } from "../../ffi/errno";
 import {
 	AF_NETLINK,
 	close,
+	MSG_TRUNC,
 	POLLIN,
 	pollOne,
 	recvfrom,
@@ -40,8 +41,6 @@ import {
 } from "./constants";
 import { NetlinkError } from "./error";
 
-const MSG_TRUNC = 0x20;
-const EINTR_DUMP = 4; // reported when a dump keeps being interrupted by concurrent changes
 /** The kernel answers at once; a reply this late means something is badly wrong. */
 const REPLY_TIMEOUT_MS = 30_000;
 const DUMP_RETRIES = 5;
@@ -169,7 +168,7 @@ export class NetlinkSocket {
 			}
 			if (!interrupted) return replies;
 		}
-		throw new NetlinkError(op, EINTR_DUMP, "dump kept being interrupted by concurrent changes");
+		throw new NetlinkError(op, ERRNO.EINTR, "dump kept being interrupted by concurrent changes");
 	}
 
 	close(): void {

@@ -3,6 +3,7 @@
 import { basename, isAbsolute, join, normalize } from "node:path";
 import { NAME_PATTERN } from "../config/schema";
 import { UsageError } from "../errors";
+import { randomHex } from "../random";
 
 /** Returns the name when it is usable as a file name in the netns dir; throws UsageError. */
 export function validateNetnsName(name: string): string {
@@ -23,8 +24,7 @@ export function validateNetnsName(name: string): string {
 
 /** podman's scheme: "cni-" + 16 random bytes as 8-4-4-4-12 hex (uuid-shaped, not a uuid). */
 export function randomNetnsName(): string {
-	// Web Crypto, not node:crypto: loading that module would be most of a setup's start-up.
-	const h = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
+	const h = randomHex(16);
 	return `cni-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 

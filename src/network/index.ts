@@ -5,16 +5,8 @@
 //   listNetworks(config) -> {networks, errors}                 (cni.loadNetworks on the config dir)
 //   inspectNetwork(list) -> the conflist JSON
 //   ensureDefaultNetwork(config) -> NetworkConfigList          written on first use
-//   planNetwork(req, ctx) (pure), firstFreeSubnet, parseSubnet, overlaps (pure)
+//   planNetwork(req, ctx) (pure)
 
-export {
-	contains,
-	firstFreeSubnet,
-	formatSubnet,
-	overlaps,
-	parseSubnet,
-	type Subnet,
-} from "../ip/cidr";
 export { bridgeConflist, conflistSubnets, conflistText, macvlanConflist } from "./conflist";
 export {
 	createNetwork,

@@ -2,6 +2,7 @@
 // Debian 12's build answers `pasta --version` with "pasta unknown version", so the package that
 // owns the binary (read from dpkg's database, as podman's version.Package asks dpkg) tells more.
 import { readFileSync, realpathSync } from "node:fs";
+import { outputOf } from "../process/output";
 
 export interface PastaInfo {
 	path: string;
@@ -46,12 +47,7 @@ export function findPasta(): string | null {
 /** pasta's path, version and package; null when it is not installed. */
 export async function detectPasta(path = findPasta()): Promise<PastaInfo | null> {
 	if (!path) return null;
-	const p = Bun.spawn([path, "--version"], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-	const [out, err] = await Promise.all([
-		new Response(p.stdout).text(),
-		new Response(p.stderr).text(),
-	]);
-	await p.exited;
+	const said = await outputOf([path, "--version"]);
 	let pkg = "";
 	try {
 		if (ownedBy(PASTA_PACKAGE, path)) {
@@ -60,5 +56,5 @@ export async function detectPasta(path = findPasta()): Promise<PastaInfo | null>
 	} catch {
 		// not a dpkg system
 	}
-	return { path, version: parsePastaVersion(out + err), package: pkg };
+	return { path, version: parsePastaVersion(said), package: pkg };
 }

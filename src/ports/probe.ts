@@ -7,6 +7,8 @@ import {
 	AF_INET6,
 	bind,
 	close,
+	IPPROTO_IPV6,
+	IPV6_V6ONLY,
 	SO_REUSEADDR,
 	SOCK_DGRAM,
 	SOCK_STREAM,
@@ -17,8 +19,6 @@ import {
 import { ipFamily, sockaddr } from "../ip/address";
 import type { Protocol } from "./schema";
 
-const IPPROTO_IPV6 = 41;
-const IPV6_V6ONLY = 26;
 const ONE = new Uint8Array(new Int32Array([1]).buffer);
 const ZERO = new Uint8Array(4);
 

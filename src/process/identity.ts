@@ -2,12 +2,9 @@
 // answer to "is that process still the one we knew?" — for ctrnet's own claims on a container,
 // for helper processes, and for the container processes whose namespaces ctrnet pinned.
 import { readFileSync } from "node:fs";
+import type { ProcessIdentity } from "./schema";
 
-export interface ProcessIdentity {
-	pid: number;
-	/** Field 22 of /proc/PID/stat: a recycled pid has another one. */
-	startTime: string;
-}
+export type { ProcessIdentity };
 
 export function processStartTime(pid: number): string | undefined {
 	try {

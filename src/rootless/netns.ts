@@ -17,7 +17,7 @@ import { writeFileAtomic } from "../files/atomic";
 import { withFileLock } from "../files/lock";
 import { AARDVARK_DIR, runningAardvark, stopAardvark } from "../helpers/aardvark";
 import { stopProcess } from "../helpers/stop";
-import { decode, parseJson } from "../json";
+import { check, parseJson } from "../json";
 import { log } from "../log";
 import { identify, isAlive, type ProcessIdentity } from "../process/identity";
 import { nsPaths, type RootlessNetns, RootlessNetnsSchema } from "./schema";
@@ -54,13 +54,10 @@ export function readRootlessNetns(cfg: Dirs): RootlessNetns | undefined {
 	} catch {
 		return undefined;
 	}
-	const json = parseJson(text);
-	try {
-		return decode(RootlessNetnsSchema, json, "rootless netns state");
-	} catch {
-		log.warn(`${statePath(cfg)} is unreadable; a new rootless netns will be made`);
-		return undefined;
-	}
+	const r = check(RootlessNetnsSchema(), parseJson(text));
+	if (r.ok) return r.data;
+	log.warn(`${statePath(cfg)} is unreadable; a new rootless netns will be made`);
+	return undefined;
 }
 
 /** The rootless netns when its holder runs. */
@@ -182,6 +179,7 @@ export async function ensureRootlessNetns(
 			{ stdio: ["ignore", "ignore", "ignore"], detached: true, cwd: "/" },
 		);
 		proc.unref();
+		// The start time is the fork's, kept across unshare's exec of sleep: one reading will do.
 		const holder = identify(proc.pid);
 		const partial: RootlessNetns = {
 			holder: holder ?? { pid: proc.pid, startTime: "" },
@@ -191,14 +189,13 @@ export async function ensureRootlessNetns(
 		};
 		try {
 			await waitMapped(proc.pid, own);
-			const ready = { ...partial, holder: identify(proc.pid) ?? partial.holder };
-			write(cfg, ready); // recorded before it grows: gc can always find and stop it
-			await runWorker(ready, "init", {
+			write(cfg, partial); // recorded before it grows: gc can always find and stop it
+			await runWorker(partial, "init", {
 				cniData: dirs.cniData,
 				hostRun: dirs.hostRun,
 				runRoot: cfg.runRoot,
 			});
-			const done = { ...ready, slirp: await startSlirp(cfg, ready) };
+			const done = { ...partial, slirp: await startSlirp(cfg, partial) };
 			write(cfg, done);
 			return done;
 		} catch (e) {

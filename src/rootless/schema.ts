@@ -2,17 +2,19 @@
 // mount and network namespaces are the rootless netns; they live while it does) and the
 // slirp4netns that gives it a way out. One JSON file in the run root, read under its lock.
 import * as z from "zod/mini";
+import { lazySchema } from "../json";
+import { ProcessIdentitySchema } from "../process/schema";
 
-const Identity = z.object({ pid: z.int(), startTime: z.string() });
-
-export const RootlessNetnsSchema = z.object({
-	holder: Identity,
-	slirp: z.nullable(Identity),
-	/** slirp4netns' network inside the rootless netns (tap0); networks must not overlap it. */
-	cidr: z.string(),
-	createdAt: z.string(),
-});
-export type RootlessNetns = z.infer<typeof RootlessNetnsSchema>;
+export const RootlessNetnsSchema = lazySchema(() =>
+	z.object({
+		holder: ProcessIdentitySchema(),
+		slirp: z.nullable(ProcessIdentitySchema()),
+		/** slirp4netns' network inside the rootless netns (tap0); networks must not overlap it. */
+		cidr: z.string(),
+		createdAt: z.string(),
+	}),
+);
+export type RootlessNetns = z.infer<ReturnType<typeof RootlessNetnsSchema>>;
 
 /** The rootless netns' namespaces, as paths any process of the user can name. */
 export const nsPaths = (r: Pick<RootlessNetns, "holder">) => ({

@@ -55,14 +55,24 @@ interface Shared {
 	conns: ConnCount;
 }
 
+/** What decides the data paths, read once from the config and the environment. */
+interface Asked {
+	/** CTRNET_ROOTLESSPORT_ENGINE=js: the Bun.listen/Bun.connect TCP path, splice or not. */
+	js: boolean;
+	/** Some mapping is TCP. */
+	tcp: boolean;
+}
+
 /**
  * Loads ffi/pump (the native side) when something needs it: the TCP splice path, or the rootless
  * CNI reload socket. null when not needed; the reason when it cannot be loaded.
  */
-async function loadNative(cfg: RootlessportConfig, log: Log): Promise<true | string | null> {
-	const js = process.env.CTRNET_ROOTLESSPORT_ENGINE === "js";
-	const tcp = cfg.forwards.some((f) => f.proto === "tcp");
-	if (!cfg.rootlessCNI && (js || !tcp)) return null;
+async function loadNative(
+	cfg: RootlessportConfig,
+	asked: Asked,
+	log: Log,
+): Promise<true | string | null> {
+	if (!cfg.rootlessCNI && (asked.js || !asked.tcp)) return null;
 	const { loadPump } = await import("../../ffi/pump");
 	let why = "";
 	const cacheDir = cfg.tmpDir ? `${cfg.tmpDir}/ctrnet-native` : undefined;
@@ -77,8 +87,8 @@ async function loadNative(cfg: RootlessportConfig, log: Log): Promise<true | str
  * Bun.listen/Bun.connect one. Each is loaded only when used (the JS one brings libc.ts and
  * netns/enter along): the forwarder lives long and has a memory budget.
  */
-function chooseEngine(native: true | string | null): Engine {
-	if (process.env.CTRNET_ROOTLESSPORT_ENGINE === "js") return "js";
+function chooseEngine(native: true | string | null, asked: Asked): Engine {
+	if (asked.js) return "js";
 	return native === true ? "splice" : "js";
 }
 
@@ -168,12 +178,12 @@ async function stopWhen(
 }
 
 /** The caps for this config under this process's fd limit (limits.ts). */
-function capsOf(cfg: RootlessportConfig, engine: Engine): Caps {
+function capsOf(cfg: RootlessportConfig, engine: Engine, asked: Asked): Caps {
 	const nofile = openFilesLimit(readText("/proc/self/limits")) ?? 1024;
 	return capsFor({
 		nofile,
 		listeners: cfg.forwards.length,
-		tcp: cfg.forwards.some((f) => f.proto === "tcp"),
+		tcp: asked.tcp,
 		udp: cfg.forwards.some((f) => f.proto === "udp"),
 		fdsPerConn: engine === "splice" ? 6 : 2,
 	});
@@ -198,7 +208,11 @@ export async function forward(cfg: RootlessportConfig): Promise<number> {
 	}
 	const { log, flush } = boundedLog(writeErrQuietly);
 
-	const native = await loadNative(cfg, log);
+	const asked: Asked = {
+		js: process.env.CTRNET_ROOTLESSPORT_ENGINE === "js",
+		tcp: cfg.forwards.some((f) => f.proto === "tcp"),
+	};
+	const native = await loadNative(cfg, asked, log);
 	if (cfg.rootlessCNI && native !== true) {
 		writeOut(`rootless CNI reload socket needs the native helper: ${native}\n`);
 		return 1;
@@ -212,7 +226,7 @@ export async function forward(cfg: RootlessportConfig): Promise<number> {
 		}
 		if (cfg.rootlessCNI) target = { ip: pump.pumpChild, gen: pump.pumpChildGen };
 	}
-	const engine = chooseEngine(native);
+	const engine = chooseEngine(native, asked);
 	// The ceilings until ready; the caps from the fd limit are set right after (start-up).
 	const shared: Shared = {
 		target,
@@ -243,7 +257,7 @@ export async function forward(cfg: RootlessportConfig): Promise<number> {
 	// (the executable starts with a reluctant one, made for one-shot commands: scripts/build).
 	Bun.unsafe.setJITPolicy(1);
 	// The caps: shares of the fd limit (limits.ts).
-	const caps = capsOf(cfg, engine);
+	const caps = capsOf(cfg, engine, asked);
 	shared.flows.max = Math.max(caps.udpFlows, 1);
 	shared.conns.max = caps.tcpConns;
 	if (engine === "splice") pump?.pumpLimits(caps.tcpConns);

@@ -1,4 +1,5 @@
 // slirp4netns feature detection, as podman's checkSlirpFlags: substrings of `slirp4netns --help`.
+import { outputOf } from "../process/output";
 
 export const SLIRP_FEATURES = [
 	"--disable-host-loopback",
@@ -29,15 +30,9 @@ export function parseSlirpVersion(out: string): string {
 /** Finds slirp4netns in PATH and asks it for its version and options; null when not installed. */
 export async function detectSlirp(path = Bun.which("slirp4netns")): Promise<SlirpInfo | null> {
 	if (!path) return null;
-	const run = async (flag: string) => {
-		const p = Bun.spawn([path, flag], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-		const [out, err] = await Promise.all([
-			new Response(p.stdout).text(),
-			new Response(p.stderr).text(),
-		]);
-		await p.exited;
-		return out + err;
-	};
-	const [help, version] = await Promise.all([run("--help"), run("--version")]);
+	const [help, version] = await Promise.all([
+		outputOf([path, "--help"]),
+		outputOf([path, "--version"]),
+	]);
 	return { path, version: parseSlirpVersion(version), features: parseSlirpFeatures(help) };
 }

@@ -2,7 +2,7 @@
 // error strings. Pure: the installed slirp4netns' features and the host's interface names come
 // in as arguments.
 import { ipFamily } from "../ip/address";
-import { nthAddress, parseCidr, parseSubnet } from "../ip/cidr";
+import { isIPv4Cidr, nthAddress, parseSubnet } from "../ip/cidr";
 import type { SlirpFeature } from "./features";
 
 export type PortHandler = "rootlesskit" | "slirp4netns";
@@ -27,15 +27,6 @@ export class SlirpOptionError extends Error {
 
 /** Go's %q for the strings we quote. */
 const q = (s: string) => JSON.stringify(s);
-
-/** net.ParseCIDR(v) with an IPv4 address. */
-function isIPv4Cidr(v: string): boolean {
-	try {
-		return v.includes("/") && parseCidr(v).family === 4;
-	} catch {
-		return false;
-	}
-}
 
 function bool(value: string, err: string): boolean {
 	if (value === "true") return true;

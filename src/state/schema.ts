@@ -4,6 +4,7 @@
 import * as z from "zod/mini";
 import { lazySchema } from "../json";
 import { PortMappingSchema, PROTOCOLS, type Protocol } from "../ports/schema";
+import { ProcessIdentitySchema } from "../process/schema";
 
 /** How a container is networked (the --network grammar, parsed by container/network-spec). */
 export const NetworkModeSchema = lazySchema(() =>
@@ -83,7 +84,7 @@ export const ContainerSchema = lazySchema(() =>
 		name: z.string(),
 		/** creating/removing: a ctrnet process (owner) is changing the host for this container. */
 		status: z.enum(STATUSES),
-		owner: z.nullable(z.object({ pid: z.int(), startTime: z.string() })),
+		owner: z.nullable(ProcessIdentitySchema()),
 		/** What the owner is doing (null when nobody is); older records have none. */
 		op: z._default(z.nullable(OperationSchema()), null),
 		/** Bumped by every write: a decision taken on a read is only carried out on that same rev. */

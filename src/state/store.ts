@@ -7,8 +7,9 @@
 // stops the others from being listed: it is skipped with a warning, and can still be removed.
 import { Database } from "bun:sqlite";
 import { chmodSync, existsSync, linkSync, mkdirSync, rmSync, statSync } from "node:fs";
+import type * as z from "zod/mini";
 import { ConflictError, CtrnetError, NotFoundError } from "../errors";
-import { check } from "../json";
+import { check, parseJson } from "../json";
 import { log } from "../log";
 import { MIGRATIONS } from "./migrations";
 import {
@@ -18,6 +19,7 @@ import {
 	EventSchema,
 	type Neighbour,
 	NeighbourSchema,
+	type NetworkMode,
 	type PortHolder,
 	PortRowSchema,
 } from "./schema";
@@ -31,6 +33,38 @@ export class UnreadableRecordError extends CtrnetError {
 	) {
 		super(`the stored record of container ${id} cannot be read (${problem})`);
 	}
+}
+
+/** A stored document read with `schema`; UnreadableRecordError when not JSON or not fitting. */
+function decodeRow<S extends z.ZodMiniType>(schema: S, id: string, doc: string): z.infer<S> {
+	let json: unknown;
+	try {
+		json = JSON.parse(doc);
+	} catch (e) {
+		throw new UnreadableRecordError(id, `not JSON: ${(e as Error).message}`);
+	}
+	const r = check(schema, json);
+	if (!r.ok) throw new UnreadableRecordError(id, r.error);
+	return r.data;
+}
+
+/** Each row read with `schema`; a row that does not fit is named in a warning and left out. */
+function decodeRows<S extends z.ZodMiniType>(
+	schema: S,
+	rows: { id: string; doc: string }[],
+): { readable: z.infer<S>[]; unreadable: UnreadableRecordError[] } {
+	const readable: z.infer<S>[] = [];
+	const unreadable: UnreadableRecordError[] = [];
+	for (const r of rows) {
+		try {
+			readable.push(decodeRow(schema, r.id, r.doc));
+		} catch (e) {
+			if (!(e instanceof UnreadableRecordError)) throw e;
+			unreadable.push(e);
+			log.warn(`skipping container ${r.id}: ${e.problem}`);
+		}
+	}
+	return { readable, unreadable };
 }
 
 /** SQLite's own words ("disk I/O error", "database or disk is full") with their subject. */
@@ -117,24 +151,18 @@ export class Store {
 		return withSubject(this.path, "write", () => this.db.transaction(fn).immediate());
 	}
 
-	private decode(id: string, doc: string): Container {
-		let json: unknown;
-		try {
-			json = JSON.parse(doc);
-		} catch (e) {
-			throw new UnreadableRecordError(id, `not JSON: ${(e as Error).message}`);
-		}
-		const r = check(ContainerSchema(), json);
-		if (!r.ok) throw new UnreadableRecordError(id, r.error);
-		return r.data;
+	/** The stored text of a record, undefined when there is no row. */
+	private docOf(id: string): string | undefined {
+		const row = this.db.query("SELECT doc FROM containers WHERE id = ?").get(id) as {
+			doc: string;
+		} | null;
+		return row?.doc;
 	}
 
 	/** The record; UnreadableRecordError when the row exists but does not validate. */
 	get(id: string): Container | undefined {
-		const row = this.db.query("SELECT doc FROM containers WHERE id = ?").get(id) as {
-			doc: string;
-		} | null;
-		return row ? this.decode(id, row.doc) : undefined;
+		const doc = this.docOf(id);
+		return doc === undefined ? undefined : decodeRow(ContainerSchema(), id, doc);
 	}
 
 	/**
@@ -143,15 +171,8 @@ export class Store {
 	 * Undefined when even that does not validate.
 	 */
 	salvage(id: string): Container | undefined {
-		const row = this.db.query("SELECT doc FROM containers WHERE id = ?").get(id) as {
-			doc: string;
-		} | null;
-		let json: unknown;
-		try {
-			json = row ? JSON.parse(row.doc) : undefined;
-		} catch {
-			return undefined;
-		}
+		const doc = this.docOf(id);
+		const json = doc === undefined ? undefined : parseJson(doc);
 		if (typeof json !== "object" || json === null) return undefined;
 		const r = check(ContainerSchema(), {
 			...json,
@@ -189,24 +210,23 @@ export class Store {
 				ORDER BY c.id`,
 			)
 			.all(JSON.stringify(text));
-		return this.neighbours(rows as { id: string; doc: string }[]);
+		return decodeRows(NeighbourSchema(), rows as { id: string; doc: string }[]).readable;
 	}
 
-	private neighbours(rows: { id: string; doc: string }[]): Neighbour[] {
-		const out: Neighbour[] = [];
-		for (const r of rows) {
-			let json: unknown;
-			try {
-				json = JSON.parse(r.doc);
-			} catch (e) {
-				log.warn(`skipping container ${r.id}: not JSON: ${(e as Error).message}`);
-				continue;
-			}
-			const n = check(NeighbourSchema(), json);
-			if (n.ok) out.push(n.data);
-			else log.warn(`skipping container ${r.id}: ${n.error}`);
-		}
-		return out;
+	/**
+	 * Whether any record's network mode is `mode`, asked of SQLite (one row at most, nothing
+	 * decoded): the rootless netns' release asks on every teardown. A record the schema refuses
+	 * counts when its mode says so — it may still use what is being released; text that is not
+	 * JSON does not.
+	 */
+	anyInMode(mode: NetworkMode["mode"]): boolean {
+		const row = this.db
+			.query(
+				`SELECT 1 FROM containers
+				WHERE json_valid(doc) AND json_extract(doc, '$.mode.mode') = ? LIMIT 1`,
+			)
+			.get(mode);
+		return row !== null;
 	}
 
 	/**
@@ -246,18 +266,7 @@ export class Store {
 			id: string;
 			doc: string;
 		}[];
-		const readable: Container[] = [];
-		const unreadable: UnreadableRecordError[] = [];
-		for (const r of rows) {
-			try {
-				readable.push(this.decode(r.id, r.doc));
-			} catch (e) {
-				if (!(e instanceof UnreadableRecordError)) throw e;
-				unreadable.push(e);
-				log.warn(`skipping container ${r.id}: ${e.problem}`);
-			}
-		}
-		return { readable, unreadable };
+		return decodeRows(ContainerSchema(), rows);
 	}
 
 	insert(c: Container): void {

@@ -1,14 +1,7 @@
 // Network definitions: subnet arithmetic, the free-subnet choice, and every refusal of create.
 import { describe, expect, test } from "bun:test";
-import {
-	bridgeConflist,
-	firstFreeSubnet,
-	formatSubnet,
-	overlaps,
-	type PlanContext,
-	parseSubnet,
-	planNetwork,
-} from "../../src/network";
+import { firstFreeSubnet, formatSubnet, overlaps, parseSubnet } from "../../src/ip/cidr";
+import { bridgeConflist, type PlanContext, planNetwork } from "../../src/network";
 
 const req = (over: Partial<Parameters<typeof planNetwork>[0]> = {}) => ({
 	driver: "bridge",

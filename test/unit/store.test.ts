@@ -109,3 +109,19 @@ test("cniNeighboursMentioning: only records naming that string, with a cni attac
 	);
 	expect(s.cniNeighboursMentioning("br-").map((c) => c.id)).toEqual([]); // a whole JSON string
 });
+
+test("anyInMode: a record in that mode, found by SQLite; refused records count, non-JSON not", () => {
+	const s = fresh();
+	expect(s.anyInMode("bridge")).toBe(false);
+	s.insert({ ...rec("a"), mode: { mode: "slirp4netns", options: [] } });
+	const raw = (id: string, doc: string) =>
+		s.db.query("INSERT INTO containers (id, name, doc) VALUES (?, ?, ?)").run(id, id, doc);
+	raw("c", `not json {"mode":{"mode":"bridge"}}`);
+	expect(s.anyInMode("bridge")).toBe(false);
+	expect(s.anyInMode("slirp4netns")).toBe(true);
+	s.insert({ ...rec("b"), mode: { mode: "bridge", networks: ["n"] } });
+	expect(s.anyInMode("bridge")).toBe(true);
+	s.remove("b");
+	raw("d", JSON.stringify({ ...rec("d"), status: "weird", mode: { mode: "bridge" } }));
+	expect(s.anyInMode("bridge")).toBe(true);
+});

@@ -55,7 +55,5 @@ export async function syncRootlessPorts(ch: Change): Promise<void> {
 /** After a rootless container is gone: the rootless netns goes too when nothing else uses it. */
 export async function releaseIfUnused(rt: Runtime): Promise<void> {
 	const { releaseRootlessNetns } = await import("../../rootless/netns");
-	await releaseRootlessNetns(rt.config, () =>
-		rt.store.list().some((c) => c.mode.mode === "bridge"),
-	);
+	await releaseRootlessNetns(rt.config, () => rt.store.anyInMode("bridge"));
 }
