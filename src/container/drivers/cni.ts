@@ -14,7 +14,7 @@ import { withStandIn } from "./cni-standin";
 import type { NetworkBackend } from "./types";
 
 /** The network's config; the default network is written on first use. */
-export async function networkList(rt: Runtime, network: string): Promise<NetworkConfigList> {
+async function networkList(rt: Runtime, network: string): Promise<NetworkConfigList> {
 	if (network === rt.config.defaultNetwork) return ensureDefaultNetwork(rt.config);
 	return findNetwork(rt.config.cniConfigDir, network);
 }
@@ -90,27 +90,22 @@ export const cniBackend: NetworkBackend = {
 	async detach(rt, c, network) {
 		const cni = await cniFor(rt);
 		if (!cni) return forgetRootless(rt, c, network);
+		const current = async (): Promise<NetworkConfigList | undefined> => {
+			try {
+				return await networkList(rt, network);
+			} catch {
+				return undefined; // the conflist is gone: DEL from the cache alone
+			}
+		};
 		if (rt.config.rootless) {
 			// No stand-in rootless (it needs root); a DEL without the namespace still releases.
 			const { netnsAlive } = await import("../../netns/host");
 			const x = c.netns && !netnsAlive(c.netns.path) ? { ...c, netns: null } : c;
-			let list: NetworkConfigList | undefined;
-			try {
-				list = await networkList(rt, network);
-			} catch {
-				list = undefined;
-			}
-			await cni.delNetworkList(list, runtimeConf(x, network), network);
+			await cni.delNetworkList(await current(), runtimeConf(x, network), network);
 			return;
 		}
 		await withStandIn(rt, c, network, async (x) => {
-			let list: NetworkConfigList | undefined;
-			try {
-				list = await networkList(rt, network);
-			} catch {
-				list = undefined; // the conflist is gone: DEL from the cache alone
-			}
-			await rt.cni.delNetworkList(list, runtimeConf(x, network), network);
+			await rt.cni.delNetworkList(await current(), runtimeConf(x, network), network);
 		});
 	},
 };
