@@ -49,7 +49,7 @@ export async function connectContainer(
 		throw new ConflictError(`container ${id} is already connected to network ${network}`);
 	}
 	// NotFoundError before anything changes.
-	await backendFor(rt.config.networkBackend).prepare(rt, network);
+	await (await backendFor(rt.config.networkBackend)).prepare(rt, network);
 	const ch = new Change(
 		rt,
 		claim(rt, id, { kind: "connect", network, portsNetwork: before.portsNetwork }),

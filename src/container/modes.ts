@@ -4,7 +4,7 @@
 // by the record (helpers, networks, namespace), whatever made them.
 import type { NetworkMode } from "../state/schema";
 import type { Change } from "./change";
-import type { ModeDriver } from "./drivers";
+import { backendFor, type ModeDriver } from "./drivers";
 import { ACCEPTS } from "./mode-rules";
 import { attachNetwork, linksInUse } from "./networks";
 
@@ -21,9 +21,8 @@ const networks: Omit<ModeDriver, "accepts"> = {
 	hasNetworks: true,
 	async plan(rt, req) {
 		if (req.mode.mode !== "bridge") return;
-		const { backendFor } = await import("./drivers");
 		// Every network must exist before anything changes (the default one is written here).
-		const backend = backendFor(rt.config.networkBackend);
+		const backend = await backendFor(rt.config.networkBackend);
 		for (const n of req.mode.networks) await backend.prepare(rt, n);
 		// Rootless: the networks live in the user's rootless netns (made now, when missing).
 		if (rt.config.rootless)

@@ -25,7 +25,7 @@ export async function attachNetwork(
 	opts: { pin?: Pin; inUse?: ReadonlySet<string> } = {},
 ): Promise<Container> {
 	const kind = ch.c.backends[network] ?? ch.rt.config.networkBackend;
-	const backend = backendFor(kind);
+	const backend = await backendFor(kind);
 	const ifname = interfaceFor(ch.c, network, opts.inUse);
 	ch.save((x) => ({
 		...x,
@@ -57,7 +57,7 @@ export async function detachNetwork(
 	bookkeeping?: Error[],
 	opts: DetachOptions = {},
 ): Promise<void> {
-	await backendFor(ch.c.backends[network] ?? "cni").detach(ch.rt, ch.c, network, opts);
+	await (await backendFor(ch.c.backends[network] ?? "cni")).detach(ch.rt, ch.c, network, opts);
 	if (bookkeeping) ch.trySave((x) => withoutNetwork(x, network), bookkeeping);
 	else ch.save((x) => withoutNetwork(x, network));
 }
@@ -66,7 +66,7 @@ export async function detachNetwork(
 export async function reattachNetwork(ch: Change, network: string): Promise<Container> {
 	const pin = pinFromResult(ch.c.results[network]);
 	try {
-		await backendFor(ch.c.backends[network] ?? "cni").detach(ch.rt, ch.c, network);
+		await (await backendFor(ch.c.backends[network] ?? "cni")).detach(ch.rt, ch.c, network);
 	} catch {
 		// Expected after a firewall flush: the plugins cannot find what they want to delete.
 	}
