@@ -4,7 +4,7 @@
 // already undone, takes the intent out again.
 import { listLinks, withNetlink } from "../netlink";
 import type { Container } from "../state/schema";
-import { interfaceFor, pinFromResult } from "./attachments";
+import { backendOf, interfaceFor, pinFromResult } from "./attachments";
 import type { Change } from "./change";
 import { backendFor, type DetachOptions, type Pin } from "./drivers";
 
@@ -18,13 +18,19 @@ export function linksInUse(c: Container): Set<string> {
 	}
 }
 
-/** Attaches `network` through the configured backend; the stored record on success. */
+/**
+ * Attaches `network` through the configured backend (an attached one, reattached, through its own);
+ * the stored record on success.
+ */
 export async function attachNetwork(
 	ch: Change,
 	network: string,
 	opts: { pin?: Pin; inUse?: ReadonlySet<string> } = {},
 ): Promise<Container> {
-	const kind = ch.c.backends[network] ?? ch.rt.config.networkBackend;
+	// A network already attached (a reattach) keeps the backend that attached it.
+	const kind = ch.c.networks.includes(network)
+		? backendOf(ch.c, network)
+		: ch.rt.config.networkBackend;
 	const backend = await backendFor(kind);
 	const ifname = interfaceFor(ch.c, network, opts.inUse);
 	ch.save((x) => ({
@@ -57,7 +63,7 @@ export async function detachNetwork(
 	bookkeeping?: Error[],
 	opts: DetachOptions = {},
 ): Promise<void> {
-	await (await backendFor(ch.c.backends[network] ?? "cni")).detach(ch.rt, ch.c, network, opts);
+	await (await backendFor(backendOf(ch.c, network))).detach(ch.rt, ch.c, network, opts);
 	if (bookkeeping) ch.trySave((x) => withoutNetwork(x, network), bookkeeping);
 	else ch.save((x) => withoutNetwork(x, network));
 }
@@ -66,7 +72,7 @@ export async function detachNetwork(
 export async function reattachNetwork(ch: Change, network: string): Promise<Container> {
 	const pin = pinFromResult(ch.c.results[network]);
 	try {
-		await (await backendFor(ch.c.backends[network] ?? "cni")).detach(ch.rt, ch.c, network);
+		await (await backendFor(backendOf(ch.c, network))).detach(ch.rt, ch.c, network);
 	} catch {
 		// Expected after a firewall flush: the plugins cannot find what they want to delete.
 	}
