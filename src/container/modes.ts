@@ -1,14 +1,13 @@
-// Every network mode in one table: what a setup request may carry with it, whether connect /
-// disconnect / reload manage its networks, and how it is planned and brought up. The lifecycle
-// asks this table and never branches on the mode itself. Teardown needs no entry: it is driven
-// by the record (helpers, networks, namespace), whatever made them.
+// Every network mode in one table: whether connect / disconnect / reload manage its networks, and
+// how it is planned and brought up (what a setup request may carry with it is in mode-rules.ts).
+// The lifecycle asks this table and never branches on the mode itself. Teardown needs no entry:
+// it is driven by the record (helpers, networks, namespace), whatever made them.
 import type { NetworkMode } from "../state/schema";
 import type { Change } from "./change";
 import { backendFor, type ModeDriver } from "./drivers";
-import { ACCEPTS } from "./mode-rules";
 import { attachNetwork, linksInUse } from "./networks";
 
-const passive: Omit<ModeDriver, "accepts"> = {
+const passive: ModeDriver = {
 	hasNetworks: false,
 	async plan() {},
 	async up(ch: Change) {
@@ -17,7 +16,7 @@ const passive: Omit<ModeDriver, "accepts"> = {
 };
 
 /** CNI or native networks: each attached through its backend, in sorted order. */
-const networks: Omit<ModeDriver, "accepts"> = {
+const networks: ModeDriver = {
 	hasNetworks: true,
 	async plan(rt, req) {
 		if (req.mode.mode !== "bridge") return;
@@ -58,7 +57,7 @@ const networks: Omit<ModeDriver, "accepts"> = {
 	},
 };
 
-const slirp4netns: Omit<ModeDriver, "accepts"> = {
+const slirp4netns: ModeDriver = {
 	hasNetworks: false,
 	async plan(_rt, req) {
 		if (req.mode.mode !== "slirp4netns") return;
@@ -75,7 +74,7 @@ const slirp4netns: Omit<ModeDriver, "accepts"> = {
 	},
 };
 
-const pasta: Omit<ModeDriver, "accepts"> = {
+const pasta: ModeDriver = {
 	hasNetworks: false,
 	async plan(_rt, req) {
 		if (req.mode.mode !== "pasta") return;
@@ -92,7 +91,7 @@ const pasta: Omit<ModeDriver, "accepts"> = {
 	},
 };
 
-const DRIVERS: Record<NetworkMode["mode"], Omit<ModeDriver, "accepts">> = {
+const DRIVERS: Record<NetworkMode["mode"], ModeDriver> = {
 	none: passive,
 	host: passive,
 	ns: passive,
@@ -103,5 +102,5 @@ const DRIVERS: Record<NetworkMode["mode"], Omit<ModeDriver, "accepts">> = {
 };
 
 export function modeDriver(mode: NetworkMode["mode"]): ModeDriver {
-	return { ...DRIVERS[mode], accepts: ACCEPTS[mode] };
+	return DRIVERS[mode];
 }

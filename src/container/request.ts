@@ -109,10 +109,5 @@ export function parseSetup(
 	if (!accepts.netnsSource && netns.kind !== "create") {
 		throw new UsageError(`--netns and --pid cannot be used with --network ${mode.mode}`);
 	}
-	if (rootless && !accepts.rootless) {
-		throw new UsageError(
-			`--network ${mode.mode} needs root; rootless containers use ${modesAccepting("rootless").replace(/ or /g, ", ")}`,
-		);
-	}
 	return { id, name, netns, mode, ip: raw.ip, mac, ports, aliases };
 }

@@ -3,7 +3,7 @@
 import type { Backend } from "../../state/schema";
 import type { NetworkBackend } from "./types";
 
-export type { DetachOptions, ModeAccepts, ModeDriver, NetworkBackend, Pin } from "./types";
+export type { DetachOptions, ModeDriver, NetworkBackend, Pin } from "./types";
 
 // Each backend's modules load only when a network of its kind is attached or detached: a
 // slirp4netns, pasta or none container loads neither.

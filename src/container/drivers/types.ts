@@ -38,23 +38,8 @@ export interface DetachOptions {
 	netnsGoing?: boolean;
 }
 
-/** What a network mode accepts in a setup request. */
-export interface ModeAccepts {
-	/** --publish */
-	ports: boolean;
-	/** --ip / --mac */
-	address: boolean;
-	/** --alias */
-	aliases: boolean;
-	/** --netns / --pid (a namespace of the container's own) */
-	netnsSource: boolean;
-	/** available to an unprivileged user */
-	rootless: boolean;
-}
-
 /** One network mode (none, host, ns, container, slirp4netns, bridge networks, …). */
 export interface ModeDriver {
-	readonly accepts: ModeAccepts;
 	/** connect / disconnect / reload manage this mode's networks. */
 	readonly hasNetworks: boolean;
 	/** Every refusal that needs the host (a missing binary, a bad option), before it changes. */
