@@ -3,16 +3,13 @@
 // The lifecycle asks this table and never branches on the mode itself. Teardown needs no entry:
 // it is driven by the record (helpers, networks, namespace), whatever made them.
 import type { NetworkMode } from "../state/schema";
-import type { Change } from "./change";
 import { backendFor, type ModeDriver } from "./drivers";
 import { attachNetwork, linksInUse } from "./networks";
 
 const passive: ModeDriver = {
 	hasNetworks: false,
 	async plan() {},
-	async up(ch: Change) {
-		return ch.c;
-	},
+	async up() {},
 };
 
 /** CNI or native networks: each attached through its backend, in sorted order. */
@@ -29,14 +26,13 @@ const networks: ModeDriver = {
 	},
 	async up(ch) {
 		const mode = ch.c.mode;
-		if (mode.mode !== "bridge") return ch.c;
+		if (mode.mode !== "bridge") return;
 		const inUse = linksInUse(ch.c);
 		for (const network of mode.networks) {
 			const pin = network === ch.c.portsNetwork ? { ip: ch.c.staticIP, mac: ch.c.staticMAC } : {};
 			await attachNetwork(ch, network, { pin, inUse });
 		}
 		await this.portsMoved?.(ch);
-		return ch.c;
 	},
 	async reload(ch) {
 		if (ch.rt.config.rootless) {
@@ -66,7 +62,7 @@ const slirp4netns: ModeDriver = {
 	},
 	async up(ch, plan) {
 		const { startSlirp } = await import("./drivers/slirp4netns");
-		return startSlirp(ch, plan as Parameters<typeof startSlirp>[1]);
+		await startSlirp(ch, plan as Parameters<typeof startSlirp>[1]);
 	},
 	async reload(ch) {
 		const { restartSlirp } = await import("./drivers/slirp4netns");
@@ -83,7 +79,7 @@ const pasta: ModeDriver = {
 	},
 	async up(ch, plan) {
 		const { startPastaFor } = await import("./drivers/pasta");
-		return startPastaFor(ch, plan as Parameters<typeof startPastaFor>[1]);
+		await startPastaFor(ch, plan as Parameters<typeof startPastaFor>[1]);
 	},
 	async reload(ch) {
 		const { restartPasta } = await import("./drivers/pasta");

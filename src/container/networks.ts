@@ -19,14 +19,14 @@ export function linksInUse(c: Container): Set<string> {
 }
 
 /**
- * Attaches `network` through the configured backend (an attached one, reattached, through its own);
- * the stored record on success.
+ * Attaches `network` through the configured backend (an attached one, reattached, through its own),
+ * recording the intent first and the result on success.
  */
 export async function attachNetwork(
 	ch: Change,
 	network: string,
 	opts: { pin?: Pin; inUse?: ReadonlySet<string> } = {},
-): Promise<Container> {
+): Promise<void> {
 	// A network already attached (a reattach) keeps the backend that attached it.
 	const kind = ch.c.networks.includes(network)
 		? backendOf(ch.c, network)
@@ -49,7 +49,7 @@ export async function attachNetwork(
 			ch.trySave((x) => withoutNetwork(x, network), []);
 		throw err;
 	}
-	return ch.save((x) => ({ ...x, results: { ...x.results, [network]: result } }));
+	ch.save((x) => ({ ...x, results: { ...x.results, [network]: result } }));
 }
 
 /**
@@ -69,7 +69,7 @@ export async function detachNetwork(
 }
 
 /** Sets an attached network up again with its old address and MAC (reload, moved ports). */
-export async function reattachNetwork(ch: Change, network: string): Promise<Container> {
+export async function reattachNetwork(ch: Change, network: string): Promise<void> {
 	const pin = pinFromResult(ch.c.results[network]);
 	try {
 		await (await backendFor(backendOf(ch.c, network))).detach(ch.rt, ch.c, network);
@@ -77,7 +77,7 @@ export async function reattachNetwork(ch: Change, network: string): Promise<Cont
 		// Expected after a firewall flush: the plugins cannot find what they want to delete.
 	}
 	// Still recorded (same interface, same backend): a kill here leaves a reload for gc to finish.
-	return attachNetwork(ch, network, { pin });
+	await attachNetwork(ch, network, { pin });
 }
 
 /** The record without `network` (its interface name stays reserved for a reconnect). */

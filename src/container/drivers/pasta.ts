@@ -17,7 +17,6 @@ import {
 	parsePastaOptions,
 } from "../../pasta/options";
 import type { PortRequest } from "../../ports/schema";
-import type { Container } from "../../state/schema";
 import type { Change } from "../change";
 
 /** The key of pasta's result among the container's results (it has no networks). */
@@ -94,7 +93,7 @@ function helper(p: StartedPasta) {
  * Starts pasta for the container's namespace; recorded as soon as it runs, so a failure later
  * (or a kill) still stops it at teardown or gc. Then what it configured is read and stored.
  */
-export async function startPastaFor(ch: Change, plan: PastaPlan): Promise<Container> {
+export async function startPastaFor(ch: Change, plan: PastaPlan): Promise<void> {
 	const { rt } = ch;
 	const netns = ch.c.netns;
 	if (!netns) throw new Error("pasta needs a network namespace");
@@ -127,16 +126,15 @@ export async function startPastaFor(ch: Change, plan: PastaPlan): Promise<Contai
 		logPath: `${tmpDir}/pasta-${ch.c.id}.log`,
 	});
 	if (started.warnings) log.info(`pasta logged warnings: ${JSON.stringify(started.warnings)}`);
-	let c = ch.save((x) => ({ ...x, helpers: [...x.helpers, helper(started)] }));
+	ch.save((x) => ({ ...x, helpers: [...x.helpers, helper(started)] }));
 	try {
 		const found = viaPid !== undefined ? readProc(viaPid) : readNetns(netns.path);
 		const result = pastaResult(found, dnsForward, netns.path);
-		c = ch.save((x) => ({ ...x, results: { ...x.results, [PASTA_RESULT]: result } }));
+		ch.save((x) => ({ ...x, results: { ...x.results, [PASTA_RESULT]: result } }));
 	} catch (e) {
 		// Only inspect's addresses depend on it; the container's network works.
-		log.warn(`${c.id}: cannot read what pasta configured: ${(e as Error).message}`);
+		log.warn(`${ch.c.id}: cannot read what pasta configured: ${(e as Error).message}`);
 	}
-	return c;
 }
 
 /** reload: whatever helper still runs is stopped, then pasta starts again as at setup. */

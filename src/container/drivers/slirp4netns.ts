@@ -15,7 +15,7 @@ import {
 	type SlirpOptions,
 	slirpGuestIP,
 } from "../../slirp/options";
-import type { Container, Helper } from "../../state/schema";
+import type { Helper } from "../../state/schema";
 import type { Change } from "../change";
 
 export interface SlirpPlan {
@@ -43,12 +43,11 @@ function helper(kind: Helper["kind"], p: StartedHelper, apiSocket?: string | nul
  * Starts slirp4netns into the container's namespace, then its port forwarding. Each helper is
  * recorded as soon as it runs, so a failure later (or a kill) still stops it at teardown or gc.
  */
-export async function startSlirp(ch: Change, plan: SlirpPlan): Promise<Container> {
+export async function startSlirp(ch: Change, plan: SlirpPlan): Promise<void> {
 	const { rt } = ch;
-	let c = ch.c;
-	const netns = c.netns;
+	const netns = ch.c.netns;
 	if (!netns) throw new Error("slirp4netns needs a network namespace");
-	const tmpDir = `${rt.config.runRoot}/${c.id}`;
+	const tmpDir = `${rt.config.runRoot}/${ch.c.id}`;
 	mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
 	// Rootless, the namespace is only reachable through the process (no bind mount to name it).
 	const viaPid = rt.config.rootless ? netns.pid : undefined;
@@ -58,28 +57,28 @@ export async function startSlirp(ch: Change, plan: SlirpPlan): Promise<Container
 		features: plan.slirp.features,
 		options: plan.options,
 		target,
-		containerId: c.id,
+		containerId: ch.c.id,
 		tmpDir,
-		hasPorts: c.ports.length > 0,
+		hasPorts: ch.c.ports.length > 0,
 	});
-	c = ch.save((x) => ({
+	ch.save((x) => ({
 		...x,
 		helpers: [...x.helpers, helper("slirp4netns", started, started.apiSocket)],
 	}));
-	if (c.ports.length === 0) return c;
+	if (ch.c.ports.length === 0) return;
 	if (plan.options.portHandler === "slirp4netns" && started.apiSocket) {
-		await publishViaSlirp(started.apiSocket, c.ports);
-		return c;
+		await publishViaSlirp(started.apiSocket, ch.c.ports);
+		return;
 	}
 	const fwd = await startRootlessport({
-		mappings: c.ports,
+		mappings: ch.c.ports,
 		netnsPath: netns.path,
 		childIP: slirpGuestIP(plan.options.cidr),
-		containerId: c.id,
+		containerId: ch.c.id,
 		tmpDir,
 		...(viaPid !== undefined ? { userns: `/proc/${viaPid}/ns/user` } : {}),
 	});
-	return ch.save((x) => ({
+	ch.save((x) => ({
 		...x,
 		helpers: [...x.helpers, helper("rootlessport", fwd)],
 	}));

@@ -46,9 +46,9 @@ export interface ModeDriver {
 	plan(rt: Runtime, req: SetupRequest): Promise<unknown>;
 	/**
 	 * Brings the mode up once the container's namespace exists, recording each step through the
-	 * change (so that a failure or a kill can be undone from the record); returns the record.
+	 * change (so that a failure or a kill can be undone from the record).
 	 */
-	up(ch: Change, plan: unknown): Promise<Container>;
+	up(ch: Change, plan: unknown): Promise<void>;
 	/**
 	 * Sets the mode up again in place (reload), keeping addresses; absent when there is nothing to
 	 * redo. Recorded as a reload operation: gc runs it again when the process died.
