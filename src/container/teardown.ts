@@ -3,13 +3,13 @@
 // teardown that failed half-way (a plugin's DEL, a kill) leaves only the rest for the next one.
 import { rmSync } from "node:fs";
 import { NotFoundError } from "../errors";
-import { stopHelper } from "../helpers/stop";
 import { log } from "../log";
 import { removeNetns } from "../netns";
 import type { Container } from "../state/schema";
 import { UnreadableRecordError } from "../state/store";
 import { Change } from "./change";
 import { claim } from "./guard";
+import { runDir, stopRecordedHelper } from "./helper-records";
 import { detachNetwork, withoutNetwork } from "./networks";
 import type { Runtime } from "./runtime";
 
@@ -75,14 +75,13 @@ export async function undoContainer(ch: Change, opts: TeardownOptions): Promise<
 	const bookkeeping: Error[] = [];
 	for (const h of [...ch.c.helpers]) {
 		try {
-			await stopHelper(h);
-			ch.trySave((x) => ({ ...x, helpers: x.helpers.filter((y) => y.pid !== h.pid) }), bookkeeping);
+			await stopRecordedHelper(ch, h, bookkeeping);
 		} catch (e) {
 			errors.push(e as Error);
 		}
 	}
 	// The per-container runtime dir (API socket, unlinked logs) goes with the container.
-	rmSync(`${rt.config.runRoot}/${ch.c.id}`, { recursive: true, force: true });
+	rmSync(runDir(rt, ch.c.id), { recursive: true, force: true });
 	// Only a namespace ctrnet created dies with its removal (a pinned one lives on in its process).
 	const netns0 = ch.c.netns;
 	const netnsGoing = !!netns0?.owned && netns0.pid === undefined && !opts.keepNetns;

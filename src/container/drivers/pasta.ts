@@ -1,10 +1,9 @@
 // --network pasta: pasta (from passt) for the container's namespace as podman 5 runs it: the
 // host's addresses and routes copied in, published ports forwarded by pasta itself (the server
 // sees the client's real address), pasta recorded as a helper and stopped at teardown and gc.
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { UsageError } from "../../errors";
-import { type StartedPasta, startPasta } from "../../helpers/pasta";
-import { stopHelper } from "../../helpers/stop";
+import { startPasta } from "../../helpers/pasta";
 import { log } from "../../log";
 import { listAddresses, listLinks, listRoutes, withNetlink } from "../../netlink";
 import { addressesFromProc, type PastaAddresses, pastaResult } from "../../pasta/addresses";
@@ -18,6 +17,7 @@ import {
 } from "../../pasta/options";
 import type { PortRequest } from "../../ports/schema";
 import type { Change } from "../change";
+import { makeRunDir, recordHelper, stopRecordedHelper } from "../helper-records";
 
 /** The key of pasta's result among the container's results (it has no networks). */
 export const PASTA_RESULT = "pasta";
@@ -85,10 +85,6 @@ function readProc(pid: number): PastaAddresses {
 	});
 }
 
-function helper(p: StartedPasta) {
-	return { kind: "pasta" as const, pid: p.pid, startTime: p.startTime };
-}
-
 /**
  * Starts pasta for the container's namespace; recorded as soon as it runs, so a failure later
  * (or a kill) still stops it at teardown or gc. Then what it configured is read and stored.
@@ -104,8 +100,7 @@ export async function startPastaFor(ch: Change, plan: PastaPlan): Promise<void> 
 			ch.c.ports.map((p) => ({ ...p, count: 1 })),
 		),
 	);
-	const tmpDir = `${rt.config.runRoot}/${ch.c.id}`;
-	mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+	const tmpDir = makeRunDir(rt, ch.c.id);
 	// Rootless, pasta joins the container's user namespace to configure its network namespace.
 	const viaPid = rt.config.rootless ? netns.pid : undefined;
 	const { args, dnsForward } = refuse(() =>
@@ -126,7 +121,7 @@ export async function startPastaFor(ch: Change, plan: PastaPlan): Promise<void> 
 		logPath: `${tmpDir}/pasta-${ch.c.id}.log`,
 	});
 	if (started.warnings) log.info(`pasta logged warnings: ${JSON.stringify(started.warnings)}`);
-	ch.save((x) => ({ ...x, helpers: [...x.helpers, helper(started)] }));
+	recordHelper(ch, "pasta", started);
 	try {
 		const found = viaPid !== undefined ? readProc(viaPid) : readNetns(netns.path);
 		const result = pastaResult(found, dnsForward, netns.path);
@@ -141,9 +136,6 @@ export async function startPastaFor(ch: Change, plan: PastaPlan): Promise<void> 
 export async function restartPasta(ch: Change): Promise<void> {
 	if (ch.c.mode.mode !== "pasta") return;
 	const plan = planPasta(ch.c.mode.options, []);
-	for (const h of [...ch.c.helpers]) {
-		await stopHelper(h);
-		ch.save((x) => ({ ...x, helpers: x.helpers.filter((y) => y.pid !== h.pid) }));
-	}
+	for (const h of [...ch.c.helpers]) await stopRecordedHelper(ch, h);
 	await startPastaFor(ch, plan);
 }
