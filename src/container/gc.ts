@@ -19,7 +19,7 @@ import { claimIfUnchanged } from "./guard";
 import { modeDriver } from "./modes";
 import { detachNetwork, withoutNetwork } from "./networks";
 import type { Runtime } from "./runtime";
-import { undoContainer } from "./teardown";
+import { salvageOrRemove, undoContainer } from "./teardown";
 
 export interface GcReport {
 	reclaimed: { id: string; reason: string }[];
@@ -96,13 +96,12 @@ export async function gc(rt: Runtime): Promise<GcReport> {
 	const report: GcReport = { reclaimed: [], repaired: [], failed: [] };
 	const { readable, unreadable } = rt.store.listAll();
 	for (const bad of unreadable) {
-		const salvaged = rt.store.salvage(bad.id);
+		const salvaged = salvageOrRemove(rt, bad.id);
 		if (salvaged) {
 			// Torn down below, as a record left half torn down.
-			readable.push(rt.store.tx(() => rt.store.put(salvaged)));
+			readable.push(salvaged);
 			continue;
 		}
-		rt.store.tx(() => rt.store.remove(bad.id));
 		log.warn(
 			`removed the unreadable record of ${bad.id} (${bad.problem}); what it set up is not undone`,
 		);

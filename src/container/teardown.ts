@@ -33,20 +33,31 @@ export async function teardownById(
 		c = rt.store.get(id);
 	} catch (e) {
 		if (!(e instanceof UnreadableRecordError)) throw e;
-		c = rt.store.salvage(id);
+		c = salvageOrRemove(rt, id);
 		if (!c) {
-			rt.store.tx(() => rt.store.remove(id));
 			log.warn(`${e.message}: removed it; what it set up, if anything, is not undone`);
 			return [];
 		}
 		log.warn(`${e.message}: tearing it down from what can be read`);
-		rt.store.tx(() => rt.store.put(c as Container));
 	}
 	if (!c) {
 		log.warn(`container ${id} is not known to ctrnet; nothing to tear down`);
 		return [];
 	}
 	return teardownContainer(rt, c, opts);
+}
+
+/**
+ * An unreadable record: what can be read of it is stored in its place, to be torn down; else it
+ * is removed, since nothing else could ever remove it. Undefined when it was removed.
+ */
+export function salvageOrRemove(rt: Runtime, id: string): Container | undefined {
+	const salvaged = rt.store.salvage(id);
+	if (!salvaged) {
+		rt.store.tx(() => rt.store.remove(id));
+		return undefined;
+	}
+	return rt.store.tx(() => rt.store.put(salvaged));
 }
 
 /** Claims the container, then undoes it. Returns the errors; none means the record is gone. */
