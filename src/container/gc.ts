@@ -13,7 +13,7 @@ import { netnsAlive } from "../netns";
 import { isSameProcessAlive } from "../process/identity";
 import type { Container, Operation } from "../state/schema";
 import { Change } from "./change";
-import { finishDisconnect } from "./connect";
+import { finishDisconnect, withoutConnect } from "./connect";
 import { removeOrphanStandIns } from "./drivers/cni-standin";
 import { claimIfUnchanged } from "./guard";
 import { modeDriver } from "./modes";
@@ -150,8 +150,7 @@ async function repair(ch: Change, op: Operation): Promise<void> {
 				ch.save((x) => withoutNetwork(x, op.network));
 			}
 		}
-		const { [op.network]: _a, ...aliases } = ch.c.aliases;
-		ch.save((x) => ({ ...x, aliases, portsNetwork: op.portsNetwork }));
+		ch.save((x) => withoutConnect(x, op.network, op.portsNetwork));
 	} else if (op.kind === "disconnect") {
 		await finishDisconnect(ch, op.network, true);
 		ch.rt.store.addEvent(ch.c.id, "disconnect", op.network);
