@@ -18,9 +18,7 @@ import {
 import type { PortRequest } from "../../ports/schema";
 import type { Change } from "../change";
 import { makeRunDir, recordHelper, stopRecordedHelper } from "../helper-records";
-
-/** The key of pasta's result among the container's results (it has no networks). */
-export const PASTA_RESULT = "pasta";
+import { PASTA_RESULT } from "../inspect";
 
 export interface PastaPlan {
 	binary: string;
