@@ -3,7 +3,7 @@
 // they move to the first remaining network (podman #10052), which keeps its IP and MAC.
 //
 // Each is one claimed operation recorded with its network: a kill -9 half-way leaves a record
-// that gc (recover.ts) repairs for that network only — a connect is undone, a disconnect finished —
+// that gc (gc.ts) repairs for that network only — a connect is undone, a disconnect finished —
 // while the container's other networks stay up.
 import { ConflictError, NotFoundError, UsageError } from "../errors";
 import type { Container } from "../state/schema";
