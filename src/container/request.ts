@@ -68,7 +68,7 @@ export function parseSetup(
 	raw: RawSetup,
 	defaultNetwork: string,
 	rootless: boolean,
-	rootlessNetwork: RootlessNetwork = "slirp4netns",
+	rootlessNetwork: RootlessNetwork,
 ): SetupRequest {
 	const id = validateId(raw.id);
 	const name = raw.name === undefined ? id : validateId(raw.name, "name");
