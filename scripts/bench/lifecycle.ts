@@ -74,6 +74,7 @@ async function library() {
 		{ id: "bench-lib", networks: [NET], publish: ["28092:80"], aliases: [] },
 		config.defaultNetwork,
 		false,
+		config.rootlessNetwork,
 	);
 	for (let i = 0; i < RUNS + 2; i++) {
 		runs = [];

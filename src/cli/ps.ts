@@ -1,6 +1,6 @@
 import { basicFromResult, buildInspect } from "../container/inspect";
 import { formatMapping } from "../ports/parse";
-import { isSameProcessAlive } from "../process/identity";
+import { isAlive } from "../process/identity";
 import { command } from "./command";
 import { outputFormat } from "./context";
 import { printJson, printTable } from "./output";
@@ -26,7 +26,7 @@ export default command({
 			helpers: c.helpers.map((h) => ({
 				kind: h.kind,
 				pid: h.pid,
-				running: isSameProcessAlive(h.pid, h.startTime),
+				running: isAlive(h),
 			})),
 		}));
 		if ((await outputFormat()) === "json") return printJson(rows);

@@ -1,8 +1,16 @@
-// Decisions about one container's attachments, pure: the interface name a network gets, and the
-// address an attachment keeps across a re-attach.
+// Decisions about one container's attachments, pure: the backend that detaches one, the interface
+// name a network gets, and the address an attachment keeps across a re-attach.
 import { type CniResult, parseResult } from "../cni";
-import type { Container } from "../state/schema";
+import type { Backend, Container } from "../state/schema";
 import type { Pin } from "./drivers/types";
+
+/**
+ * The backend an attached network was attached through: the recorded one, else cni (the only
+ * backend records written before backends were recorded knew).
+ */
+export function backendOf(c: Pick<Container, "backends">, network: string): Backend {
+	return c.backends[network] ?? "cni";
+}
 
 /**
  * The first ethN the container has never used and that is not taken in its namespace (`inUse`:

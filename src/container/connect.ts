@@ -3,7 +3,7 @@
 // they move to the first remaining network (podman #10052), which keeps its IP and MAC.
 //
 // Each is one claimed operation recorded with its network: a kill -9 half-way leaves a record
-// that gc (recover.ts) repairs for that network only — a connect is undone, a disconnect finished —
+// that gc (gc.ts) repairs for that network only — a connect is undone, a disconnect finished —
 // while the container's other networks stay up.
 import { ConflictError, NotFoundError, UsageError } from "../errors";
 import type { Container } from "../state/schema";
@@ -49,7 +49,7 @@ export async function connectContainer(
 		throw new ConflictError(`container ${id} is already connected to network ${network}`);
 	}
 	// NotFoundError before anything changes.
-	await backendFor(rt.config.networkBackend).prepare(rt, network);
+	await (await backendFor(rt.config.networkBackend)).prepare(rt, network);
 	const ch = new Change(
 		rt,
 		claim(rt, id, { kind: "connect", network, portsNetwork: before.portsNetwork }),
@@ -64,12 +64,9 @@ export async function connectContainer(
 		if (before.portsNetwork === null) await modeDriver(ch.c.mode.mode).portsMoved?.(ch);
 	} catch (err) {
 		// attachNetwork undid its attachment; put the rest of the record back as it was.
-		const { [network]: _a, ...aliasesBefore } = ch.c.aliases;
 		ch.trySave(
 			(x) => ({
-				...x,
-				aliases: aliasesBefore,
-				portsNetwork: before.portsNetwork,
+				...withoutConnect(x, network, before.portsNetwork),
 				status: "ready",
 				owner: null,
 				op: null,
@@ -79,6 +76,20 @@ export async function connectContainer(
 		throw err;
 	}
 	return finish(ch, "connect", network);
+}
+
+/**
+ * The record with what a connect to `network` added besides the attachment itself taken back: its
+ * aliases, and the ports' network as it was before (`portsNetwork`). Pure; a failed connect and
+ * gc (undoing a connect whose process died) both use it.
+ */
+export function withoutConnect(
+	c: Container,
+	network: string,
+	portsNetwork: string | null,
+): Container {
+	const { [network]: _a, ...aliases } = c.aliases;
+	return { ...c, aliases, portsNetwork };
 }
 
 export async function disconnectContainer(

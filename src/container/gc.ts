@@ -13,13 +13,13 @@ import { netnsAlive } from "../netns";
 import { isSameProcessAlive } from "../process/identity";
 import type { Container, Operation } from "../state/schema";
 import { Change } from "./change";
-import { finishDisconnect } from "./connect";
+import { finishDisconnect, withoutConnect } from "./connect";
 import { removeOrphanStandIns } from "./drivers/cni-standin";
 import { claimIfUnchanged } from "./guard";
 import { modeDriver } from "./modes";
 import { detachNetwork, withoutNetwork } from "./networks";
 import type { Runtime } from "./runtime";
-import { undoContainer } from "./teardown";
+import { salvageOrRemove, undoContainer } from "./teardown";
 
 export interface GcReport {
 	reclaimed: { id: string; reason: string }[];
@@ -96,13 +96,12 @@ export async function gc(rt: Runtime): Promise<GcReport> {
 	const report: GcReport = { reclaimed: [], repaired: [], failed: [] };
 	const { readable, unreadable } = rt.store.listAll();
 	for (const bad of unreadable) {
-		const salvaged = rt.store.salvage(bad.id);
+		const salvaged = salvageOrRemove(rt, bad.id);
 		if (salvaged) {
 			// Torn down below, as a record left half torn down.
-			readable.push(rt.store.tx(() => rt.store.put(salvaged)));
+			readable.push(salvaged);
 			continue;
 		}
-		rt.store.tx(() => rt.store.remove(bad.id));
 		log.warn(
 			`removed the unreadable record of ${bad.id} (${bad.problem}); what it set up is not undone`,
 		);
@@ -151,8 +150,7 @@ async function repair(ch: Change, op: Operation): Promise<void> {
 				ch.save((x) => withoutNetwork(x, op.network));
 			}
 		}
-		const { [op.network]: _a, ...aliases } = ch.c.aliases;
-		ch.save((x) => ({ ...x, aliases, portsNetwork: op.portsNetwork }));
+		ch.save((x) => withoutConnect(x, op.network, op.portsNetwork));
 	} else if (op.kind === "disconnect") {
 		await finishDisconnect(ch, op.network, true);
 		ch.rt.store.addEvent(ch.c.id, "disconnect", op.network);

@@ -1,13 +1,13 @@
 // One ctrnet process at a time changes a given container: the record names its owner and the
 // operation under way while a change is in progress. An owner that died (kill -9) leaves both in
-// the record, and gc (recover.ts) undoes or finishes exactly that operation.
+// the record, and gc (gc.ts) undoes or finishes exactly that operation.
 import { ConflictError } from "../errors";
 import { isSameProcessAlive, self } from "../process/identity";
 import type { Container, Operation } from "../state/schema";
 import type { Runtime } from "./runtime";
 
 /** True when the container is mid-change by another ctrnet process that is still running. */
-export function busy(c: Container): boolean {
+function busy(c: Container): boolean {
 	return (
 		c.owner !== null &&
 		c.owner.pid !== process.pid &&
@@ -15,9 +15,12 @@ export function busy(c: Container): boolean {
 	);
 }
 
-/** The status a container shows while `op` is under way. */
+/**
+ * The status a container shows while `op` is under way. A record knows three statuses: a connect,
+ * disconnect or reload shows "creating", as a setup does.
+ */
 function statusOf(op: Operation): Container["status"] {
-	return op.kind === "teardown" ? "removing" : op.kind === "setup" ? "creating" : "creating";
+	return op.kind === "teardown" ? "removing" : "creating";
 }
 
 /**

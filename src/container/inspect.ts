@@ -70,10 +70,14 @@ function emptyBasic(): BasicNetworkConfig {
 	};
 }
 
-/** podman's resultToBasicNetworkConfig: first v4 and first v6 on top, the rest as secondaries. */
+/** A stored result's basic config (ps, the forwarder); inspect reads each result once, below. */
 export function basicFromResult(raw: unknown): BasicNetworkConfig {
+	return basicOf(readResult(raw));
+}
+
+/** podman's resultToBasicNetworkConfig: first v4 and first v6 on top, the rest as secondaries. */
+function basicOf(r: CniResult | undefined): BasicNetworkConfig {
 	const out = emptyBasic();
-	const r = readResult(raw);
 	if (!r) return out;
 	const { interfaces, ips } = r;
 	for (const ip of ips) {
@@ -114,32 +118,37 @@ export function portBindings(
 }
 
 /** The bridge a result names: the first interface without a sandbox that is not the host veth. */
-function bridgeName(raw: unknown): string {
-	return readResult(raw)?.interfaces.find((i) => !i.sandbox)?.name ?? "";
+function bridgeName(r: CniResult | undefined): string {
+	return r?.interfaces.find((i) => !i.sandbox)?.name ?? "";
 }
+
+/** The key of pasta's result among the container's results (it has no networks). */
+export const PASTA_RESULT = "pasta";
 
 /** pasta's entry, named after the mode as podman names it ("pasta"); its addresses are copies. */
 export const PASTA_NOTE =
 	"pasta copied the host's addresses and routes into the container: IPAddress is the host's own address (reach the container through its published ports)";
 
-function pastaEntry(raw: unknown): NetworkEntry {
-	const nameservers = readResult(raw)?.dns.nameservers;
+function pastaEntry(r: CniResult | undefined, basic: BasicNetworkConfig): NetworkEntry {
+	const nameservers = r?.dns.nameservers;
 	return {
 		NetworkID: "pasta",
-		...basicFromResult(raw),
+		...basic,
 		// The forwarder pasta answers DNS on (--dns-forward), for the container's resolv.conf.
 		...(nameservers?.length ? { DNSServers: nameservers } : {}),
-		InterfaceName: readResult(raw)?.interfaces[0]?.name ?? "",
+		InterfaceName: r?.interfaces[0]?.name ?? "",
 		Note: PASTA_NOTE,
 	};
 }
 
 /**
  * The DNS a network gives the container: a native network with DNS on names its gateways and
- * dns.podman (netavark's rule); a CNI result carries what its DNS plugin (dnsname) reported.
+ * dns.podman (netavark's rule); a CNI result (`r`, the stored one read) carries what its DNS
+ * plugin (dnsname) reported.
  */
-export function dnsOf(
+function dnsOf(
 	stored: unknown,
+	r: CniResult | undefined,
 	name: string,
 	aliases: readonly string[],
 ): Pick<NetworkEntry, "DNSNames" | "DNSServers" | "DNSSearchDomains"> {
@@ -156,7 +165,7 @@ export function dnsOf(
 		servers = status.dns_server_ips;
 		search = status.dns_search_domains;
 	} else {
-		const dns = readResult(stored)?.dns;
+		const dns = r?.dns;
 		servers = dns?.nameservers ?? [];
 		search = dns?.search ?? (dns?.domain ? [dns.domain] : []);
 	}
@@ -166,29 +175,37 @@ export function dnsOf(
 
 export function buildInspect(c: Container): InspectObject {
 	const networks: Record<string, NetworkEntry> = {};
-	if (c.mode.mode === "pasta") networks.pasta = pastaEntry(c.results.pasta);
-	for (const net of c.networks) {
+	// The top-level fields: the first network's, else pasta's, else empty.
+	let top = emptyBasic();
+	let bridge = "";
+	// Each stored result is read (validated) once.
+	if (c.mode.mode === "pasta") {
+		const r = readResult(c.results[PASTA_RESULT]);
+		top = basicOf(r);
+		networks.pasta = pastaEntry(r, top);
+	}
+	for (const [i, net] of c.networks.entries()) {
+		const r = readResult(c.results[net]);
+		const basic = basicOf(r);
 		const aliases = c.aliases[net];
 		networks[net] = {
 			NetworkID: net,
-			...basicFromResult(c.results[net]),
+			...basic,
 			...(aliases?.length ? { Aliases: aliases } : {}),
-			...dnsOf(c.results[net], c.name, aliases ?? []),
+			...dnsOf(c.results[net], r, c.name, aliases ?? []),
 			InterfaceName: c.interfaces[net] ?? "",
 		};
+		if (i === 0) {
+			top = basic;
+			bridge = bridgeName(r);
+		}
 	}
-	const first = c.networks[0];
-	const top = first
-		? basicFromResult(c.results[first])
-		: c.mode.mode === "pasta"
-			? basicFromResult(c.results.pasta)
-			: emptyBasic();
 	return {
 		Id: c.id,
 		Name: c.name,
 		NetworkSettings: {
 			...top,
-			Bridge: first ? bridgeName(c.results[first]) : "",
+			Bridge: bridge,
 			SandboxID: c.id,
 			SandboxKey: c.netns?.path ?? "",
 			HairpinMode: false,

@@ -1,17 +1,28 @@
 // What each network mode accepts in a setup request, as pure data: parseSetup checks a request
-// against it, and the mode table (modes.ts) carries it with each driver.
+// against it. Every mode is available rootless too (networks in the user's rootless netns,
+// DESIGN 13).
 import type { NetworkMode } from "../state/schema";
-import type { ModeAccepts } from "./drivers/types";
+
+/** What a network mode accepts in a setup request. */
+export interface ModeAccepts {
+	/** --publish */
+	ports: boolean;
+	/** --ip / --mac */
+	address: boolean;
+	/** --alias */
+	aliases: boolean;
+	/** --netns / --pid (a namespace of the container's own) */
+	netnsSource: boolean;
+}
 
 export const ACCEPTS: Record<NetworkMode["mode"], ModeAccepts> = {
-	none: { ports: false, address: false, aliases: false, netnsSource: true, rootless: true },
-	host: { ports: false, address: false, aliases: false, netnsSource: false, rootless: true },
-	ns: { ports: false, address: false, aliases: false, netnsSource: false, rootless: true },
-	container: { ports: false, address: false, aliases: false, netnsSource: false, rootless: true },
-	slirp4netns: { ports: true, address: false, aliases: false, netnsSource: true, rootless: true },
-	pasta: { ports: true, address: false, aliases: false, netnsSource: true, rootless: true },
-	// Rootless too: in the user's rootless netns (DESIGN 13).
-	bridge: { ports: true, address: true, aliases: true, netnsSource: true, rootless: true },
+	none: { ports: false, address: false, aliases: false, netnsSource: true },
+	host: { ports: false, address: false, aliases: false, netnsSource: false },
+	ns: { ports: false, address: false, aliases: false, netnsSource: false },
+	container: { ports: false, address: false, aliases: false, netnsSource: false },
+	slirp4netns: { ports: true, address: false, aliases: false, netnsSource: true },
+	pasta: { ports: true, address: false, aliases: false, netnsSource: true },
+	bridge: { ports: true, address: true, aliases: true, netnsSource: true },
 };
 
 /** The modes that accept `what`, for messages ("--publish needs bridge or slirp4netns"). */

@@ -1,29 +1,24 @@
-// Every network mode in one table: what a setup request may carry with it, whether connect /
-// disconnect / reload manage its networks, and how it is planned and brought up. The lifecycle
-// asks this table and never branches on the mode itself. Teardown needs no entry: it is driven
-// by the record (helpers, networks, namespace), whatever made them.
+// Every network mode in one table: whether connect / disconnect / reload manage its networks, and
+// how it is planned and brought up (what a setup request may carry with it is in mode-rules.ts).
+// The lifecycle asks this table and never branches on the mode itself. Teardown needs no entry:
+// it is driven by the record (helpers, networks, namespace), whatever made them.
 import type { NetworkMode } from "../state/schema";
-import type { Change } from "./change";
-import type { ModeDriver } from "./drivers";
-import { ACCEPTS } from "./mode-rules";
+import { backendFor, type ModeDriver } from "./drivers";
 import { attachNetwork, linksInUse } from "./networks";
 
-const passive: Omit<ModeDriver, "accepts"> = {
+const passive: ModeDriver = {
 	hasNetworks: false,
 	async plan() {},
-	async up(ch: Change) {
-		return ch.c;
-	},
+	async up() {},
 };
 
 /** CNI or native networks: each attached through its backend, in sorted order. */
-const networks: Omit<ModeDriver, "accepts"> = {
+const networks: ModeDriver = {
 	hasNetworks: true,
 	async plan(rt, req) {
 		if (req.mode.mode !== "bridge") return;
-		const { backendFor } = await import("./drivers");
 		// Every network must exist before anything changes (the default one is written here).
-		const backend = backendFor(rt.config.networkBackend);
+		const backend = await backendFor(rt.config.networkBackend);
 		for (const n of req.mode.networks) await backend.prepare(rt, n);
 		// Rootless: the networks live in the user's rootless netns (made now, when missing).
 		if (rt.config.rootless)
@@ -31,14 +26,13 @@ const networks: Omit<ModeDriver, "accepts"> = {
 	},
 	async up(ch) {
 		const mode = ch.c.mode;
-		if (mode.mode !== "bridge") return ch.c;
+		if (mode.mode !== "bridge") return;
 		const inUse = linksInUse(ch.c);
 		for (const network of mode.networks) {
 			const pin = network === ch.c.portsNetwork ? { ip: ch.c.staticIP, mac: ch.c.staticMAC } : {};
 			await attachNetwork(ch, network, { pin, inUse });
 		}
 		await this.portsMoved?.(ch);
-		return ch.c;
 	},
 	async reload(ch) {
 		if (ch.rt.config.rootless) {
@@ -59,7 +53,7 @@ const networks: Omit<ModeDriver, "accepts"> = {
 	},
 };
 
-const slirp4netns: Omit<ModeDriver, "accepts"> = {
+const slirp4netns: ModeDriver = {
 	hasNetworks: false,
 	async plan(_rt, req) {
 		if (req.mode.mode !== "slirp4netns") return;
@@ -68,7 +62,7 @@ const slirp4netns: Omit<ModeDriver, "accepts"> = {
 	},
 	async up(ch, plan) {
 		const { startSlirp } = await import("./drivers/slirp4netns");
-		return startSlirp(ch, plan as Parameters<typeof startSlirp>[1]);
+		await startSlirp(ch, plan as Parameters<typeof startSlirp>[1]);
 	},
 	async reload(ch) {
 		const { restartSlirp } = await import("./drivers/slirp4netns");
@@ -76,7 +70,7 @@ const slirp4netns: Omit<ModeDriver, "accepts"> = {
 	},
 };
 
-const pasta: Omit<ModeDriver, "accepts"> = {
+const pasta: ModeDriver = {
 	hasNetworks: false,
 	async plan(_rt, req) {
 		if (req.mode.mode !== "pasta") return;
@@ -85,7 +79,7 @@ const pasta: Omit<ModeDriver, "accepts"> = {
 	},
 	async up(ch, plan) {
 		const { startPastaFor } = await import("./drivers/pasta");
-		return startPastaFor(ch, plan as Parameters<typeof startPastaFor>[1]);
+		await startPastaFor(ch, plan as Parameters<typeof startPastaFor>[1]);
 	},
 	async reload(ch) {
 		const { restartPasta } = await import("./drivers/pasta");
@@ -93,7 +87,7 @@ const pasta: Omit<ModeDriver, "accepts"> = {
 	},
 };
 
-const DRIVERS: Record<NetworkMode["mode"], Omit<ModeDriver, "accepts">> = {
+const DRIVERS: Record<NetworkMode["mode"], ModeDriver> = {
 	none: passive,
 	host: passive,
 	ns: passive,
@@ -104,5 +98,5 @@ const DRIVERS: Record<NetworkMode["mode"], Omit<ModeDriver, "accepts">> = {
 };
 
 export function modeDriver(mode: NetworkMode["mode"]): ModeDriver {
-	return { ...DRIVERS[mode], accepts: ACCEPTS[mode] };
+	return DRIVERS[mode];
 }

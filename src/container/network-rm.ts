@@ -1,6 +1,7 @@
 // `network rm` as the container lifecycle sees it: a network that containers in ctrnet's state
 // use is refused, or with --force they are disconnected first (through the lifecycle, so each
 // record stays right and a kill half-way is repaired by gc like any disconnect).
+import { backendOf } from "./attachments";
 import { disconnectContainer } from "./connect";
 import type { Runtime } from "./runtime";
 
@@ -9,10 +10,7 @@ export async function removeNetworkInUse(rt: Runtime, name: string, force: boole
 	const users = () =>
 		rt.store
 			.list()
-			.filter(
-				(c) =>
-					c.networks.includes(name) && (c.backends[name] ?? "cni") === rt.config.networkBackend,
-			)
+			.filter((c) => c.networks.includes(name) && backendOf(c, name) === rt.config.networkBackend)
 			.map((c) => c.id);
 	const detach = async (network: string, ids: string[]) => {
 		for (const id of ids) await disconnectContainer(rt, network, id, true);

@@ -9,13 +9,13 @@ const SINGLE = new Set(["none", "host", "private", "default", ""]);
 
 /**
  * `values` are the --network flags as given (each may hold commas). No value means the default:
- * the default network as root, `rootlessNetwork` (slirp4netns unless configured) rootless.
+ * the default network as root, `rootlessNetwork` (the configured one) rootless.
  */
 export function parseNetworkSpecs(
 	values: string[],
 	defaultNetwork: string,
 	rootless: boolean,
-	rootlessNetwork: RootlessNetwork = "slirp4netns",
+	rootlessNetwork: RootlessNetwork,
 ): NetworkMode {
 	const fallback = (): NetworkMode =>
 		rootless

@@ -4,7 +4,7 @@
 // already undone, takes the intent out again.
 import { listLinks, withNetlink } from "../netlink";
 import type { Container } from "../state/schema";
-import { interfaceFor, pinFromResult } from "./attachments";
+import { backendOf, interfaceFor, pinFromResult } from "./attachments";
 import type { Change } from "./change";
 import { backendFor, type DetachOptions, type Pin } from "./drivers";
 
@@ -18,14 +18,20 @@ export function linksInUse(c: Container): Set<string> {
 	}
 }
 
-/** Attaches `network` through the configured backend; the stored record on success. */
+/**
+ * Attaches `network` through the configured backend (an attached one, reattached, through its own),
+ * recording the intent first and the result on success.
+ */
 export async function attachNetwork(
 	ch: Change,
 	network: string,
 	opts: { pin?: Pin; inUse?: ReadonlySet<string> } = {},
-): Promise<Container> {
-	const kind = ch.c.backends[network] ?? ch.rt.config.networkBackend;
-	const backend = backendFor(kind);
+): Promise<void> {
+	// A network already attached (a reattach) keeps the backend that attached it.
+	const kind = ch.c.networks.includes(network)
+		? backendOf(ch.c, network)
+		: ch.rt.config.networkBackend;
+	const backend = await backendFor(kind);
 	const ifname = interfaceFor(ch.c, network, opts.inUse);
 	ch.save((x) => ({
 		...x,
@@ -43,7 +49,7 @@ export async function attachNetwork(
 			ch.trySave((x) => withoutNetwork(x, network), []);
 		throw err;
 	}
-	return ch.save((x) => ({ ...x, results: { ...x.results, [network]: result } }));
+	ch.save((x) => ({ ...x, results: { ...x.results, [network]: result } }));
 }
 
 /**
@@ -57,21 +63,21 @@ export async function detachNetwork(
 	bookkeeping?: Error[],
 	opts: DetachOptions = {},
 ): Promise<void> {
-	await backendFor(ch.c.backends[network] ?? "cni").detach(ch.rt, ch.c, network, opts);
+	await (await backendFor(backendOf(ch.c, network))).detach(ch.rt, ch.c, network, opts);
 	if (bookkeeping) ch.trySave((x) => withoutNetwork(x, network), bookkeeping);
 	else ch.save((x) => withoutNetwork(x, network));
 }
 
 /** Sets an attached network up again with its old address and MAC (reload, moved ports). */
-export async function reattachNetwork(ch: Change, network: string): Promise<Container> {
+export async function reattachNetwork(ch: Change, network: string): Promise<void> {
 	const pin = pinFromResult(ch.c.results[network]);
 	try {
-		await backendFor(ch.c.backends[network] ?? "cni").detach(ch.rt, ch.c, network);
+		await (await backendFor(backendOf(ch.c, network))).detach(ch.rt, ch.c, network);
 	} catch {
 		// Expected after a firewall flush: the plugins cannot find what they want to delete.
 	}
 	// Still recorded (same interface, same backend): a kill here leaves a reload for gc to finish.
-	return attachNetwork(ch, network, { pin });
+	await attachNetwork(ch, network, { pin });
 }
 
 /** The record without `network` (its interface name stays reserved for a reconnect). */

@@ -68,7 +68,7 @@ export function parseSetup(
 	raw: RawSetup,
 	defaultNetwork: string,
 	rootless: boolean,
-	rootlessNetwork: RootlessNetwork = "slirp4netns",
+	rootlessNetwork: RootlessNetwork,
 ): SetupRequest {
 	const id = validateId(raw.id);
 	const name = raw.name === undefined ? id : validateId(raw.name, "name");
@@ -108,11 +108,6 @@ export function parseSetup(
 	}
 	if (!accepts.netnsSource && netns.kind !== "create") {
 		throw new UsageError(`--netns and --pid cannot be used with --network ${mode.mode}`);
-	}
-	if (rootless && !accepts.rootless) {
-		throw new UsageError(
-			`--network ${mode.mode} needs root; rootless containers use ${modesAccepting("rootless").replace(/ or /g, ", ")}`,
-		);
 	}
 	return { id, name, netns, mode, ip: raw.ip, mac, ports, aliases };
 }

@@ -3,13 +3,13 @@
 // teardown that failed half-way (a plugin's DEL, a kill) leaves only the rest for the next one.
 import { rmSync } from "node:fs";
 import { NotFoundError } from "../errors";
-import { stopHelper } from "../helpers/stop";
 import { log } from "../log";
 import { removeNetns } from "../netns";
 import type { Container } from "../state/schema";
 import { UnreadableRecordError } from "../state/store";
 import { Change } from "./change";
 import { claim } from "./guard";
+import { runDir, stopRecordedHelper } from "./helper-records";
 import { detachNetwork, withoutNetwork } from "./networks";
 import type { Runtime } from "./runtime";
 
@@ -33,20 +33,31 @@ export async function teardownById(
 		c = rt.store.get(id);
 	} catch (e) {
 		if (!(e instanceof UnreadableRecordError)) throw e;
-		c = rt.store.salvage(id);
+		c = salvageOrRemove(rt, id);
 		if (!c) {
-			rt.store.tx(() => rt.store.remove(id));
 			log.warn(`${e.message}: removed it; what it set up, if anything, is not undone`);
 			return [];
 		}
 		log.warn(`${e.message}: tearing it down from what can be read`);
-		rt.store.tx(() => rt.store.put(c as Container));
 	}
 	if (!c) {
 		log.warn(`container ${id} is not known to ctrnet; nothing to tear down`);
 		return [];
 	}
 	return teardownContainer(rt, c, opts);
+}
+
+/**
+ * An unreadable record: what can be read of it is stored in its place, to be torn down; else it
+ * is removed, since nothing else could ever remove it. Undefined when it was removed.
+ */
+export function salvageOrRemove(rt: Runtime, id: string): Container | undefined {
+	const salvaged = rt.store.salvage(id);
+	if (!salvaged) {
+		rt.store.tx(() => rt.store.remove(id));
+		return undefined;
+	}
+	return rt.store.tx(() => rt.store.put(salvaged));
 }
 
 /** Claims the container, then undoes it. Returns the errors; none means the record is gone. */
@@ -75,14 +86,13 @@ export async function undoContainer(ch: Change, opts: TeardownOptions): Promise<
 	const bookkeeping: Error[] = [];
 	for (const h of [...ch.c.helpers]) {
 		try {
-			await stopHelper(h);
-			ch.trySave((x) => ({ ...x, helpers: x.helpers.filter((y) => y.pid !== h.pid) }), bookkeeping);
+			await stopRecordedHelper(ch, h, bookkeeping);
 		} catch (e) {
 			errors.push(e as Error);
 		}
 	}
 	// The per-container runtime dir (API socket, unlinked logs) goes with the container.
-	rmSync(`${rt.config.runRoot}/${ch.c.id}`, { recursive: true, force: true });
+	rmSync(runDir(rt, ch.c.id), { recursive: true, force: true });
 	// Only a namespace ctrnet created dies with its removal (a pinned one lives on in its process).
 	const netns0 = ch.c.netns;
 	const netnsGoing = !!netns0?.owned && netns0.pid === undefined && !opts.keepNetns;

@@ -27,7 +27,7 @@ export function hookSetupRequest(
 	netns: BundleNetns,
 	defaultNetwork: string,
 	rootless: boolean,
-	rootlessNetwork: RootlessNetwork = "slirp4netns",
+	rootlessNetwork: RootlessNetwork,
 ): SetupRequest | null {
 	const raw = rawFromAnnotations(state.id, state.annotations);
 	const mode = asAnnotations(() =>

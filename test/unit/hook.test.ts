@@ -26,7 +26,7 @@ const state = (over: Partial<OciState> = {}): OciState => ({
 });
 const own = { kind: "own" } as const;
 const req = (s: OciState, ns: Parameters<typeof hookSetupRequest>[1] = own) =>
-	hookSetupRequest(s, ns, "ctrnet", false);
+	hookSetupRequest(s, ns, "ctrnet", false, "slirp4netns");
 
 describe("OCI state", () => {
 	test("runc's createRuntime and poststop states parse", () => {

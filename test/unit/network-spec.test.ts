@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import { parseNetworkSpecs } from "../../src/container/network-spec";
 
-const p = (v: string[], rootless = false) => parseNetworkSpecs(v, "ctrnet", rootless);
+const p = (v: string[], rootless = false) =>
+	parseNetworkSpecs(v, "ctrnet", rootless, "slirp4netns");
 
 test("defaults: the default network as root, slirp4netns rootless", () => {
 	expect(p([])).toEqual({ mode: "bridge", networks: ["ctrnet"] });

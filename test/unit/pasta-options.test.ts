@@ -16,7 +16,8 @@ import {
 import type { PortRequest } from "../../src/ports/schema";
 
 describe("--network grammar", () => {
-	const p = (v: string[], rootless = false) => parseNetworkSpecs(v, "ctrnet", rootless);
+	const p = (v: string[], rootless = false) =>
+		parseNetworkSpecs(v, "ctrnet", rootless, "slirp4netns");
 	test("pasta, with options: every comma starts another argument (podman)", () => {
 		expect(p(["pasta"])).toEqual({ mode: "pasta", options: [] });
 		expect(p(["pasta:"])).toEqual({ mode: "pasta", options: [] });
@@ -41,15 +42,15 @@ describe("--network grammar", () => {
 	});
 	test("setup: pasta takes --publish and --pid, not --ip or --alias", () => {
 		const raw = { id: "c", networks: ["pasta"], publish: ["8080:80"], aliases: [], pid: "9" };
-		expect(parseSetup(raw, "ctrnet", true)).toMatchObject({
+		expect(parseSetup(raw, "ctrnet", true, "slirp4netns")).toMatchObject({
 			mode: { mode: "pasta" },
 			netns: { kind: "pid", pid: 9 },
 			ports: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }],
 		});
-		expect(() => parseSetup({ ...raw, ip: "10.0.0.2" }, "ctrnet", false)).toThrow(
+		expect(() => parseSetup({ ...raw, ip: "10.0.0.2" }, "ctrnet", false, "slirp4netns")).toThrow(
 			/--ip and --mac need a network, not --network pasta/,
 		);
-		expect(() => parseSetup({ ...raw, aliases: ["x"] }, "ctrnet", false)).toThrow(
+		expect(() => parseSetup({ ...raw, aliases: ["x"] }, "ctrnet", false, "slirp4netns")).toThrow(
 			/--alias needs a network, not --network pasta/,
 		);
 		const noNet = { id: "c", networks: [], publish: [], aliases: [] };
@@ -65,7 +66,7 @@ describe("--network grammar", () => {
 			annotations: { "io.ctrnet.network": "pasta:-I,eth7", "io.ctrnet.publish": "8080:80" },
 		};
 		const own = { kind: "own" } as const;
-		expect(hookSetupRequest(state, own, "ctrnet", true)?.mode).toEqual({
+		expect(hookSetupRequest(state, own, "ctrnet", true, "slirp4netns")?.mode).toEqual({
 			mode: "pasta",
 			options: ["-I", "eth7"],
 		});

@@ -17,7 +17,7 @@ const raw = (over: Partial<RawSetup> = {}): RawSetup => ({
 	...over,
 });
 const setup = (over: Partial<RawSetup> = {}, rootless = false) =>
-	parseSetup(raw(over), "ctrnet", rootless);
+	parseSetup(raw(over), "ctrnet", rootless, "slirp4netns");
 
 describe("parseSetup refuses, with its message", () => {
 	const cases: [string, Partial<RawSetup>, boolean, RegExp][] = [

@@ -4,16 +4,17 @@
 // user's rootless netns (DESIGN 13), where the networks' bridges are.
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import type { NetworkConfigList } from "../../cni";
-import { Cni, findNetwork } from "../../cni";
+import { Cni, cacheFile, findNetwork } from "../../cni";
 import { withFileLock } from "../../files/lock";
 import { ensureDefaultNetwork, networkLockPath } from "../../network";
+import type { Container } from "../../state/schema";
 import type { Runtime } from "../runtime";
 import { runtimeConf } from "./cni-conf";
 import { withStandIn } from "./cni-standin";
 import type { NetworkBackend } from "./types";
 
 /** The network's config; the default network is written on first use. */
-export async function networkList(rt: Runtime, network: string): Promise<NetworkConfigList> {
+async function networkList(rt: Runtime, network: string): Promise<NetworkConfigList> {
 	if (network === rt.config.defaultNetwork) return ensureDefaultNetwork(rt.config);
 	return findNetwork(rt.config.cniConfigDir, network);
 }
@@ -41,9 +42,10 @@ async function cniFor(rt: Runtime): Promise<Cni | undefined> {
  * The rootless netns is gone (and the bridges, rules and interfaces with it): what is left of an
  * attachment is its cache entry and host-local's lease file in the user's own dir.
  */
-async function forgetRootless(rt: Runtime, containerId: string, network: string, ifName: string) {
+async function forgetRootless(rt: Runtime, c: Container, network: string) {
 	const { rootlessDirs } = await import("../../rootless/netns");
-	rmSync(`${rt.config.cniCacheDir}/results/${network}-${containerId}-${ifName}`, { force: true });
+	// libcni's name, hashed when too long (as the ADD that wrote it named it).
+	rmSync(cacheFile(rt.config.cniCacheDir, network, runtimeConf(c, network)), { force: true });
 	const dir = `${rootlessDirs(rt.config).cniData}/networks/${network}`;
 	let files: string[] = [];
 	try {
@@ -53,7 +55,7 @@ async function forgetRootless(rt: Runtime, containerId: string, network: string,
 	}
 	for (const f of files) {
 		try {
-			if (readFileSync(`${dir}/${f}`, "utf8").split(/\s/)[0] === containerId) rmSync(`${dir}/${f}`);
+			if (readFileSync(`${dir}/${f}`, "utf8").split(/\s/)[0] === c.id) rmSync(`${dir}/${f}`);
 		} catch {
 			// not a lease
 		}
@@ -87,28 +89,23 @@ export const cniBackend: NetworkBackend = {
 	/** DEL with the cached config when there is one (it is what ADD used), else the current file. */
 	async detach(rt, c, network) {
 		const cni = await cniFor(rt);
-		if (!cni) return forgetRootless(rt, c.id, network, c.interfaces[network] ?? "");
+		if (!cni) return forgetRootless(rt, c, network);
+		const current = async (): Promise<NetworkConfigList | undefined> => {
+			try {
+				return await networkList(rt, network);
+			} catch {
+				return undefined; // the conflist is gone: DEL from the cache alone
+			}
+		};
 		if (rt.config.rootless) {
 			// No stand-in rootless (it needs root); a DEL without the namespace still releases.
 			const { netnsAlive } = await import("../../netns/host");
 			const x = c.netns && !netnsAlive(c.netns.path) ? { ...c, netns: null } : c;
-			let list: NetworkConfigList | undefined;
-			try {
-				list = await networkList(rt, network);
-			} catch {
-				list = undefined;
-			}
-			await cni.delNetworkList(list, runtimeConf(x, network), network);
+			await cni.delNetworkList(await current(), runtimeConf(x, network), network);
 			return;
 		}
 		await withStandIn(rt, c, network, async (x) => {
-			let list: NetworkConfigList | undefined;
-			try {
-				list = await networkList(rt, network);
-			} catch {
-				list = undefined; // the conflist is gone: DEL from the cache alone
-			}
-			await rt.cni.delNetworkList(list, runtimeConf(x, network), network);
+			await rt.cni.delNetworkList(await current(), runtimeConf(x, network), network);
 		});
 	},
 };

@@ -4,11 +4,11 @@
 // (IPv6 has no route_localnet: the kernel never routes a ::1 source off the host). The forwarder
 // dials the container's address on the ports' network; when that changes (a disconnect moved the
 // ports) it is told through its reload socket instead of being restarted.
-import { mkdirSync } from "node:fs";
 import { ConflictError } from "../../errors";
 import type { PortMapping } from "../../ports/schema";
 import type { Container } from "../../state/schema";
 import type { Change } from "../change";
+import { makeRunDir, recordHelper, runDir } from "../helper-records";
 import { basicFromResult } from "../inspect";
 
 export interface ForwarderPlace {
@@ -37,16 +37,15 @@ export async function syncForwarder(
 	if (mappings.length === 0) return;
 	const c = ch.c;
 	const ip = portsIP(c, preferV6);
-	const tmpDir = `${ch.rt.config.runRoot}/${c.id}`;
 	if (forwarder(c)) {
 		if (!ip) return;
 		const { reloadChildIP } = await import("../../rootlessport/reload");
-		await reloadChildIP(tmpDir, c.id, ip);
+		await reloadChildIP(runDir(ch.rt, c.id), c.id, ip);
 		return;
 	}
 	if (!ip) throw new ConflictError(`container ${c.id} has no address on ${c.portsNetwork}`);
 	const { startRootlessport } = await import("../../helpers/rootlessport");
-	mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+	const tmpDir = makeRunDir(ch.rt, c.id);
 	const fwd = await startRootlessport({
 		mappings: [...mappings],
 		netnsPath: place.netnsPath,
@@ -56,10 +55,7 @@ export async function syncForwarder(
 		tmpDir,
 		reloadable: true,
 	});
-	ch.save((x) => ({
-		...x,
-		helpers: [...x.helpers, { kind: "rootlessport", pid: fwd.pid, startTime: fwd.startTime }],
-	}));
+	recordHelper(ch, "rootlessport", fwd);
 }
 
 /** As root: the `[::1]` ports (the rest are the backends' own). */

@@ -14,6 +14,7 @@ import { nativeNetwork } from "../../netconf/manage";
 import { ipamDriver, type NetworkDef } from "../../netconf/schema";
 import { toNetworkDef } from "../../netconf/validate";
 import type { Container } from "../../state/schema";
+import { backendOf } from "../attachments";
 import type { Runtime } from "../runtime";
 import type { NetworkBackend } from "./types";
 
@@ -42,7 +43,7 @@ function refuseForeignBridge(rt: Runtime, def: NetworkDef): void {
 	if (def.driver !== "bridge") return;
 	for (const c of rt.store.cniNeighboursMentioning(def.network_interface)) {
 		for (const n of c.networks) {
-			if ((c.backends[n] ?? "cni") !== "cni") continue;
+			if (backendOf(c, n) !== "cni") continue;
 			const bridge = (c.results[n] as Partial<CniResult> | undefined)?.interfaces?.find(
 				(i) => !i.sandbox,
 			)?.name;

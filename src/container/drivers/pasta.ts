@@ -1,10 +1,9 @@
 // --network pasta: pasta (from passt) for the container's namespace as podman 5 runs it: the
 // host's addresses and routes copied in, published ports forwarded by pasta itself (the server
 // sees the client's real address), pasta recorded as a helper and stopped at teardown and gc.
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { UsageError } from "../../errors";
-import { type StartedPasta, startPasta } from "../../helpers/pasta";
-import { stopHelper } from "../../helpers/stop";
+import { startPasta } from "../../helpers/pasta";
 import { log } from "../../log";
 import { listAddresses, listLinks, listRoutes, withNetlink } from "../../netlink";
 import { addressesFromProc, type PastaAddresses, pastaResult } from "../../pasta/addresses";
@@ -17,11 +16,9 @@ import {
 	parsePastaOptions,
 } from "../../pasta/options";
 import type { PortRequest } from "../../ports/schema";
-import type { Container } from "../../state/schema";
 import type { Change } from "../change";
-
-/** The key of pasta's result among the container's results (it has no networks). */
-export const PASTA_RESULT = "pasta";
+import { makeRunDir, recordHelper, stopRecordedHelper } from "../helper-records";
+import { PASTA_RESULT } from "../inspect";
 
 export interface PastaPlan {
 	binary: string;
@@ -86,15 +83,11 @@ function readProc(pid: number): PastaAddresses {
 	});
 }
 
-function helper(p: StartedPasta) {
-	return { kind: "pasta" as const, pid: p.pid, startTime: p.startTime };
-}
-
 /**
  * Starts pasta for the container's namespace; recorded as soon as it runs, so a failure later
  * (or a kill) still stops it at teardown or gc. Then what it configured is read and stored.
  */
-export async function startPastaFor(ch: Change, plan: PastaPlan): Promise<Container> {
+export async function startPastaFor(ch: Change, plan: PastaPlan): Promise<void> {
 	const { rt } = ch;
 	const netns = ch.c.netns;
 	if (!netns) throw new Error("pasta needs a network namespace");
@@ -105,8 +98,7 @@ export async function startPastaFor(ch: Change, plan: PastaPlan): Promise<Contai
 			ch.c.ports.map((p) => ({ ...p, count: 1 })),
 		),
 	);
-	const tmpDir = `${rt.config.runRoot}/${ch.c.id}`;
-	mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+	const tmpDir = makeRunDir(rt, ch.c.id);
 	// Rootless, pasta joins the container's user namespace to configure its network namespace.
 	const viaPid = rt.config.rootless ? netns.pid : undefined;
 	const { args, dnsForward } = refuse(() =>
@@ -127,25 +119,21 @@ export async function startPastaFor(ch: Change, plan: PastaPlan): Promise<Contai
 		logPath: `${tmpDir}/pasta-${ch.c.id}.log`,
 	});
 	if (started.warnings) log.info(`pasta logged warnings: ${JSON.stringify(started.warnings)}`);
-	let c = ch.save((x) => ({ ...x, helpers: [...x.helpers, helper(started)] }));
+	recordHelper(ch, "pasta", started);
 	try {
 		const found = viaPid !== undefined ? readProc(viaPid) : readNetns(netns.path);
 		const result = pastaResult(found, dnsForward, netns.path);
-		c = ch.save((x) => ({ ...x, results: { ...x.results, [PASTA_RESULT]: result } }));
+		ch.save((x) => ({ ...x, results: { ...x.results, [PASTA_RESULT]: result } }));
 	} catch (e) {
 		// Only inspect's addresses depend on it; the container's network works.
-		log.warn(`${c.id}: cannot read what pasta configured: ${(e as Error).message}`);
+		log.warn(`${ch.c.id}: cannot read what pasta configured: ${(e as Error).message}`);
 	}
-	return c;
 }
 
 /** reload: whatever helper still runs is stopped, then pasta starts again as at setup. */
 export async function restartPasta(ch: Change): Promise<void> {
 	if (ch.c.mode.mode !== "pasta") return;
 	const plan = planPasta(ch.c.mode.options, []);
-	for (const h of [...ch.c.helpers]) {
-		await stopHelper(h);
-		ch.save((x) => ({ ...x, helpers: x.helpers.filter((y) => y.pid !== h.pid) }));
-	}
+	for (const h of [...ch.c.helpers]) await stopRecordedHelper(ch, h);
 	await startPastaFor(ch, plan);
 }

@@ -1,12 +1,9 @@
 // --network slirp4netns: user-mode networking as podman v2 runs it (setupSlirp4netns), with the
 // published ports forwarded by slirp4netns' API (port_handler=slirp4netns, keeps the client's
 // address) or by this binary re-executed as rootlessport (the default).
-import { mkdirSync } from "node:fs";
 import { UsageError } from "../../errors";
 import { startRootlessport } from "../../helpers/rootlessport";
 import { hostInterfaceNames, startSlirp4netns } from "../../helpers/slirp4netns";
-import type { StartedHelper } from "../../helpers/spawn";
-import { stopHelper } from "../../helpers/stop";
 import { publishViaSlirp } from "../../slirp/api";
 import { detectSlirp, type SlirpInfo } from "../../slirp/features";
 import {
@@ -15,8 +12,8 @@ import {
 	type SlirpOptions,
 	slirpGuestIP,
 } from "../../slirp/options";
-import type { Container, Helper } from "../../state/schema";
 import type { Change } from "../change";
+import { makeRunDir, recordHelper, stopRecordedHelper } from "../helper-records";
 
 export interface SlirpPlan {
 	slirp: SlirpInfo;
@@ -35,21 +32,15 @@ export async function planSlirp(raw: string[]): Promise<SlirpPlan> {
 	}
 }
 
-function helper(kind: Helper["kind"], p: StartedHelper, apiSocket?: string | null): Helper {
-	return { kind, pid: p.pid, startTime: p.startTime, ...(apiSocket ? { apiSocket } : {}) };
-}
-
 /**
  * Starts slirp4netns into the container's namespace, then its port forwarding. Each helper is
  * recorded as soon as it runs, so a failure later (or a kill) still stops it at teardown or gc.
  */
-export async function startSlirp(ch: Change, plan: SlirpPlan): Promise<Container> {
+export async function startSlirp(ch: Change, plan: SlirpPlan): Promise<void> {
 	const { rt } = ch;
-	let c = ch.c;
-	const netns = c.netns;
+	const netns = ch.c.netns;
 	if (!netns) throw new Error("slirp4netns needs a network namespace");
-	const tmpDir = `${rt.config.runRoot}/${c.id}`;
-	mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+	const tmpDir = makeRunDir(rt, ch.c.id);
 	// Rootless, the namespace is only reachable through the process (no bind mount to name it).
 	const viaPid = rt.config.rootless ? netns.pid : undefined;
 	const target = viaPid !== undefined ? { pid: viaPid } : { netnsPath: netns.path };
@@ -58,31 +49,25 @@ export async function startSlirp(ch: Change, plan: SlirpPlan): Promise<Container
 		features: plan.slirp.features,
 		options: plan.options,
 		target,
-		containerId: c.id,
+		containerId: ch.c.id,
 		tmpDir,
-		hasPorts: c.ports.length > 0,
+		hasPorts: ch.c.ports.length > 0,
 	});
-	c = ch.save((x) => ({
-		...x,
-		helpers: [...x.helpers, helper("slirp4netns", started, started.apiSocket)],
-	}));
-	if (c.ports.length === 0) return c;
+	recordHelper(ch, "slirp4netns", started, started.apiSocket);
+	if (ch.c.ports.length === 0) return;
 	if (plan.options.portHandler === "slirp4netns" && started.apiSocket) {
-		await publishViaSlirp(started.apiSocket, c.ports);
-		return c;
+		await publishViaSlirp(started.apiSocket, ch.c.ports);
+		return;
 	}
 	const fwd = await startRootlessport({
-		mappings: c.ports,
+		mappings: ch.c.ports,
 		netnsPath: netns.path,
 		childIP: slirpGuestIP(plan.options.cidr),
-		containerId: c.id,
+		containerId: ch.c.id,
 		tmpDir,
 		...(viaPid !== undefined ? { userns: `/proc/${viaPid}/ns/user` } : {}),
 	});
-	return ch.save((x) => ({
-		...x,
-		helpers: [...x.helpers, helper("rootlessport", fwd)],
-	}));
+	recordHelper(ch, "rootlessport", fwd);
 }
 
 /**
@@ -93,9 +78,6 @@ export async function startSlirp(ch: Change, plan: SlirpPlan): Promise<Container
 export async function restartSlirp(ch: Change): Promise<void> {
 	if (ch.c.mode.mode !== "slirp4netns") return;
 	const plan = await planSlirp(ch.c.mode.options);
-	for (const h of [...ch.c.helpers]) {
-		await stopHelper(h);
-		ch.save((x) => ({ ...x, helpers: x.helpers.filter((y) => y.pid !== h.pid) }));
-	}
+	for (const h of [...ch.c.helpers]) await stopRecordedHelper(ch, h);
 	await startSlirp(ch, plan);
 }

@@ -38,32 +38,17 @@ export interface DetachOptions {
 	netnsGoing?: boolean;
 }
 
-/** What a network mode accepts in a setup request. */
-export interface ModeAccepts {
-	/** --publish */
-	ports: boolean;
-	/** --ip / --mac */
-	address: boolean;
-	/** --alias */
-	aliases: boolean;
-	/** --netns / --pid (a namespace of the container's own) */
-	netnsSource: boolean;
-	/** available to an unprivileged user */
-	rootless: boolean;
-}
-
 /** One network mode (none, host, ns, container, slirp4netns, bridge networks, …). */
 export interface ModeDriver {
-	readonly accepts: ModeAccepts;
 	/** connect / disconnect / reload manage this mode's networks. */
 	readonly hasNetworks: boolean;
 	/** Every refusal that needs the host (a missing binary, a bad option), before it changes. */
 	plan(rt: Runtime, req: SetupRequest): Promise<unknown>;
 	/**
 	 * Brings the mode up once the container's namespace exists, recording each step through the
-	 * change (so that a failure or a kill can be undone from the record); returns the record.
+	 * change (so that a failure or a kill can be undone from the record).
 	 */
-	up(ch: Change, plan: unknown): Promise<Container>;
+	up(ch: Change, plan: unknown): Promise<void>;
 	/**
 	 * Sets the mode up again in place (reload), keeping addresses; absent when there is nothing to
 	 * redo. Recorded as a reload operation: gc runs it again when the process died.
