@@ -2,17 +2,13 @@
 // operation under way while a change is in progress. An owner that died (kill -9) leaves both in
 // the record, and gc (gc.ts) undoes or finishes exactly that operation.
 import { ConflictError } from "../errors";
-import { isSameProcessAlive, self } from "../process/identity";
+import { isAlive, self } from "../process/identity";
 import type { Container, Operation } from "../state/schema";
 import type { Runtime } from "./runtime";
 
 /** True when the container is mid-change by another ctrnet process that is still running. */
 function busy(c: Container): boolean {
-	return (
-		c.owner !== null &&
-		c.owner.pid !== process.pid &&
-		isSameProcessAlive(c.owner.pid, c.owner.startTime)
-	);
+	return c.owner !== null && c.owner.pid !== process.pid && isAlive(c.owner);
 }
 
 /**
