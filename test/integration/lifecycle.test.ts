@@ -1,10 +1,10 @@
 // The container lifecycle against the real CNI plugins (bridge, host-local, portmap, firewall,
 // tuning): setup, inspect, ports, stats, reload, connect/disconnect, teardown, rollback, gc.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import type { InspectObject } from "../../src/container/inspect";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { bridgeOf as sharedBridgeOf, leftovers as sharedLeftovers } from "../lib/cni-world";
+import { createNetworks, leftovers as sharedLeftovers } from "../lib/cni-world";
 import { world } from "../lib/env";
 import {
 	addressesInNetns,
@@ -34,8 +34,6 @@ const servers: Bun.Subprocess[] = [];
 async function inspect(cid: string): Promise<InspectObject> {
 	return (await W.json<InspectObject[]>(["inspect", cid]))[0] as InspectObject;
 }
-
-const _bridgeOf = (net: string) => sharedBridgeOf(W, net);
 
 /** busybox httpd inside a namespace, serving one page. */
 function serve(netnsPath: string, port: number, text: string): void {
@@ -77,34 +75,20 @@ async function rows(): Promise<{ id: string; netns: string }[]> {
 beforeAll(async () => {
 	requireBinary();
 	if (!ok) return;
-	for (const [n, subnet] of [
-		[NET_A, "10.215.1.0/25"],
-		[NET_B, "10.215.2.0/26"],
-		[NET_C, "10.215.3.0/24"],
-		[NET_FAIL, "10.215.4.0/24"],
-		[NET_SLOW, "10.215.5.0/24"],
-	] as const) {
-		const r = await W.run(["network", "create", "--subnet", subnet, n]);
-		expect(r.stderr).toBe("");
-	}
 	// Bridge names of their own: networks in other config dirs (other tests) may pick the same
 	// ctrnetN, and the bridge plugin refuses a bridge that has another subnet's address.
-	for (const [k, n] of [NET_A, NET_B, NET_C, NET_FAIL, NET_SLOW].entries()) {
-		const file = `${W.env.CTRNET_CNI_CONFIG_DIR}/${n}.conflist`;
-		const conf = JSON.parse(readFileSync(file, "utf8"));
-		conf.plugins[0].bridge = `t5br${tag}${k}`;
-		writeFileSync(file, JSON.stringify(conf));
-	}
 	// Network "fail": its chain ends in a plugin that refuses ADD. "slow" sleeps in ADD.
-	for (const [n, extra] of [
-		[NET_FAIL, { type: "t4-fixture", failOn: "ADD" }],
-		[NET_SLOW, { type: "t5-slow", sleep: 3 }],
-	] as const) {
-		const file = `${W.env.CTRNET_CNI_CONFIG_DIR}/${n}.conflist`;
-		const conf = JSON.parse(readFileSync(file, "utf8"));
-		conf.plugins.push(extra);
-		writeFileSync(file, JSON.stringify(conf));
-	}
+	await createNetworks(
+		W,
+		[
+			{ name: NET_A, subnet: "10.215.1.0/25" },
+			{ name: NET_B, subnet: "10.215.2.0/26" },
+			{ name: NET_C, subnet: "10.215.3.0/24" },
+			{ name: NET_FAIL, subnet: "10.215.4.0/24", extra: { type: "t4-fixture", failOn: "ADD" } },
+			{ name: NET_SLOW, subnet: "10.215.5.0/24", extra: { type: "t5-slow", sleep: 3 } },
+		],
+		`t5br${tag}`,
+	);
 });
 
 afterAll(async () => {
