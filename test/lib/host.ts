@@ -1,5 +1,5 @@
 // Looking at the host from tests: run a command, read iptables, mounts, leases, bridge ports.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 export function sh(
 	cmd: string[],
@@ -74,4 +74,31 @@ export function processesMatching(needle: string): number[] {
 export function addressesInNetns(netnsPath: string, ifname: string): string[] {
 	const r = sh(["nsenter", `--net=${netnsPath}`, "ip", "-o", "addr", "show", "dev", ifname]);
 	return [...r.out.matchAll(/inet6? (\S+)/g)].map((m) => m[1] as string);
+}
+
+/** HTTP GET with curl, asynchronous (a server in this process can answer); "" when none did. */
+export async function curlGet(url: string, timeoutS = 3): Promise<string> {
+	const p = Bun.spawn(["curl", "-s", "-m", String(timeoutS), url], {
+		stdout: "pipe",
+		stderr: "ignore",
+	});
+	const out = await new Response(p.stdout).text();
+	await p.exited;
+	return out;
+}
+
+/** busybox httpd inside a namespace, serving one page from `<dir>/www-<port>`. */
+export function httpdIn(
+	netnsPath: string,
+	port: number,
+	text: string,
+	dir: string,
+): Bun.Subprocess {
+	const root = `${dir}/www-${port}`;
+	sh(["mkdir", "-p", root]);
+	writeFileSync(`${root}/index.html`, text);
+	return Bun.spawn(
+		["nsenter", `--net=${netnsPath}`, "busybox", "httpd", "-f", "-p", String(port), "-h", root],
+		{ stdout: "ignore", stderr: "ignore" },
+	);
 }
