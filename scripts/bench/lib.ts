@@ -24,6 +24,17 @@ export async function timed(argv: string[], env: Record<string, string> = {}, st
 	return { ms, out, err };
 }
 
+/** Runs a setup command that has to work: its stdout, else an error naming it and its stderr. */
+export function mustSync(cmd: string[], stdin?: string): string {
+	const p = Bun.spawnSync(cmd, {
+		stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+		stdout: "pipe",
+		stderr: "pipe",
+	});
+	if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${p.stderr.toString()}`);
+	return p.stdout.toString();
+}
+
 /** Sum of the plugin wall times ctrnet printed with CTRNET_TRACE_PLUGINS=1. */
 export const pluginMs = (trace: string): number =>
 	[...trace.matchAll(/^trace: plugin \S+ \S+ network=\S* ms=([\d.]+)/gm)].reduce(

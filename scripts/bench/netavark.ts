@@ -12,7 +12,7 @@
 // Medians in ms, ratios ctrnet / netavark.
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { median, timed } from "./lib";
+import { median, mustSync, timed } from "./lib";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const NETAVARK = process.env.NETAVARK ?? "/usr/lib/podman/netavark";
@@ -299,13 +299,8 @@ async function podmanRuns(work: string) {
 	Bun.spawnSync(["cp", "/bin/busybox", `${rootfs}/bin/busybox`]);
 	Bun.spawnSync(["tar", "-C", rootfs, "-cf", `${work}/rootfs.tar`, "."]);
 	const G = ["podman", "--runtime", "runc", "--cgroup-manager=cgroupfs"];
-	const must = (argv: string[]) => {
-		const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
-		if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString()}`);
-		return r.stdout.toString();
-	};
-	must([...G, "import", `${work}/rootfs.tar`, IMAGE]);
-	must([...G, "network", "create", "--disable-dns", "--subnet", "10.240.9.0/24", NET]);
+	mustSync([...G, "import", `${work}/rootfs.tar`, IMAGE]);
+	mustSync([...G, "network", "create", "--disable-dns", "--subnet", "10.240.9.0/24", NET]);
 	const file = `/etc/containers/networks/${NET}.json`;
 	const def = JSON.parse(readFileSync(file, "utf8"));
 	def.network_interface = "tnvbrbench";

@@ -20,7 +20,7 @@ import { type DnsOptions, type DnsOutcome, updateDns } from "../../src/dns/manag
 import { DEFAULT_AARDVARK_BINARY } from "../../src/helpers/aardvark";
 import { identify, isAlive, type ProcessIdentity } from "../../src/process/identity";
 import { have } from "../lib/cli";
-import { processesMatching, sh } from "../lib/host";
+import { must, processesMatching, sh } from "../lib/host";
 
 const ok = have(["ip", "busybox"], true) && have([DEFAULT_AARDVARK_BINARY]);
 
@@ -43,8 +43,7 @@ const around = <T>(spawn: () => T): T => inNetns(hostNs, spawn);
 const opts = (extra: DnsOptions = {}): DnsOptions => ({ around, ...extra });
 
 function ip(...args: string[]): void {
-	const r = sh(["ip", ...args]);
-	if (r.code !== 0) throw new Error(`ip ${args.join(" ")}: ${r.err}`);
+	must(["ip", ...args]);
 }
 
 function ctr(

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { inNetns } from "../../ffi/netns";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { mountsUnder, processesMatching, sh } from "../lib/host";
+import { mountsUnder, must, processesMatching, sh } from "../lib/host";
 
 const USER = "ctrnet-test";
 const ok = have(["ip", "pasta", "nsenter", "unshare", "runuser", "pgrep", "ss"], true);
@@ -320,25 +320,21 @@ beforeAll(() => {
 	chmodSync(work, 0o755);
 	uid = Number(sh(["id", "-u", USER]).out.trim());
 	if (!uid) throw new Error(`user ${USER} missing: run scripts/setup`);
-	const run = (cmd: string[]) => {
-		const r = sh(cmd);
-		if (r.code !== 0) throw new Error(`${cmd.join(" ")}: ${r.err}`);
-	};
-	run(["ip", "netns", "add", HOST]);
-	run(["ip", "netns", "add", WORLD]);
-	run(["ip", "-n", HOST, "link", "add", UPLINK, "type", "veth", "peer", "name", "up0"]);
-	run(["ip", "-n", HOST, "link", "set", "up0", "netns", WORLD]);
+	must(["ip", "netns", "add", HOST]);
+	must(["ip", "netns", "add", WORLD]);
+	must(["ip", "-n", HOST, "link", "add", UPLINK, "type", "veth", "peer", "name", "up0"]);
+	must(["ip", "-n", HOST, "link", "set", "up0", "netns", WORLD]);
 	for (const [ns, ifname, v4, v6] of [
 		[HOST, UPLINK, HOST_IP, HOST_IP6],
 		[WORLD, "up0", WORLD_IP, `fd38:${N.toString(16)}::1`],
 	] as const) {
-		run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-		run(["ip", "-n", ns, "addr", "add", `${v4}/24`, "dev", ifname]);
-		run(["ip", "-n", ns, "addr", "add", `${v6}/64`, "dev", ifname, "nodad"]);
-		run(["ip", "-n", ns, "link", "set", ifname, "up"]);
+		must(["ip", "-n", ns, "link", "set", "lo", "up"]);
+		must(["ip", "-n", ns, "addr", "add", `${v4}/24`, "dev", ifname]);
+		must(["ip", "-n", ns, "addr", "add", `${v6}/64`, "dev", ifname, "nodad"]);
+		must(["ip", "-n", ns, "link", "set", ifname, "up"]);
 	}
-	run(["ip", "-n", HOST, "route", "add", "default", "via", WORLD_IP]);
-	run(["ip", "-n", HOST, "-6", "route", "add", "default", "via", `fd38:${N.toString(16)}::1`]);
+	must(["ip", "-n", HOST, "route", "add", "default", "via", WORLD_IP]);
+	must(["ip", "-n", HOST, "-6", "route", "add", "default", "via", `fd38:${N.toString(16)}::1`]);
 });
 
 afterAll(() => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { have, requireBinary } from "../lib/cli";
-import { sh } from "../lib/host";
+import { must, sh } from "../lib/host";
 import {
 	busyboxTarball,
 	curl,
@@ -118,10 +118,8 @@ describe.skipIf(!ok)("rootless podman 4.3 with ctrnet as netavark and rootlesspo
 		for (const cmd of [
 			["useradd", "--create-home", "--shell", "/bin/sh", USER],
 			["usermod", "--add-subuids", range, "--add-subgids", range, USER],
-		]) {
-			const r = sh(cmd);
-			if (r.code !== 0) throw new Error(`${cmd.join(" ")}: ${r.err}`);
-		}
+		])
+			must(cmd);
 		uid = Number(sh(["id", "-u", USER]).out.trim());
 		helpers = helperDir(["netavark", "rootlessport"]);
 		image = busyboxTarball();

@@ -12,12 +12,12 @@ import { inNetns } from "../../ffi/netns";
 import { sockaddr } from "../../src/ip/address";
 import { capsFor } from "../../src/rootlessport/limits";
 import { BIN, have, requireBinary } from "../lib/cli";
+import { must } from "../lib/host";
 import {
 	alive,
 	freePort,
 	pipe,
 	readPipe,
-	sh,
 	tcpExchange,
 	tcpServerIn,
 	udpExchange,
@@ -31,10 +31,10 @@ const NOFILE = 256;
 
 function makeNetns() {
 	const name = `trlp-${uniq()}`;
-	sh(["ip", "netns", "add", name]);
-	sh(["ip", "-n", name, "link", "set", "lo", "up"]);
-	sh(["ip", "-n", name, "addr", "add", `${CHILD_IP}/32`, "dev", "lo"]);
-	return { name, path: `/run/netns/${name}`, remove: () => sh(["ip", "netns", "del", name]) };
+	must(["ip", "netns", "add", name]);
+	must(["ip", "-n", name, "link", "set", "lo", "up"]);
+	must(["ip", "-n", name, "addr", "add", `${CHILD_IP}/32`, "dev", "lo"]);
+	return { name, path: `/run/netns/${name}`, remove: () => must(["ip", "netns", "del", name]) };
 }
 
 /** A UDP server inside the netns that answers every datagram twice, the second time late. */

@@ -9,7 +9,8 @@ import { inNetns } from "../../ffi/netns";
 import { packetExchange } from "../../ffi/unix-packet";
 import { reloadChildIP, reloadSocketPath } from "../../src/rootlessport/reload";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { freePort, pipe, readPipe, sh, tcpExchange, udpExchange, uniq } from "../lib/rootless";
+import { must } from "../lib/host";
+import { freePort, pipe, readPipe, tcpExchange, udpExchange, uniq } from "../lib/rootless";
 
 const ok = have(["ip"], true);
 const A = "10.233.3.100";
@@ -18,10 +19,10 @@ const PODMAN_RP = "/usr/lib/podman/rootlessport";
 
 function makeNetns() {
 	const name = `trlp-${uniq()}`;
-	sh(["ip", "netns", "add", name]);
-	sh(["ip", "-n", name, "link", "set", "lo", "up"]);
-	for (const ip of [A, B]) sh(["ip", "-n", name, "addr", "add", `${ip}/32`, "dev", "lo"]);
-	return { name, path: `/run/netns/${name}`, remove: () => sh(["ip", "netns", "del", name]) };
+	must(["ip", "netns", "add", name]);
+	must(["ip", "-n", name, "link", "set", "lo", "up"]);
+	for (const ip of [A, B]) must(["ip", "-n", name, "addr", "add", `${ip}/32`, "dev", "lo"]);
+	return { name, path: `/run/netns/${name}`, remove: () => must(["ip", "netns", "del", name]) };
 }
 
 /** TCP and UDP servers on `ip`:`port` in the netns; both answer `<ip>:<what they got>`. */
@@ -214,7 +215,7 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 
 	test("an rp dir that is not private is refused", async () => {
 		const dir = mkdtempSync(`${base}/t-`);
-		sh(["mkdir", "-m", "0777", `${dir}/rp`]);
+		must(["mkdir", "-m", "0777", `${dir}/rp`]);
 		const f = spawnForwarder(BIN, {
 			Mappings: [{ hostIP: "127.0.0.1", hostPort: freePort(), containerPort: PORT }],
 			NetNSPath: ns.path,

@@ -6,6 +6,7 @@ import { startRootlessport } from "../../src/helpers/rootlessport";
 import { stopHelper } from "../../src/helpers/stop";
 import { listenUdp } from "../../src/rootlessport/udp";
 import { BIN, have, requireBinary } from "../lib/cli";
+import { must } from "../lib/host";
 import {
 	alive,
 	freePort,
@@ -13,7 +14,6 @@ import {
 	pipe,
 	portFree,
 	readPipe,
-	sh,
 	tcpExchange,
 	tcpServerIn,
 	testUser,
@@ -127,7 +127,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 		const echo = await udpEchoIn(ns.path, 8002);
 		const port = freePort();
 		const flows = () =>
-			sh(["ip", "netns", "exec", ns.name, "ss", "-Hun", "dst", `${CHILD_IP}:8002`])
+			must(["ip", "netns", "exec", ns.name, "ss", "-Hun", "dst", `${CHILD_IP}:8002`])
 				.split("\n")
 				.filter(Boolean).length;
 		const fwd = await listenUdp(

@@ -13,6 +13,13 @@ export function sh(
 	return { code: p.exitCode ?? -1, out: p.stdout.toString(), err: p.stderr.toString() };
 }
 
+/** Runs a command that has to work: its stdout, else an error naming the command and its stderr. */
+export function must(cmd: string[], opts: { stdin?: string } = {}): string {
+	const r = sh(cmd, opts);
+	if (r.code !== 0) throw new Error(`${cmd.join(" ")}: ${r.err.trim()}`);
+	return r.out;
+}
+
 /** Like sh, with stdout and stderr together in `out` (for asserting on whatever a tool printed). */
 export function shAll(cmd: string[]): { code: number; out: string } {
 	const r = sh(cmd);

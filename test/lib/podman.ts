@@ -3,7 +3,7 @@
 // busybox image made from Debian's /bin/busybox, and a runner for podman as root or as a user.
 import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { BIN } from "./cli";
-import { sh } from "./host";
+import { must, sh } from "./host";
 
 /** What podman needs on this host (cgroup v1 without systemd). */
 export const PODMAN_GLOBAL = ["--runtime", "runc", "--cgroup-manager=cgroupfs"];
@@ -36,8 +36,7 @@ export function busyboxTarball(prefix = "/tmp/tnv-image-"): { dir: string; tar: 
 	copyFileSync("/bin/busybox", `${dir}/rootfs/bin/busybox`);
 	chmodSync(`${dir}/rootfs/bin/busybox`, 0o755);
 	const tar = `${dir}/rootfs.tar`;
-	const r = sh(["tar", "-C", `${dir}/rootfs`, "-cf", tar, "."]);
-	if (r.code !== 0) throw new Error(`tar: ${r.err}`);
+	must(["tar", "-C", `${dir}/rootfs`, "-cf", tar, "."]);
 	chmodSync(tar, 0o644);
 	return { dir, tar };
 }

@@ -7,21 +7,16 @@ import { inNetns } from "../../ffi/netns";
 import { stopProcess } from "../../src/helpers/stop";
 import { hostPortTaken } from "../../src/ports/probe";
 import { identify } from "../../src/process/identity";
-
-export function sh(cmd: string[]): string {
-	const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-	if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr.toString()}`);
-	return r.stdout.toString();
-}
+import { must } from "./host";
 
 export const uniq = () => Math.random().toString(36).slice(2, 8);
 
 /** A named netns with lo up; `addr` (e.g. "10.77.0.100") is added to lo as a /32. */
 export function makeNetns(addr?: string): { name: string; path: string; remove(): void } {
 	const name = `t7-${uniq()}`;
-	sh(["ip", "netns", "add", name]);
-	sh(["ip", "-n", name, "link", "set", "lo", "up"]);
-	if (addr) sh(["ip", "-n", name, "addr", "add", `${addr}/32`, "dev", "lo"]);
+	must(["ip", "netns", "add", name]);
+	must(["ip", "-n", name, "link", "set", "lo", "up"]);
+	if (addr) must(["ip", "-n", name, "addr", "add", `${addr}/32`, "dev", "lo"]);
 	return {
 		name,
 		path: `/run/netns/${name}`,
