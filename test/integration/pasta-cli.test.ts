@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { inNetns } from "../../ffi/netns";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { mountsUnder, must, processesMatching, sh } from "../lib/host";
+import { childNamed, mountsUnder, must, processesMatching, sh, unshared, until } from "../lib/host";
 
 const USER = "ctrnet-test";
 const ok = have(["ip", "pasta", "nsenter", "unshare", "runuser", "pgrep", "ss"], true);
@@ -86,15 +86,16 @@ function tracked(c: Omit<Ctr, "cleanup">): Ctr {
 /** A process in new namespaces, started inside "host"; found as the child of runuser/nsenter. */
 async function containerProcess(cmd: string[]): Promise<{ pid: number; proc: Bun.Subprocess }> {
 	const proc = spawnIn(cmd);
-	let pid = 0;
-	for (let t = 0; t < 150 && !pid; t++) {
-		await Bun.sleep(20);
-		const kids = sh(["pgrep", "-P", String(proc.pid), "-x", "sleep"]).out.trim();
-		pid = Number(kids.split("\n")[0] || 0);
-		if (!pid && cmd[0] !== "runuser") pid = proc.pid; // unshare exec'd sleep itself
-		if (pid && sh(["readlink", `/proc/${pid}/ns/net`]).out === sh(["readlink", hostNs]).out)
-			pid = 0; // not in its own namespace yet
-	}
+	const pid = await until(
+		() => {
+			// unshare exec'd sleep itself unless runuser forked it
+			const p = childNamed(proc.pid, "sleep") || (cmd[0] !== "runuser" ? proc.pid : 0);
+			// 0: not in its own namespace yet (still in ours, or in "host" after nsenter)
+			return p && unshared(p) && unshared(p, hostNs) ? p : 0;
+		},
+		3000,
+		20,
+	);
 	if (!pid) throw new Error(`container process ${cmd.join(" ")} did not start`);
 	return { pid, proc };
 }
@@ -307,11 +308,6 @@ function listening(port: number, proto: "t" | "u" = "t"): boolean {
 	);
 }
 
-async function waitFor(cond: () => boolean, ms = 4000): Promise<boolean> {
-	for (const end = Date.now() + ms; Date.now() < end; await Bun.sleep(25)) if (cond()) return true;
-	return cond();
-}
-
 beforeAll(() => {
 	requireBinary();
 	if (!ok) return;
@@ -449,8 +445,10 @@ for (const [who, make] of [
 				expect(listening(base + 1, "u")).toBe(true);
 				const t = await c.ctrnet(["teardown", id]);
 				expect(t.code).toBe(0);
-				expect(await waitFor(() => pastaFor(id).length === 0)).toBe(true);
-				expect(await waitFor(() => !listening(base) && !listening(base + 1, "u"))).toBe(true);
+				expect(await until(() => pastaFor(id).length === 0, 4000, 25)).toBe(true);
+				expect(await until(() => !listening(base) && !listening(base + 1, "u"), 4000, 25)).toBe(
+					true,
+				);
 				expect((await c.ctrnet(["ps", "--format", "json"])).stdout.trim()).toBe("[]");
 			} finally {
 				await c.cleanup();
@@ -510,7 +508,7 @@ for (const [who, make] of [
 				expect(r.code).toBe(0);
 				const [first] = pastaFor(id);
 				process.kill(first as number, "SIGKILL");
-				expect(await waitFor(() => !listening(base + 20))).toBe(true);
+				expect(await until(() => !listening(base + 20), 4000, 25)).toBe(true);
 				expect((await c.ctrnet(["reload", id])).code).toBe(0);
 				const again = pastaFor(id);
 				expect(again.length).toBe(1);
@@ -522,7 +520,9 @@ for (const [who, make] of [
 					srv.stop();
 				}
 				expect((await c.ctrnet(["teardown", id])).code).toBe(0);
-				expect(await waitFor(() => pastaFor(id).length === 0 && !listening(base + 20))).toBe(true);
+				expect(
+					await until(() => pastaFor(id).length === 0 && !listening(base + 20), 4000, 25),
+				).toBe(true);
 			} finally {
 				await c.cleanup();
 			}
@@ -620,8 +620,8 @@ describe.if(ok)("pasta: gc after the container is gone", () => {
 				const g = await c.ctrnet(["gc"]);
 				expect(g.code).toBe(0);
 				expect(g.stdout).toContain(`reclaimed ${id}`);
-				expect(await waitFor(() => pastaFor(id).length === 0)).toBe(true);
-				expect(await waitFor(() => !listening(port))).toBe(true);
+				expect(await until(() => pastaFor(id).length === 0, 4000, 25)).toBe(true);
+				expect(await until(() => !listening(port), 4000, 25)).toBe(true);
 				expect((await c.ctrnet(["ps", "--format", "json"])).stdout.trim()).toBe("[]");
 			} finally {
 				await c.cleanup();
@@ -673,8 +673,8 @@ describe.if(ok)("pasta through the OCI hook", () => {
 			proc.kill(9);
 			await proc.exited;
 			expect((await hook("poststop", "stopped")).code).toBe(0);
-			expect(await waitFor(() => pastaFor(id).length === 0)).toBe(true);
-			expect(await waitFor(() => !listening(18350))).toBe(true);
+			expect(await until(() => pastaFor(id).length === 0, 4000, 25)).toBe(true);
+			expect(await until(() => !listening(18350), 4000, 25)).toBe(true);
 		} finally {
 			proc.kill(9);
 			await hook("poststop", "stopped");

@@ -13,7 +13,7 @@ import {
 	writeFileSync,
 } from "node:fs";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { processesMatching, sh } from "../lib/host";
+import { childNamed, processesMatching, sh, until } from "../lib/host";
 import { waitPortFree } from "../lib/rootless";
 
 const USER = "ctrnet-test";
@@ -77,15 +77,7 @@ async function rootlessContainer(): Promise<Ctr> {
 	const env = { HOME: home, CTRNET_ROOT: `${home}/state`, CTRNET_RUN_ROOT: `${home}/run` };
 	const sleeper = run(["runuser", "-u", USER, "--", "unshare", "-Urn", "sleep", "300"], env);
 	// runuser forks: the container is unshare's (now sleep's) process, found as its child.
-	let pid = 0;
-	for (let t = 0; t < 100 && !pid; t++) {
-		await Bun.sleep(20);
-		pid = Number(
-			sh(["pgrep", "-P", String(sleeper.pid), "-x", "sleep"])
-				.out.trim()
-				.split("\n")[0] || 0,
-		);
-	}
+	const pid = await until(() => childNamed(sleeper.pid, "sleep"), 2000, 20);
 	const nsenter = [
 		"nsenter",
 		`--user=/proc/${pid}/ns/user`,

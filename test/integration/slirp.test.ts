@@ -11,7 +11,7 @@ import { listHostfwd, publishViaSlirp, removeHostfwd } from "../../src/slirp/api
 import { detectSlirp, type SlirpInfo } from "../../src/slirp/features";
 import { parseSlirpOptions, slirpGuestIP } from "../../src/slirp/options";
 import { have } from "../lib/cli";
-import { must } from "../lib/host";
+import { must, waitUnshared } from "../lib/host";
 import {
 	alive,
 	freePort,
@@ -279,14 +279,7 @@ describe.skipIf(!ok)("slirp4netns rootless (PID form, unprivileged user)", () =>
 		});
 		let slirpPid = 0;
 		try {
-			for (
-				let i = 0;
-				i < 100 &&
-				must(["readlink", `/proc/${ctr.pid}/ns/net`]) === must(["readlink", "/proc/self/ns/net"]);
-				i++
-			) {
-				await Bun.sleep(10);
-			}
+			await waitUnshared(ctr.pid, 1000, 10);
 			const runner = Bun.spawn(
 				[
 					process.execPath,
@@ -341,10 +334,7 @@ describe.skipIf(!ok)(
 			const stopped: boolean[] = [];
 			let pids: { slirp?: number; rootlessport?: number; error?: string } = {};
 			try {
-				const hostNet = readlinkSync("/proc/self/ns/net");
-				for (let i = 0; i < 200 && readlinkSync(`/proc/${ctr.pid}/ns/net`) === hostNet; i++) {
-					await Bun.sleep(10);
-				}
+				await waitUnshared(ctr.pid, 2000, 10);
 				await Bun.sleep(300); // the server inside starts listening
 				const runner = Bun.spawn(
 					[

@@ -1,5 +1,5 @@
 // Looking at the host from tests: run a command, read iptables, mounts, leases, bridge ports.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 
 export function sh(
 	cmd: string[],
@@ -107,5 +107,61 @@ export function httpdIn(
 	return Bun.spawn(
 		["nsenter", `--net=${netnsPath}`, "busybox", "httpd", "-f", "-p", String(port), "-h", root],
 		{ stdout: "ignore", stderr: "ignore" },
+	);
+}
+
+/**
+ * Polls `check` (sync or async) every `stepMs` until `done` holds for its result (by default: the
+ * result is truthy) or `ms` have passed; the last result.
+ */
+export async function until<T>(
+	check: () => T | Promise<T>,
+	ms: number,
+	stepMs: number,
+	done: (v: T) => boolean = Boolean,
+): Promise<T> {
+	const end = Date.now() + ms;
+	for (;;) {
+		const v = await check();
+		if (done(v) || Date.now() >= end) return v;
+		await Bun.sleep(stepMs);
+	}
+}
+
+/**
+ * Which netns a path names (a /proc/<pid>/ns/net link or a bind mount of one): device and inode,
+ * "" when it is gone. Compared by stat, not readlink: a bind mount is no link.
+ */
+function netnsId(path: string): string {
+	try {
+		const st = statSync(path);
+		return `${st.dev}:${st.ino}`;
+	} catch {
+		return "";
+	}
+}
+
+/** Whether process `pid` is in a netns other than the one at `than` (this process's by default). */
+export function unshared(pid: number, than = "/proc/self/ns/net"): boolean {
+	const theirs = netnsId(`/proc/${pid}/ns/net`);
+	return theirs !== "" && theirs !== netnsId(than);
+}
+
+/** Polls (every `stepMs`, up to `ms`) until a process just started with unshare has its own netns. */
+export function waitUnshared(
+	pid: number,
+	ms: number,
+	stepMs: number,
+	than?: string,
+): Promise<boolean> {
+	return until(() => unshared(pid, than), ms, stepMs);
+}
+
+/** The first child of `pid` named `name` (a process runuser or nsenter forked), 0 when none. */
+export function childNamed(pid: number, name: string): number {
+	return Number(
+		sh(["pgrep", "-P", String(pid), "-x", name])
+			.out.trim()
+			.split("\n")[0] || 0,
 	);
 }
