@@ -1,5 +1,7 @@
 // Shared by the benchmark scripts: medians, timing a process, netavark's input, plugin traces.
 
+import { readFileSync } from "node:fs";
+
 export const median = (xs: number[]): number => {
 	const s = [...xs].sort((a, b) => a - b);
 	const m = s.length >> 1;
@@ -33,6 +35,22 @@ export function mustSync(cmd: string[], stdin?: string): string {
 	});
 	if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${p.stderr.toString()}`);
 	return p.stdout.toString();
+}
+
+/** Live aardvark-dns processes whose --config starts with `prefix` (a zombie counts as gone). */
+export function aardvarks(prefix: string): number[] {
+	return Bun.spawnSync(["pgrep", "-f", `aardvark-dns --config ${prefix}`])
+		.stdout.toString()
+		.split("\n")
+		.filter(Boolean)
+		.map(Number)
+		.filter((pid) => {
+			try {
+				return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+			} catch {
+				return false;
+			}
+		});
 }
 
 /** Sum of the plugin wall times ctrnet printed with CTRNET_TRACE_PLUGINS=1. */

@@ -12,7 +12,7 @@
 // Medians in ms, ratios ctrnet / netavark.
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { median, mustSync, timed } from "./lib";
+import { aardvarks, median, mustSync, timed } from "./lib";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const NETAVARK = process.env.NETAVARK ?? "/usr/lib/podman/netavark";
@@ -61,12 +61,7 @@ async function waitNs(path: string): Promise<void> {
  */
 async function aardvarkGone(config: string): Promise<void> {
 	for (let i = 0; i < 400; i++) {
-		const r = Bun.spawnSync(["pgrep", "-f", `aardvark-dns --config ${config}/`]);
-		const alive = r.stdout
-			.toString()
-			.split("\n")
-			.filter((pid) => pid && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "));
-		if (alive.length === 0) return;
+		if (aardvarks(`${config}/`).length === 0) return;
 		await Bun.sleep(5);
 	}
 }
@@ -361,10 +356,6 @@ try {
 	else throw new Error("usage: netavark.ts proto | concurrent ctrnet|netavark [N] | podman");
 } finally {
 	// An aardvark-dns a failed run left behind (a normal run's last teardown stops it).
-	for (const pid of Bun.spawnSync(["pgrep", "-f", `aardvark-dns --config ${work}/`])
-		.stdout.toString()
-		.split("\n")) {
-		if (pid) process.kill(Number(pid));
-	}
+	for (const pid of aardvarks(`${work}/`)) process.kill(pid);
 	rmSync(work, { recursive: true, force: true });
 }

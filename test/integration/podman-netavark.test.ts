@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostVethName } from "../../src/native/names";
 import { have, requireBinary } from "../lib/cli";
-import { sh, until } from "../lib/host";
+import { aardvarksServing, sh, until } from "../lib/host";
 import {
 	busyboxTarball,
 	curl,
@@ -60,13 +60,7 @@ interface HostSnapshot {
 /** Every container netns seen, with its interfaces: their host veths must be gone at the end. */
 const seen = new Map<string, Set<string>>();
 
-function aardvarkOfRunDir(): number[] {
-	return sh(["pgrep", "-f", `aardvark-dns --config ${RUN_DIR}/aardvark-dns`])
-		.out.split("\n")
-		.filter(Boolean)
-		.map(Number)
-		.filter((pid) => !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"));
-}
+const aardvarkOfRunDir = () => aardvarksServing(`${RUN_DIR}/aardvark-dns`);
 
 function snapshot(): HostSnapshot {
 	return {

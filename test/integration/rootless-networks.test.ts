@@ -14,7 +14,7 @@ import {
 	writeFileSync,
 } from "node:fs";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { childNamed, sh, unshared, until } from "../lib/host";
+import { alive, childNamed, sh, unshared, until } from "../lib/host";
 import { testUser } from "../lib/rootless";
 
 const ok = have(
@@ -98,7 +98,7 @@ function helpersOfUser(): string[] {
 	return sh(["pgrep", "-u", String(user?.uid ?? -1), "-a"])
 		.out.split("\n")
 		.filter((l) => /sleep infinity|slirp4netns|rootlessport|aardvark/.test(l))
-		.filter((l) => !sh(["cat", `/proc/${l.split(" ")[0]}/stat`]).out.includes(") Z "));
+		.filter((l) => alive(Number(l.split(" ")[0])));
 }
 
 async function killContainers(): Promise<void> {

@@ -12,9 +12,8 @@ import { inNetns } from "../../ffi/netns";
 import { sockaddr } from "../../src/ip/address";
 import { capsFor } from "../../src/rootlessport/limits";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { must } from "../lib/host";
+import { alive, must } from "../lib/host";
 import {
-	alive,
 	freePort,
 	pipe,
 	readPipe,

@@ -6,9 +6,8 @@ import { startRootlessport } from "../../src/helpers/rootlessport";
 import { stopHelper } from "../../src/helpers/stop";
 import { listenUdp } from "../../src/rootlessport/udp";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { must } from "../lib/host";
+import { alive, must } from "../lib/host";
 import {
-	alive,
 	freePort,
 	makeNetns,
 	pipe,

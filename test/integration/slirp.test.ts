@@ -11,9 +11,8 @@ import { listHostfwd, publishViaSlirp, removeHostfwd } from "../../src/slirp/api
 import { detectSlirp, type SlirpInfo } from "../../src/slirp/features";
 import { parseSlirpOptions, slirpGuestIP } from "../../src/slirp/options";
 import { have } from "../lib/cli";
-import { must, waitUnshared } from "../lib/host";
+import { alive, must, waitUnshared } from "../lib/host";
 import {
-	alive,
 	freePort,
 	isMounted,
 	makeNetns,

@@ -77,6 +77,20 @@ export function processesMatching(needle: string): number[] {
 	return out;
 }
 
+/** Whether process `pid` still runs: a zombie counts as gone (PID 1 here reaps late). */
+export function alive(pid: number): boolean {
+	try {
+		return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+	} catch {
+		return false;
+	}
+}
+
+/** Live aardvark-dns processes serving the config dir `dir` (netavark's `<config>/aardvark-dns`). */
+export function aardvarksServing(dir: string): number[] {
+	return processesMatching(`aardvark-dns --config ${dir}`).filter(alive);
+}
+
 /** Addresses (CIDR) on an interface inside a namespace given by path. */
 export function addressesInNetns(netnsPath: string, ifname: string): string[] {
 	const r = sh(["nsenter", `--net=${netnsPath}`, "ip", "-o", "addr", "show", "dev", ifname]);

@@ -7,7 +7,7 @@ import { inNetns } from "../../ffi/netns";
 import { stopProcess } from "../../src/helpers/stop";
 import { hostPortTaken } from "../../src/ports/probe";
 import { identify } from "../../src/process/identity";
-import { must } from "./host";
+import { alive, must } from "./host";
 
 export const uniq = () => Math.random().toString(36).slice(2, 8);
 
@@ -181,14 +181,6 @@ export async function waitPortFree(
 		await Bun.sleep(10);
 	}
 	return true;
-}
-
-export function alive(pid: number): boolean {
-	try {
-		return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-	} catch {
-		return false;
-	}
 }
 
 /** Stops a helper known only by pid (as a child process of a runner script reported it). */
