@@ -14,10 +14,12 @@ import {
 	busyboxTarball,
 	curl,
 	helperDir,
+	hostPortsInUse,
 	IMAGE,
 	podmanRunner,
 	RUN_LIMITS,
 	removeDir,
+	web,
 } from "../lib/podman";
 
 const ok = have(["podman", "runc", "conmon", "curl", "ncat", "nsenter", "ip", "nft"], true);
@@ -34,11 +36,7 @@ const ctr = (n: string) => `tnv-${n}-${TAG}`;
  * outgoing connection takes one meanwhile) that no socket on the host uses.
  */
 function freePorts(): number {
-	const used = new Set(
-		sh(["ss", "-Htuanl"])
-			.out.split("\n")
-			.map((l) => Number(l.trim().split(/\s+/)[4]?.split(":").pop())),
-	);
+	const used = hostPortsInUse("-Htuanl");
 	for (;;) {
 		const base = 20000 + Math.floor(Math.random() * 11970);
 		if (!Array.from({ length: 30 }, (_, k) => base + k).some((p) => used.has(p))) return base;
@@ -87,13 +85,6 @@ async function createNetwork(n: { name: string; bridge: string; subnet: string; 
 	def.network_interface = n.bridge;
 	writeFileSync(file, JSON.stringify(def, null, 5));
 }
-
-const web = (mark: string) => [
-	"/bin/busybox",
-	"sh",
-	"-c",
-	`echo ${mark} > /tmp/index.html; exec /bin/busybox httpd -f -p 80 -h /tmp`,
-];
 
 async function run(name: string, args: string[], cmd: string[]) {
 	return podman(["run", "-d", "--name", name, ...RUN_LIMITS, ...args, IMAGE, ...cmd]);

@@ -12,10 +12,12 @@ import {
 	busyboxTarball,
 	curl,
 	helperDir,
+	hostPortsInUse,
 	IMAGE,
 	podmanRunner,
 	RUN_LIMITS,
 	removeDir,
+	web,
 } from "../lib/podman";
 
 const ok = have(
@@ -39,11 +41,7 @@ const USER = `tnvrl${TAG}`;
 const HOME = `/home/${USER}`;
 /** A host port below the ephemeral range that no socket on the host uses. */
 function freePort(): number {
-	const used = new Set(
-		sh(["ss", "-Htuan"])
-			.out.split("\n")
-			.map((l) => Number(l.trim().split(/\s+/)[4]?.split(":").pop())),
-	);
+	const used = hostPortsInUse("-Htuan");
 	for (;;) {
 		const p = 20000 + Math.floor(Math.random() * 12000);
 		if (!used.has(p)) return p;
@@ -100,13 +98,6 @@ function removeUser(): void {
 	sh(["userdel", "-r", USER]);
 	rmSync(runDir(), { recursive: true, force: true });
 }
-
-const web = (mark: string) => [
-	"/bin/busybox",
-	"sh",
-	"-c",
-	`echo ${mark} > /tmp/index.html; exec /bin/busybox httpd -f -p 80 -h /tmp`,
-];
 
 describe.skipIf(!ok)("rootless podman 4.3 with ctrnet as netavark and rootlessport", () => {
 	beforeAll(async () => {

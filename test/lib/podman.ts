@@ -102,6 +102,23 @@ export function podmanRunner(helpers: string | undefined, user?: { name: string;
 	return run;
 }
 
+/** A busybox container command: httpd on port 80 serving `mark` as its page. */
+export const web = (mark: string) => [
+	"/bin/busybox",
+	"sh",
+	"-c",
+	`echo ${mark} > /tmp/index.html; exec /bin/busybox httpd -f -p 80 -h /tmp`,
+];
+
+/** Host ports of the sockets `ss <flags>` lists (-Htuan: every socket, -Htuanl: listening ones). */
+export function hostPortsInUse(flags: string): Set<number> {
+	return new Set(
+		sh(["ss", flags])
+			.out.split("\n")
+			.map((l) => Number(l.trim().split(/\s+/)[4]?.split(":").pop())),
+	);
+}
+
 /** HTTP GET with curl (IPv6 literals in brackets); "" when nothing answered. */
 export function curl(url: string): string {
 	const r = sh(["curl", "-s", "-g", "-m", "5", url]);
