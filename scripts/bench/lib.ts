@@ -60,6 +60,10 @@ export const pluginMs = (trace: string): number =>
 		0,
 	);
 
+/** A podman-style id (64 hex digits) made from a name, as netavark's input carries them. */
+export const hexId = (s: string): string =>
+	Buffer.from(s).toString("hex").padEnd(64, "0").slice(0, 64);
+
 /** netavark 1.x setup/teardown input: one bridge network, a static IP, one published port. */
 export function netavarkInput(o: {
 	id: string;
@@ -69,15 +73,14 @@ export function netavarkInput(o: {
 	ip: number;
 	hostPort: number;
 }) {
-	const hex = (s: string) => Buffer.from(s).toString("hex").padEnd(64, "0").slice(0, 64);
 	return JSON.stringify({
-		container_id: hex(o.id),
+		container_id: hexId(o.id),
 		container_name: o.id,
 		networks: { [o.net]: { interface_name: "eth0", static_ips: [`${o.subnet24}.${o.ip}`] } },
 		network_info: {
 			[o.net]: {
 				name: o.net,
-				id: hex(o.net),
+				id: hexId(o.net),
 				driver: "bridge",
 				network_interface: o.bridge,
 				subnets: [{ subnet: `${o.subnet24}.0/24`, gateway: `${o.subnet24}.1` }],

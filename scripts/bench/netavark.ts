@@ -12,7 +12,7 @@
 // Medians in ms, ratios ctrnet / netavark.
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { aardvarks, median, mustSync, timed } from "./lib";
+import { aardvarks, hexId, median, mustSync, timed } from "./lib";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const NETAVARK = process.env.NETAVARK ?? "/usr/lib/podman/netavark";
@@ -74,7 +74,7 @@ function variant(base: Record<string, unknown>, id: string, ip: string, ports: b
 		port_mappings?: unknown[];
 		networks: Record<string, { static_ips: string[]; aliases?: string[] }>;
 	};
-	doc.container_id = Buffer.from(id).toString("hex").padEnd(64, "0").slice(0, 64);
+	doc.container_id = hexId(id);
 	doc.container_name = id;
 	if (!ports) delete doc.port_mappings;
 	for (const n of Object.values(doc.networks)) {
