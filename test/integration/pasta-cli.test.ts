@@ -10,7 +10,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { inNetns } from "../../ffi/netns";
-import { BIN, have, requireBinary } from "../lib/cli";
+import { BIN, have, outputOf, type RunResult, requireBinary, trackSetups } from "../lib/cli";
+import { rootStateEnv } from "../lib/env";
 import { childNamed, mountsUnder, must, processesMatching, sh, unshared, until } from "../lib/host";
 
 const USER = "ctrnet-test";
@@ -29,12 +30,6 @@ const work = mkdtempSync("/tmp/tpa-cli-");
 const bin = `${work}/ctrnet`; // a copy every user can run
 let uid = 0;
 
-interface Result {
-	code: number;
-	stdout: string;
-	stderr: string;
-}
-
 function spawnIn(cmd: string[], env: Record<string, string> = {}) {
 	return Bun.spawn(["nsenter", `--net=${hostNs}`, ...cmd], {
 		env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
@@ -44,21 +39,12 @@ function spawnIn(cmd: string[], env: Record<string, string> = {}) {
 	});
 }
 
-async function result(p: ReturnType<typeof spawnIn>): Promise<Result> {
-	const [stdout, stderr, code] = await Promise.all([
-		new Response(p.stdout).text(),
-		new Response(p.stderr).text(),
-		p.exited,
-	]);
-	return { code, stdout, stderr };
-}
-
 interface Ctr {
 	who: "root" | "rootless";
 	/** The container's network namespace (valid once set up when ctrnet creates it). */
 	netns(): string;
 	/** ctrnet as the container's owner, inside "host", with this container's state. */
-	ctrnet(args: string[], env?: Record<string, string>): Promise<Result>;
+	ctrnet(args: string[], env?: Record<string, string>): Promise<RunResult>;
 	/** setup's namespace flag (--pid PID), when the container is a process. */
 	pidArgs: string[];
 	pid?: number;
@@ -69,18 +55,7 @@ interface Ctr {
 }
 
 function tracked(c: Omit<Ctr, "cleanup">): Ctr {
-	const ids = new Set<string>();
-	return {
-		...c,
-		ctrnet(args, env) {
-			if (args[0] === "setup" && args[1]) ids.add(args[1]);
-			return c.ctrnet(args, env);
-		},
-		async cleanup() {
-			if (ids.size > 0) await c.ctrnet(["teardown", ...ids]);
-			c.kill();
-		},
-	};
+	return { ...c, ...trackSetups(c.ctrnet, () => c.kill()) };
 }
 
 /** A process in new namespaces, started inside "host"; found as the child of runuser/nsenter. */
@@ -121,7 +96,7 @@ async function rootlessContainer(): Promise<Ctr> {
 		pid,
 		pidArgs: ["--pid", String(pid)],
 		ctrnet: (args, extra = {}) =>
-			result(
+			outputOf(
 				spawnIn([
 					"runuser",
 					"-u",
@@ -143,19 +118,10 @@ async function rootlessContainer(): Promise<Ctr> {
 	});
 }
 
-function rootEnvOf(dir: string): Record<string, string> {
-	return {
-		HOME: "/root",
-		CTRNET_ROOT: `${dir}/state`,
-		CTRNET_RUN_ROOT: `${dir}/run`,
-		CTRNET_NETNS_DIR: `${dir}/netns`,
-	};
-}
-
 /** ctrnet as root inside "host", with the state of `dir` (and `extra` in its environment). */
 function rootCtrnet(dir: string, args: string[], extra: Record<string, string>) {
-	const env = { ...rootEnvOf(dir), ...extra };
-	return result(
+	const env = { ...rootStateEnv(dir), ...extra };
+	return outputOf(
 		spawnIn(["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), bin, ...args]),
 	);
 }
@@ -649,14 +615,14 @@ describe.if(ok)("pasta through the OCI hook", () => {
 				annotations: { "io.ctrnet.network": "pasta:-I,tpa1", "io.ctrnet.publish": "18350:8080" },
 			});
 		const hook = (stage: string, status: string) => {
-			const env = { ...rootEnvOf(dir) };
+			const env = { ...rootStateEnv(dir) };
 			const kv = Object.entries(env).map(([k, v]) => `${k}=${v}`);
 			const p = Bun.spawn(["nsenter", `--net=${hostNs}`, "env", ...kv, bin, "hook", stage], {
 				stdin: new TextEncoder().encode(state(status)),
 				stdout: "pipe",
 				stderr: "pipe",
 			});
-			return result(p as unknown as ReturnType<typeof spawnIn>);
+			return outputOf(p);
 		};
 		try {
 			expect(await hook("createRuntime", "creating")).toEqual({ code: 0, stdout: "", stderr: "" });

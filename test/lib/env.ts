@@ -68,3 +68,13 @@ export function wipeNetnsDir(dir: string): void {
 	for (const e of NS.listNetns(dir)) NS.removeNetns(e.path, { stale: true });
 	while (mountsUnder(dir).length) umount2(dir, MNT_DETACH);
 }
+
+/** The environment of a root ctrnet whose state (and netns dir) is under `dir`. */
+export function rootStateEnv(dir: string): Record<string, string> {
+	return {
+		HOME: "/root",
+		CTRNET_ROOT: `${dir}/state`,
+		CTRNET_RUN_ROOT: `${dir}/run`,
+		CTRNET_NETNS_DIR: `${dir}/netns`,
+	};
+}
