@@ -1,4 +1,5 @@
-// Looking at the host from tests: run a command, read iptables, mounts, leases, bridge ports.
+// Looking at the host from tests: run a command, poll, read iptables, mounts, leases, bridge ports,
+// processes and namespaces.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 
 export function sh(
