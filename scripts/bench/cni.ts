@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { Cni, findNetwork, type PluginRun } from "../../src/cni";
-import { median, timed } from "./lib";
+import { median, netavarkInput, timed } from "./lib";
 
 const RUNS = Number(process.env.RUNS ?? 30);
 const WARMUP = 3;
@@ -89,30 +89,19 @@ async function libraryOnce(record: boolean): Promise<void> {
 	lib.overhead.push(ms - plugins);
 }
 
-const netavarkInput = JSON.stringify({
-	container_id: "t4bench0000000000000000000000000000000000000000000000000000000001",
-	container_name: "t4bench",
-	networks: { t4nv: { interface_name: "eth0", static_ips: ["10.214.240.2"] } },
-	network_info: {
-		t4nv: {
-			name: "t4nv",
-			id: "t4nv000000000000000000000000000000000000000000000000000000000001",
-			driver: "bridge",
-			network_interface: "t4nv0",
-			subnets: [{ subnet: "10.214.240.0/24", gateway: "10.214.240.1" }],
-			ipv6_enabled: false,
-			internal: false,
-			dns_enabled: false,
-			ipam_options: { driver: "host-local" },
-		},
-	},
-	port_mappings: [{ container_port: 80, host_ip: "", host_port: 28081, protocol: "tcp", range: 1 }],
+const NV_INPUT = netavarkInput({
+	id: "t4bench",
+	net: "t4nv",
+	bridge: "t4nv0",
+	subnet24: "10.214.240",
+	ip: 2,
+	hostPort: 28081,
 });
 const nv = { wall: [] as number[] };
 async function netavarkOnce(record: boolean): Promise<void> {
 	const cfg = `${work}/netavark`;
-	const s = await timed([NETAVARK, "--config", cfg, "setup", nsPath], {}, netavarkInput);
-	const t = await timed([NETAVARK, "--config", cfg, "teardown", nsPath], {}, netavarkInput);
+	const s = await timed([NETAVARK, "--config", cfg, "setup", nsPath], {}, NV_INPUT);
+	const t = await timed([NETAVARK, "--config", cfg, "teardown", nsPath], {}, NV_INPUT);
 	if (record) nv.wall.push(s.ms + t.ms);
 }
 

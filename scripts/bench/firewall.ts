@@ -7,23 +7,13 @@
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { type FwNetwork, type FwPort, openFirewall, setupCommands } from "../../src/firewall";
-import { median } from "./lib";
+import { median, mustSync } from "./lib";
 
 const CONTAINERS = Number(process.env.CONTAINERS ?? 100);
 const FRESH = Number(process.env.FRESH ?? 10);
 const ns = `tfw-bench-${randomBytes(2).toString("hex")}`;
 const path = `/run/netns/${ns}`;
 const FIREWALL = resolve(import.meta.dir, "../../src/firewall/index.ts");
-
-function must(cmd: string[], stdin?: string): string {
-	const p = Bun.spawnSync(cmd, {
-		stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-		stdout: "pipe",
-		stderr: "pipe",
-	});
-	if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${p.stderr.toString()}`);
-	return p.stdout.toString();
-}
 
 const net: FwNetwork = {
 	name: "bench",
@@ -74,11 +64,11 @@ async function freshProcess(i: number) {
 		fw.teardown(net, ${JSON.stringify(ports(2000 + i))}, { lastOnNetwork: false });
 		console.log(JSON.stringify({ load: t1 - t0, open: t2 - t1, first: t3 - t2, second: t4 - t3 }));
 	`;
-	const out = must([process.execPath, "-e", code]);
+	const out = mustSync([process.execPath, "-e", code]);
 	return JSON.parse(out) as { load: number; open: number; first: number; second: number };
 }
 
-must(["ip", "netns", "add", ns]);
+mustSync(["ip", "netns", "add", ns]);
 const fw = openFirewall(path);
 try {
 	// Fresh processes; the table exists (the usual case: other containers are running).
@@ -125,7 +115,7 @@ try {
 	const cli: number[] = [];
 	for (let i = 0; i < 30; i++) {
 		const t = performance.now();
-		must(["ip", "netns", "exec", ns, "nft", "-f", "-"], setupCommands(net, ports(3000 + i)));
+		mustSync(["ip", "netns", "exec", ns, "nft", "-f", "-"], setupCommands(net, ports(3000 + i)));
 		cli.push(ms(t));
 	}
 	const ffiSame: number[] = [];
@@ -191,5 +181,5 @@ try {
 } finally {
 	fw.wipe();
 	fw.close();
-	must(["ip", "netns", "del", ns]);
+	mustSync(["ip", "netns", "del", ns]);
 }

@@ -21,7 +21,7 @@ import {
 import { configureRequests } from "../../src/native/inside";
 import * as N from "../../src/netlink";
 import * as NS from "../../src/netns";
-import { median, timed } from "./lib";
+import { hexId, median, timed } from "./lib";
 
 const RUNS = Math.max(30, Number(process.env.RUNS ?? 40));
 const WARMUP = 3;
@@ -208,11 +208,10 @@ function deletion(net: NativeNetwork) {
 /** netavark 1.4 setup + teardown of one container on the same (internal) network, warm bridge. */
 async function netavark(net: NativeNetwork) {
 	if (!existsSync(NETAVARK)) return undefined;
-	const hex = (s: string) => Buffer.from(s).toString("hex").padEnd(64, "0").slice(0, 64);
 	const nvNet = { ...net, name: "tnvnv", network_interface: "tnvnv0", internal: true };
 	const input = (id: string, host: number) =>
 		JSON.stringify({
-			container_id: hex(id),
+			container_id: hexId(id),
 			container_name: id,
 			port_mappings: [],
 			networks: {
@@ -222,7 +221,7 @@ async function netavark(net: NativeNetwork) {
 				},
 			},
 			network_info: {
-				tnvnv: { ...nvNet, id: hex("tnvnv"), ipam_options: { driver: "host-local" } },
+				tnvnv: { ...nvNet, id: hexId("tnvnv"), ipam_options: { driver: "host-local" } },
 			},
 		});
 	const cfg = `${work}/netavark`;

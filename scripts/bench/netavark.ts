@@ -12,7 +12,7 @@
 // Medians in ms, ratios ctrnet / netavark.
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { median, timed } from "./lib";
+import { aardvarks, hexId, median, mustSync, timed } from "./lib";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const NETAVARK = process.env.NETAVARK ?? "/usr/lib/podman/netavark";
@@ -61,12 +61,7 @@ async function waitNs(path: string): Promise<void> {
  */
 async function aardvarkGone(config: string): Promise<void> {
 	for (let i = 0; i < 400; i++) {
-		const r = Bun.spawnSync(["pgrep", "-f", `aardvark-dns --config ${config}/`]);
-		const alive = r.stdout
-			.toString()
-			.split("\n")
-			.filter((pid) => pid && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "));
-		if (alive.length === 0) return;
+		if (aardvarks(`${config}/`).length === 0) return;
 		await Bun.sleep(5);
 	}
 }
@@ -79,7 +74,7 @@ function variant(base: Record<string, unknown>, id: string, ip: string, ports: b
 		port_mappings?: unknown[];
 		networks: Record<string, { static_ips: string[]; aliases?: string[] }>;
 	};
-	doc.container_id = Buffer.from(id).toString("hex").padEnd(64, "0").slice(0, 64);
+	doc.container_id = hexId(id);
 	doc.container_name = id;
 	if (!ports) delete doc.port_mappings;
 	for (const n of Object.values(doc.networks)) {
@@ -299,13 +294,8 @@ async function podmanRuns(work: string) {
 	Bun.spawnSync(["cp", "/bin/busybox", `${rootfs}/bin/busybox`]);
 	Bun.spawnSync(["tar", "-C", rootfs, "-cf", `${work}/rootfs.tar`, "."]);
 	const G = ["podman", "--runtime", "runc", "--cgroup-manager=cgroupfs"];
-	const must = (argv: string[]) => {
-		const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
-		if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString()}`);
-		return r.stdout.toString();
-	};
-	must([...G, "import", `${work}/rootfs.tar`, IMAGE]);
-	must([...G, "network", "create", "--disable-dns", "--subnet", "10.240.9.0/24", NET]);
+	mustSync([...G, "import", `${work}/rootfs.tar`, IMAGE]);
+	mustSync([...G, "network", "create", "--disable-dns", "--subnet", "10.240.9.0/24", NET]);
 	const file = `/etc/containers/networks/${NET}.json`;
 	const def = JSON.parse(readFileSync(file, "utf8"));
 	def.network_interface = "tnvbrbench";
@@ -366,10 +356,6 @@ try {
 	else throw new Error("usage: netavark.ts proto | concurrent ctrnet|netavark [N] | podman");
 } finally {
 	// An aardvark-dns a failed run left behind (a normal run's last teardown stops it).
-	for (const pid of Bun.spawnSync(["pgrep", "-f", `aardvark-dns --config ${work}/`])
-		.stdout.toString()
-		.split("\n")) {
-		if (pid) process.kill(Number(pid));
-	}
+	for (const pid of aardvarks(`${work}/`)) process.kill(pid);
 	rmSync(work, { recursive: true, force: true });
 }

@@ -5,12 +5,12 @@
 // Subnets 10.241.0.0/16 (cni) and 10.242.0.0/16 (native), IPv6 fd41::/16, fd42::/16.
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import type { InspectObject } from "../../src/container/inspect";
 import { BIN, have, requireBinary } from "../lib/cli";
 import { leftovers as cniLeftovers, createNetworks } from "../lib/cni-world";
 import { type World, world } from "../lib/env";
-import { bridgePorts, mountsUnder, sh } from "../lib/host";
+import { bridgePorts, curlGet, httpdIn, mountsUnder, sh } from "../lib/host";
 
 const ok = have(["ip", "iptables", "nft", "nsenter", "busybox", "curl"], true);
 const tag = Math.random().toString(16).slice(2, 6);
@@ -77,31 +77,7 @@ async function inspect(s: Suite, cid: string): Promise<InspectObject> {
 	return (await s.W.json<InspectObject[]>(["inspect", cid]))[0] as InspectObject;
 }
 
-async function curl(url: string, timeoutS = 3): Promise<string> {
-	const p = Bun.spawn(["curl", "-s", "-m", String(timeoutS), url], {
-		stdout: "pipe",
-		stderr: "ignore",
-	});
-	const out = await new Response(p.stdout).text();
-	await p.exited;
-	return out;
-}
-
 const servers: Bun.Subprocess[] = [];
-function serve(s: Suite, netns: string, port: number, text: string): void {
-	const root = `${s.W.dir}/www-${port}`;
-	sh(["mkdir", "-p", root]);
-	writeFileSync(`${root}/index.html`, text);
-	servers.push(
-		Bun.spawn(
-			["nsenter", `--net=${netns}`, "busybox", "httpd", "-f", "-p", String(port), "-h", root],
-			{
-				stdout: "ignore",
-				stderr: "ignore",
-			},
-		),
-	);
-}
 
 for (const [k, backend] of BACKENDS.entries()) {
 	const s: Suite = {
@@ -147,13 +123,13 @@ for (const [k, backend] of BACKENDS.entries()) {
 			]);
 			expect(i.NetworkSettings.IPAddress).toMatch(new RegExp(`^10\\.${s.octet}\\.1\\.`));
 			expect(i.NetworkSettings.Networks[s.net("a")]?.InterfaceName).toBe("eth0");
-			serve(s, i.NetworkSettings.SandboxKey, 80, `hello ${backend}`);
+			servers.push(httpdIn(i.NetworkSettings.SandboxKey, 80, `hello ${backend}`, s.W.dir));
 			await Bun.sleep(300);
-			expect(await curl(`http://127.0.0.1:${port}/`)).toBe(`hello ${backend}`);
-			expect(await curl(`http://${i.NetworkSettings.IPAddress}:80/`)).toBe(`hello ${backend}`);
+			expect(await curlGet(`http://127.0.0.1:${port}/`)).toBe(`hello ${backend}`);
+			expect(await curlGet(`http://${i.NetworkSettings.IPAddress}:80/`)).toBe(`hello ${backend}`);
 			expect((await s.W.run(["port", cid])).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
 			expect((await s.W.run(["teardown", cid])).code).toBe(0);
-			expect(await curl(`http://127.0.0.1:${port}/`, 1)).toBe("");
+			expect(await curlGet(`http://127.0.0.1:${port}/`, 1)).toBe("");
 			expect(await leftovers(s, [cid], ["a"])).toEqual([]);
 		});
 
@@ -168,12 +144,12 @@ for (const [k, backend] of BACKENDS.entries()) {
 				"-p",
 				`[::1]:${port}:80`,
 			]);
-			serve(s, i.NetworkSettings.SandboxKey, 80, `v6 loopback ${backend}`);
+			servers.push(httpdIn(i.NetworkSettings.SandboxKey, 80, `v6 loopback ${backend}`, s.W.dir));
 			await Bun.sleep(300);
-			expect(await curl(`http://[::1]:${port}/`)).toBe(`v6 loopback ${backend}`);
+			expect(await curlGet(`http://[::1]:${port}/`)).toBe(`v6 loopback ${backend}`);
 			expect((await s.W.run(["port", cid])).stdout).toBe(`80/tcp -> [::1]:${port}\n`);
 			expect((await s.W.run(["teardown", cid])).code).toBe(0);
-			expect(await curl(`http://[::1]:${port}/`, 1)).toBe("");
+			expect(await curlGet(`http://[::1]:${port}/`, 1)).toBe("");
 			expect(await leftovers(s, [cid], ["a"])).toEqual([]);
 		});
 
@@ -220,13 +196,13 @@ for (const [k, backend] of BACKENDS.entries()) {
 				"-p",
 				`127.0.0.1:${port}:80`,
 			]);
-			serve(s, i.NetworkSettings.SandboxKey, 80, "reloaded");
+			servers.push(httpdIn(i.NetworkSettings.SandboxKey, 80, "reloaded", s.W.dir));
 			await Bun.sleep(300);
-			expect(await curl(`http://127.0.0.1:${port}/`)).toBe("reloaded");
+			expect(await curlGet(`http://127.0.0.1:${port}/`)).toBe("reloaded");
 			if (backend === "cni") sh(["iptables", "-w", "-t", "nat", "-F", "CNI-HOSTPORT-DNAT"]);
 			else
 				for (const m of ["ports4", "ports4_any"]) sh(["nft", "flush", "map", "inet", "ctrnet", m]);
-			expect(await curl(`http://127.0.0.1:${port}/`, 1)).toBe("");
+			expect(await curlGet(`http://127.0.0.1:${port}/`, 1)).toBe("");
 			const r = await s.W.run(["reload", cid]);
 			expect([r.code, r.stderr]).toEqual([0, ""]);
 			const after = await inspect(s, cid);
@@ -234,7 +210,7 @@ for (const [k, backend] of BACKENDS.entries()) {
 				i.NetworkSettings.IPAddress,
 				i.NetworkSettings.MacAddress,
 			]);
-			expect(await curl(`http://127.0.0.1:${port}/`)).toBe("reloaded");
+			expect(await curlGet(`http://127.0.0.1:${port}/`)).toBe("reloaded");
 			expect((await s.W.run(["teardown", cid])).code).toBe(0);
 			expect(await leftovers(s, [cid], ["a"])).toEqual([]);
 		});
@@ -251,14 +227,14 @@ for (const [k, backend] of BACKENDS.entries()) {
 				`${port}:80`,
 			]);
 			expect((await s.W.run(["connect", s.net("b"), cid])).code).toBe(0);
-			serve(s, i.NetworkSettings.SandboxKey, 80, "moved");
+			servers.push(httpdIn(i.NetworkSettings.SandboxKey, 80, "moved", s.W.dir));
 			await Bun.sleep(300);
-			expect(await curl(`http://127.0.0.1:${port}/`)).toBe("moved");
+			expect(await curlGet(`http://127.0.0.1:${port}/`)).toBe("moved");
 			const d = await s.W.run(["disconnect", s.net("a"), cid]);
 			expect([d.code, d.stderr]).toEqual([0, ""]);
 			const after = await inspect(s, cid);
 			expect(Object.keys(after.NetworkSettings.Networks)).toEqual([s.net("b")]);
-			expect(await curl(`http://127.0.0.1:${port}/`)).toBe("moved");
+			expect(await curlGet(`http://127.0.0.1:${port}/`)).toBe("moved");
 			expect((await s.W.run(["teardown", cid])).code).toBe(0);
 			expect(await leftovers(s, [cid], ["a", "b"])).toEqual([]);
 		});

@@ -20,7 +20,7 @@ import { type DnsOptions, type DnsOutcome, updateDns } from "../../src/dns/manag
 import { DEFAULT_AARDVARK_BINARY } from "../../src/helpers/aardvark";
 import { identify, isAlive, type ProcessIdentity } from "../../src/process/identity";
 import { have } from "../lib/cli";
-import { processesMatching, sh } from "../lib/host";
+import { must, processesMatching, sh, until } from "../lib/host";
 
 const ok = have(["ip", "busybox"], true) && have([DEFAULT_AARDVARK_BINARY]);
 
@@ -43,8 +43,7 @@ const around = <T>(spawn: () => T): T => inNetns(hostNs, spawn);
 const opts = (extra: DnsOptions = {}): DnsOptions => ({ around, ...extra });
 
 function ip(...args: string[]): void {
-	const r = sh(["ip", ...args]);
-	if (r.code !== 0) throw new Error(`ip ${args.join(" ")}: ${r.err}`);
+	must(["ip", ...args]);
 }
 
 function ctr(
@@ -104,12 +103,7 @@ async function askUntil(
 	server: string,
 	want: (a: Answer) => boolean,
 ): Promise<Answer> {
-	const end = Date.now() + 10_000;
-	for (;;) {
-		const a = ask(ns, name, type, server);
-		if (want(a) || Date.now() > end) return a;
-		await Bun.sleep(50);
-	}
+	return until(() => ask(ns, name, type, server), 10_000, 50, want);
 }
 const resolvesTo = (addrs: string[]) => (a: Answer) =>
 	JSON.stringify(a.addrs) === JSON.stringify(addrs);

@@ -9,15 +9,9 @@ import { resolve } from "node:path";
 import { ConflictError, UsageError } from "../../src/errors";
 import { type Firewall, type FwNetwork, type FwPort, openFirewall } from "../../src/firewall";
 import { have } from "../lib/cli";
-import { sh } from "../lib/host";
+import { must, sh } from "../lib/host";
 
 const ok = have(["ip", "nft", "iptables", "ip6tables", "iptables-legacy"], true);
-
-function must(cmd: string[]): string {
-	const r = sh(cmd);
-	if (r.code !== 0) throw new Error(`${cmd.join(" ")}: ${r.err.trim()}`);
-	return r.out;
-}
 
 const LEGACY = "/proc/thread-self/net/ip_tables_names";
 

@@ -16,15 +16,9 @@ import {
 } from "../../src/firewall";
 import { formatIp, parseIp } from "../../src/ip/address";
 import { have } from "../lib/cli";
-import { sh } from "../lib/host";
+import { must, sh } from "../lib/host";
 
 const ok = have(["ip", "socat", "nft", "iptables", "ip6tables", "ss", "timeout", "ping"], true);
-
-function must(cmd: string[]): string {
-	const r = sh(cmd);
-	if (r.code !== 0) throw new Error(`${cmd.join(" ")}: ${r.err.trim()}`);
-	return r.out;
-}
 
 const UPLINK4 = "10.234.255.1";
 const UPLINK6 = "fd34:ff::1";

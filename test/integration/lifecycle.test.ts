@@ -1,14 +1,16 @@
 // The container lifecycle against the real CNI plugins (bridge, host-local, portmap, firewall,
 // tuning): setup, inspect, ports, stats, reload, connect/disconnect, teardown, rollback, gc.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import type { InspectObject } from "../../src/container/inspect";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { bridgeOf as sharedBridgeOf, leftovers as sharedLeftovers } from "../lib/cni-world";
+import { createNetworks, leftovers as sharedLeftovers } from "../lib/cni-world";
 import { world } from "../lib/env";
 import {
 	addressesInNetns,
 	cniIdComment,
+	curlGet,
+	httpdIn,
 	iptablesMentioning,
 	leaseFiles,
 	processesMatching,
@@ -35,34 +37,6 @@ async function inspect(cid: string): Promise<InspectObject> {
 	return (await W.json<InspectObject[]>(["inspect", cid]))[0] as InspectObject;
 }
 
-const _bridgeOf = (net: string) => sharedBridgeOf(W, net);
-
-/** busybox httpd inside a namespace, serving one page. */
-function serve(netnsPath: string, port: number, text: string): void {
-	const root = `${W.dir}/www-${port}`;
-	sh(["mkdir", "-p", root]);
-	writeFileSync(`${root}/index.html`, text);
-	servers.push(
-		Bun.spawn(
-			["nsenter", `--net=${netnsPath}`, "busybox", "httpd", "-f", "-p", String(port), "-h", root],
-			{
-				stdout: "ignore",
-				stderr: "ignore",
-			},
-		),
-	);
-}
-
-async function curl(url: string, timeoutS = 3): Promise<string> {
-	const p = Bun.spawn(["curl", "-s", "-m", String(timeoutS), url], {
-		stdout: "pipe",
-		stderr: "ignore",
-	});
-	const out = await new Response(p.stdout).text();
-	await p.exited;
-	return out;
-}
-
 const leftovers = (cids: string[], nets: string[]) => sharedLeftovers(W, cids, nets);
 
 function netnsFiles(): string[] {
@@ -77,34 +51,20 @@ async function rows(): Promise<{ id: string; netns: string }[]> {
 beforeAll(async () => {
 	requireBinary();
 	if (!ok) return;
-	for (const [n, subnet] of [
-		[NET_A, "10.215.1.0/25"],
-		[NET_B, "10.215.2.0/26"],
-		[NET_C, "10.215.3.0/24"],
-		[NET_FAIL, "10.215.4.0/24"],
-		[NET_SLOW, "10.215.5.0/24"],
-	] as const) {
-		const r = await W.run(["network", "create", "--subnet", subnet, n]);
-		expect(r.stderr).toBe("");
-	}
 	// Bridge names of their own: networks in other config dirs (other tests) may pick the same
 	// ctrnetN, and the bridge plugin refuses a bridge that has another subnet's address.
-	for (const [k, n] of [NET_A, NET_B, NET_C, NET_FAIL, NET_SLOW].entries()) {
-		const file = `${W.env.CTRNET_CNI_CONFIG_DIR}/${n}.conflist`;
-		const conf = JSON.parse(readFileSync(file, "utf8"));
-		conf.plugins[0].bridge = `t5br${tag}${k}`;
-		writeFileSync(file, JSON.stringify(conf));
-	}
 	// Network "fail": its chain ends in a plugin that refuses ADD. "slow" sleeps in ADD.
-	for (const [n, extra] of [
-		[NET_FAIL, { type: "t4-fixture", failOn: "ADD" }],
-		[NET_SLOW, { type: "t5-slow", sleep: 3 }],
-	] as const) {
-		const file = `${W.env.CTRNET_CNI_CONFIG_DIR}/${n}.conflist`;
-		const conf = JSON.parse(readFileSync(file, "utf8"));
-		conf.plugins.push(extra);
-		writeFileSync(file, JSON.stringify(conf));
-	}
+	await createNetworks(
+		W,
+		[
+			{ name: NET_A, subnet: "10.215.1.0/25" },
+			{ name: NET_B, subnet: "10.215.2.0/26" },
+			{ name: NET_C, subnet: "10.215.3.0/24" },
+			{ name: NET_FAIL, subnet: "10.215.4.0/24", extra: { type: "t4-fixture", failOn: "ADD" } },
+			{ name: NET_SLOW, subnet: "10.215.5.0/24", extra: { type: "t5-slow", sleep: 3 } },
+		],
+		`t5br${tag}`,
+	);
 });
 
 afterAll(async () => {
@@ -339,9 +299,9 @@ describe.if(ok)("ports, reload, connect and disconnect", () => {
 		]);
 		// The leftover checks look for these rules: prove the needle finds them while they exist.
 		expect(iptablesMentioning([cniIdComment(cid)]).length).toBeGreaterThan(0);
-		serve(i.NetworkSettings.SandboxKey, 80, "hello from t5");
+		servers.push(httpdIn(i.NetworkSettings.SandboxKey, 80, "hello from t5", W.dir));
 		await Bun.sleep(200);
-		expect(await curl("http://127.0.0.1:18282/")).toBe("hello from t5");
+		expect(await curlGet("http://127.0.0.1:18282/")).toBe("hello from t5");
 		expect((await W.run(["port", cid])).stdout).toBe("80/tcp -> 127.0.0.1:18282\n");
 		expect((await W.run(["port", cid, "80"])).stdout).toBe("127.0.0.1:18282\n");
 		expect(await W.json(["port", cid, "--format", "json"])).toEqual([
@@ -352,13 +312,13 @@ describe.if(ok)("ports, reload, connect and disconnect", () => {
 		expect(missing.stderr).toContain('failed to find published port "99/udp"');
 
 		expect(sh(["iptables", "-w", "-t", "nat", "-F", "CNI-HOSTPORT-DNAT"]).code).toBe(0);
-		expect(await curl("http://127.0.0.1:18282/", 1)).toBe("");
+		expect(await curlGet("http://127.0.0.1:18282/", 1)).toBe("");
 		const r = await W.run(["reload", cid]);
 		expect(r.stdout).toBe(`${cid}\n`);
 		const after = await inspect(cid);
 		expect(after.NetworkSettings.IPAddress).toBe(i.NetworkSettings.IPAddress);
 		expect(after.NetworkSettings.MacAddress).toBe(i.NetworkSettings.MacAddress);
-		expect(await curl("http://127.0.0.1:18282/")).toBe("hello from t5");
+		expect(await curlGet("http://127.0.0.1:18282/")).toBe("hello from t5");
 	});
 
 	test("ports follow the network that is left after a disconnect (podman #10052)", async () => {
@@ -377,7 +337,7 @@ describe.if(ok)("ports, reload, connect and disconnect", () => {
 		expect(
 			sh(["nsenter", `--net=${i.NetworkSettings.SandboxKey}`, "ip", "link", "show", "eth0"]).code,
 		).not.toBe(0);
-		expect(await curl("http://127.0.0.1:18282/")).toBe("hello from t5");
+		expect(await curlGet("http://127.0.0.1:18282/")).toBe("hello from t5");
 		const notOn = await W.run(["disconnect", NET_A, cid]);
 		expect(notOn.code).toBe(125);
 		expect(notOn.stderr).toContain("not connected");
@@ -386,7 +346,7 @@ describe.if(ok)("ports, reload, connect and disconnect", () => {
 		expect((await W.run(["connect", NET_A, cid])).code).toBe(0);
 		i = await inspect(cid);
 		expect(i.NetworkSettings.Networks[NET_A]?.InterfaceName).toBe("eth0");
-		expect(await curl("http://127.0.0.1:18282/")).toBe("hello from t5");
+		expect(await curlGet("http://127.0.0.1:18282/")).toBe("hello from t5");
 
 		const events = await W.json<{ id: string; type: string; network: string | null }[]>([
 			"events",

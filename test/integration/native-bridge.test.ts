@@ -3,7 +3,6 @@
 // and fd35:x::, names tnv<tag>…; the host is checked clean at the end.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { MNT_DETACH, umount2 } from "../../ffi/libc";
 import { ConflictError, NotFoundError, UsageError } from "../../src/errors";
 import {
 	attachBridge,
@@ -18,6 +17,7 @@ import { readSysctl } from "../../src/native/sysctl";
 import * as N from "../../src/netlink";
 import * as NS from "../../src/netns";
 import { have } from "../lib/cli";
+import { wipeNetnsDir } from "../lib/env";
 import { bridgePorts, mountsUnder, sh } from "../lib/host";
 
 const ok = have(["ip", "nsenter", "ping"], true);
@@ -54,8 +54,7 @@ beforeAll(() => {
 
 afterAll(() => {
 	if (!ok) return;
-	for (const e of NS.listNetns(NETNS)) NS.removeNetns(e.path, { stale: true });
-	while (mountsUnder(NETNS).length) umount2(NETNS, MNT_DETACH);
+	wipeNetnsDir(NETNS);
 	const left = links()
 		.split("\n")
 		.filter((l) => l.includes(`tnv${tag}`) || made.some((v) => l.includes(`${v}@`)));

@@ -6,10 +6,9 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { MNT_DETACH, umount2 } from "../../ffi/libc";
 import type { NativeNetwork } from "../../src/native";
-import * as NS from "../../src/netns";
 import { have } from "../lib/cli";
+import { wipeNetnsDir } from "../lib/env";
 import { mountsUnder, sh } from "../lib/host";
 
 const ok = have(["ping"], true);
@@ -78,8 +77,7 @@ const REAPERS = 3;
 
 afterAll(() => {
 	if (!ok) return;
-	for (const e of NS.listNetns(`${DIR}/netns`)) NS.removeNetns(e.path, { stale: true });
-	while (mountsUnder(`${DIR}/netns`).length) umount2(`${DIR}/netns`, MNT_DETACH);
+	wipeNetnsDir(`${DIR}/netns`);
 	rmSync(DIR, { recursive: true, force: true });
 	expect(mountsUnder(`${DIR}/netns`)).toEqual([]);
 });

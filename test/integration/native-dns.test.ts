@@ -7,7 +7,7 @@ import type { InspectObject } from "../../src/container/inspect";
 import { findAardvarkBinary } from "../../src/helpers/aardvark";
 import { have, requireBinary } from "../lib/cli";
 import { world } from "../lib/env";
-import { processesMatching, sh } from "../lib/host";
+import { processesMatching, sh, until } from "../lib/host";
 
 const aardvark = findAardvarkBinary();
 if (!aardvark && process.env.CI === "true") throw new Error("aardvark-dns missing (scripts/setup)");
@@ -61,16 +61,6 @@ function lookup(netns: string, name: string): string[] {
 	return [...r.out.matchAll(/Address: (10\.244\.[\d.]+)/g)].map((m) => m[1] as string);
 }
 
-async function until<T>(fn: () => T, good: (v: T) => boolean, ms = 3000): Promise<T> {
-	const end = Date.now() + ms;
-	let v = fn();
-	while (!good(v) && Date.now() < end) {
-		await Bun.sleep(50);
-		v = fn();
-	}
-	return v;
-}
-
 describe.if(ok)("native networks with DNS", () => {
 	test("names and aliases resolve between containers; inspect shows the DNS; the last one stops aardvark", async () => {
 		const a = id("a");
@@ -88,6 +78,8 @@ describe.if(ok)("native networks with DNS", () => {
 		expect(
 			await until(
 				() => lookup(nsB, "web"),
+				3000,
+				50,
 				(v) => v.length > 0,
 			),
 		).toEqual([ipA]);
@@ -97,11 +89,13 @@ describe.if(ok)("native networks with DNS", () => {
 		expect(
 			await until(
 				() => lookup(nsB, "web"),
+				3000,
+				50,
 				(v) => v.length === 0,
 			),
 		).toEqual([]);
 		expect((await W.run(["teardown", b])).code).toBe(0);
-		expect(await until(aardvarks, (v) => v.length === 0)).toEqual([]);
+		expect(await until(aardvarks, 3000, 50, (v) => v.length === 0)).toEqual([]);
 	});
 
 	test("a --disable-dns network: no DNS in inspect, no aardvark", async () => {

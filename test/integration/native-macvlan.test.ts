@@ -4,7 +4,6 @@
 // and fd35:3::, names tnv<tag>…; the host is checked clean at the end.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { MNT_DETACH, umount2 } from "../../ffi/libc";
 import { ConflictError, NotFoundError } from "../../src/errors";
 import {
 	attachMacvlan,
@@ -14,6 +13,7 @@ import {
 } from "../../src/native";
 import * as NS from "../../src/netns";
 import { have } from "../lib/cli";
+import { wipeNetnsDir } from "../lib/env";
 import { mountsUnder, sh } from "../lib/host";
 
 const ok = have(["ip", "nsenter", "ping"], true);
@@ -61,8 +61,7 @@ beforeAll(() => {
 afterAll(() => {
 	if (!ok) return;
 	sh(["ip", "link", "del", PARENT]);
-	for (const e of NS.listNetns(NETNS)) NS.removeNetns(e.path, { stale: true });
-	while (mountsUnder(NETNS).length) umount2(NETNS, MNT_DETACH);
+	wipeNetnsDir(NETNS);
 	rmSync(DIR, { recursive: true, force: true });
 	const left = sh(["ip", "-o", "link"])
 		.out.split("\n")

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { sh } from "../lib/host";
+import { aardvarksServing, sh, waitUnshared } from "../lib/host";
 import { helperDir, removeDir } from "../lib/podman";
 
 const ok = have(["unshare", "nsenter", "ip", "nft", "dig", "busybox"], true);
@@ -29,13 +29,7 @@ function holder(flags: string): number {
 }
 
 async function settled(pid: number): Promise<void> {
-	const ours = sh(["readlink", "/proc/self/ns/net"]).out.trim();
-	for (let i = 0; i < 400; i++) {
-		const theirs = sh(["readlink", `/proc/${pid}/ns/net`]).out.trim();
-		if (theirs && theirs !== ours) return;
-		await Bun.sleep(5);
-	}
-	throw new Error(`process ${pid} did not unshare`);
+	if (!(await waitUnshared(pid, 2000, 5))) throw new Error(`process ${pid} did not unshare`);
 }
 
 class Host {
@@ -176,19 +170,7 @@ const NET_B: NetSpec = {
 	dns: true,
 };
 
-function aardvarkIn(config: string): number[] {
-	return sh(["pgrep", "-f", `aardvark-dns --config ${config}/aardvark-dns`])
-		.out.split("\n")
-		.filter(Boolean)
-		.map(Number)
-		.filter((pid) => {
-			try {
-				return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
-			} catch {
-				return false;
-			}
-		});
-}
+const aardvarkIn = (config: string) => aardvarksServing(`${config}/aardvark-dns`);
 
 describe.skipIf(!ok)("ctrnet as netavark 1.4 (private namespaces)", () => {
 	beforeAll(() => {
@@ -202,9 +184,7 @@ describe.skipIf(!ok)("ctrnet as netavark 1.4 (private namespaces)", () => {
 
 	afterAll(() => {
 		for (const p of procs) p.kill();
-		for (const pid of sh(["pgrep", "-f", `aardvark-dns --config ${work}/`]).out.split("\n")) {
-			if (pid) process.kill(Number(pid));
-		}
+		for (const pid of aardvarksServing(`${work}/`)) process.kill(pid);
 		removeDir(helpers);
 		rmSync(work, { recursive: true, force: true });
 	});

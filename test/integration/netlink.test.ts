@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { MNT_DETACH, umount2 } from "../../ffi/libc";
 import * as N from "../../src/netlink";
 import * as NS from "../../src/netns";
 import { have } from "../lib/cli";
+import { wipeNetnsDir } from "../lib/env";
 import { shAll as sh } from "../lib/host";
 
 const ok = have(["ip"], true);
@@ -32,8 +32,7 @@ beforeAll(() => {
 
 afterAll(() => {
 	if (!ok) return;
-	for (const e of NS.listNetns(DIR)) NS.removeNetns(e.path, { stale: true });
-	while (mounts(DIR).length) umount2(DIR, MNT_DETACH);
+	wipeNetnsDir(DIR);
 	rmSync(DIR, { recursive: true, force: true });
 	expect(here()).toBe(HOME);
 });

@@ -10,8 +10,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { inNetns } from "../../ffi/netns";
-import { BIN, have, requireBinary } from "../lib/cli";
-import { mountsUnder, processesMatching, sh } from "../lib/host";
+import { BIN, have, outputOf, type RunResult, requireBinary, trackSetups } from "../lib/cli";
+import { rootStateEnv } from "../lib/env";
+import { childNamed, mountsUnder, must, processesMatching, sh, unshared, until } from "../lib/host";
 
 const USER = "ctrnet-test";
 const ok = have(["ip", "pasta", "nsenter", "unshare", "runuser", "pgrep", "ss"], true);
@@ -29,12 +30,6 @@ const work = mkdtempSync("/tmp/tpa-cli-");
 const bin = `${work}/ctrnet`; // a copy every user can run
 let uid = 0;
 
-interface Result {
-	code: number;
-	stdout: string;
-	stderr: string;
-}
-
 function spawnIn(cmd: string[], env: Record<string, string> = {}) {
 	return Bun.spawn(["nsenter", `--net=${hostNs}`, ...cmd], {
 		env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
@@ -44,21 +39,12 @@ function spawnIn(cmd: string[], env: Record<string, string> = {}) {
 	});
 }
 
-async function result(p: ReturnType<typeof spawnIn>): Promise<Result> {
-	const [stdout, stderr, code] = await Promise.all([
-		new Response(p.stdout).text(),
-		new Response(p.stderr).text(),
-		p.exited,
-	]);
-	return { code, stdout, stderr };
-}
-
 interface Ctr {
 	who: "root" | "rootless";
 	/** The container's network namespace (valid once set up when ctrnet creates it). */
 	netns(): string;
 	/** ctrnet as the container's owner, inside "host", with this container's state. */
-	ctrnet(args: string[], env?: Record<string, string>): Promise<Result>;
+	ctrnet(args: string[], env?: Record<string, string>): Promise<RunResult>;
 	/** setup's namespace flag (--pid PID), when the container is a process. */
 	pidArgs: string[];
 	pid?: number;
@@ -69,32 +55,22 @@ interface Ctr {
 }
 
 function tracked(c: Omit<Ctr, "cleanup">): Ctr {
-	const ids = new Set<string>();
-	return {
-		...c,
-		ctrnet(args, env) {
-			if (args[0] === "setup" && args[1]) ids.add(args[1]);
-			return c.ctrnet(args, env);
-		},
-		async cleanup() {
-			if (ids.size > 0) await c.ctrnet(["teardown", ...ids]);
-			c.kill();
-		},
-	};
+	return { ...c, ...trackSetups(c.ctrnet, () => c.kill()) };
 }
 
 /** A process in new namespaces, started inside "host"; found as the child of runuser/nsenter. */
 async function containerProcess(cmd: string[]): Promise<{ pid: number; proc: Bun.Subprocess }> {
 	const proc = spawnIn(cmd);
-	let pid = 0;
-	for (let t = 0; t < 150 && !pid; t++) {
-		await Bun.sleep(20);
-		const kids = sh(["pgrep", "-P", String(proc.pid), "-x", "sleep"]).out.trim();
-		pid = Number(kids.split("\n")[0] || 0);
-		if (!pid && cmd[0] !== "runuser") pid = proc.pid; // unshare exec'd sleep itself
-		if (pid && sh(["readlink", `/proc/${pid}/ns/net`]).out === sh(["readlink", hostNs]).out)
-			pid = 0; // not in its own namespace yet
-	}
+	const pid = await until(
+		() => {
+			// unshare exec'd sleep itself unless runuser forked it
+			const p = childNamed(proc.pid, "sleep") || (cmd[0] !== "runuser" ? proc.pid : 0);
+			// 0: not in its own namespace yet (still in ours, or in "host" after nsenter)
+			return p && unshared(p) && unshared(p, hostNs) ? p : 0;
+		},
+		3000,
+		20,
+	);
 	if (!pid) throw new Error(`container process ${cmd.join(" ")} did not start`);
 	return { pid, proc };
 }
@@ -120,7 +96,7 @@ async function rootlessContainer(): Promise<Ctr> {
 		pid,
 		pidArgs: ["--pid", String(pid)],
 		ctrnet: (args, extra = {}) =>
-			result(
+			outputOf(
 				spawnIn([
 					"runuser",
 					"-u",
@@ -142,19 +118,10 @@ async function rootlessContainer(): Promise<Ctr> {
 	});
 }
 
-function rootEnvOf(dir: string): Record<string, string> {
-	return {
-		HOME: "/root",
-		CTRNET_ROOT: `${dir}/state`,
-		CTRNET_RUN_ROOT: `${dir}/run`,
-		CTRNET_NETNS_DIR: `${dir}/netns`,
-	};
-}
-
 /** ctrnet as root inside "host", with the state of `dir` (and `extra` in its environment). */
 function rootCtrnet(dir: string, args: string[], extra: Record<string, string>) {
-	const env = { ...rootEnvOf(dir), ...extra };
-	return result(
+	const env = { ...rootStateEnv(dir), ...extra };
+	return outputOf(
 		spawnIn(["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), bin, ...args]),
 	);
 }
@@ -307,11 +274,6 @@ function listening(port: number, proto: "t" | "u" = "t"): boolean {
 	);
 }
 
-async function waitFor(cond: () => boolean, ms = 4000): Promise<boolean> {
-	for (const end = Date.now() + ms; Date.now() < end; await Bun.sleep(25)) if (cond()) return true;
-	return cond();
-}
-
 beforeAll(() => {
 	requireBinary();
 	if (!ok) return;
@@ -320,25 +282,21 @@ beforeAll(() => {
 	chmodSync(work, 0o755);
 	uid = Number(sh(["id", "-u", USER]).out.trim());
 	if (!uid) throw new Error(`user ${USER} missing: run scripts/setup`);
-	const run = (cmd: string[]) => {
-		const r = sh(cmd);
-		if (r.code !== 0) throw new Error(`${cmd.join(" ")}: ${r.err}`);
-	};
-	run(["ip", "netns", "add", HOST]);
-	run(["ip", "netns", "add", WORLD]);
-	run(["ip", "-n", HOST, "link", "add", UPLINK, "type", "veth", "peer", "name", "up0"]);
-	run(["ip", "-n", HOST, "link", "set", "up0", "netns", WORLD]);
+	must(["ip", "netns", "add", HOST]);
+	must(["ip", "netns", "add", WORLD]);
+	must(["ip", "-n", HOST, "link", "add", UPLINK, "type", "veth", "peer", "name", "up0"]);
+	must(["ip", "-n", HOST, "link", "set", "up0", "netns", WORLD]);
 	for (const [ns, ifname, v4, v6] of [
 		[HOST, UPLINK, HOST_IP, HOST_IP6],
 		[WORLD, "up0", WORLD_IP, `fd38:${N.toString(16)}::1`],
 	] as const) {
-		run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-		run(["ip", "-n", ns, "addr", "add", `${v4}/24`, "dev", ifname]);
-		run(["ip", "-n", ns, "addr", "add", `${v6}/64`, "dev", ifname, "nodad"]);
-		run(["ip", "-n", ns, "link", "set", ifname, "up"]);
+		must(["ip", "-n", ns, "link", "set", "lo", "up"]);
+		must(["ip", "-n", ns, "addr", "add", `${v4}/24`, "dev", ifname]);
+		must(["ip", "-n", ns, "addr", "add", `${v6}/64`, "dev", ifname, "nodad"]);
+		must(["ip", "-n", ns, "link", "set", ifname, "up"]);
 	}
-	run(["ip", "-n", HOST, "route", "add", "default", "via", WORLD_IP]);
-	run(["ip", "-n", HOST, "-6", "route", "add", "default", "via", `fd38:${N.toString(16)}::1`]);
+	must(["ip", "-n", HOST, "route", "add", "default", "via", WORLD_IP]);
+	must(["ip", "-n", HOST, "-6", "route", "add", "default", "via", `fd38:${N.toString(16)}::1`]);
 });
 
 afterAll(() => {
@@ -453,8 +411,10 @@ for (const [who, make] of [
 				expect(listening(base + 1, "u")).toBe(true);
 				const t = await c.ctrnet(["teardown", id]);
 				expect(t.code).toBe(0);
-				expect(await waitFor(() => pastaFor(id).length === 0)).toBe(true);
-				expect(await waitFor(() => !listening(base) && !listening(base + 1, "u"))).toBe(true);
+				expect(await until(() => pastaFor(id).length === 0, 4000, 25)).toBe(true);
+				expect(await until(() => !listening(base) && !listening(base + 1, "u"), 4000, 25)).toBe(
+					true,
+				);
 				expect((await c.ctrnet(["ps", "--format", "json"])).stdout.trim()).toBe("[]");
 			} finally {
 				await c.cleanup();
@@ -514,7 +474,7 @@ for (const [who, make] of [
 				expect(r.code).toBe(0);
 				const [first] = pastaFor(id);
 				process.kill(first as number, "SIGKILL");
-				expect(await waitFor(() => !listening(base + 20))).toBe(true);
+				expect(await until(() => !listening(base + 20), 4000, 25)).toBe(true);
 				expect((await c.ctrnet(["reload", id])).code).toBe(0);
 				const again = pastaFor(id);
 				expect(again.length).toBe(1);
@@ -526,7 +486,9 @@ for (const [who, make] of [
 					srv.stop();
 				}
 				expect((await c.ctrnet(["teardown", id])).code).toBe(0);
-				expect(await waitFor(() => pastaFor(id).length === 0 && !listening(base + 20))).toBe(true);
+				expect(
+					await until(() => pastaFor(id).length === 0 && !listening(base + 20), 4000, 25),
+				).toBe(true);
 			} finally {
 				await c.cleanup();
 			}
@@ -624,8 +586,8 @@ describe.if(ok)("pasta: gc after the container is gone", () => {
 				const g = await c.ctrnet(["gc"]);
 				expect(g.code).toBe(0);
 				expect(g.stdout).toContain(`reclaimed ${id}`);
-				expect(await waitFor(() => pastaFor(id).length === 0)).toBe(true);
-				expect(await waitFor(() => !listening(port))).toBe(true);
+				expect(await until(() => pastaFor(id).length === 0, 4000, 25)).toBe(true);
+				expect(await until(() => !listening(port), 4000, 25)).toBe(true);
 				expect((await c.ctrnet(["ps", "--format", "json"])).stdout.trim()).toBe("[]");
 			} finally {
 				await c.cleanup();
@@ -653,14 +615,14 @@ describe.if(ok)("pasta through the OCI hook", () => {
 				annotations: { "io.ctrnet.network": "pasta:-I,tpa1", "io.ctrnet.publish": "18350:8080" },
 			});
 		const hook = (stage: string, status: string) => {
-			const env = { ...rootEnvOf(dir) };
+			const env = { ...rootStateEnv(dir) };
 			const kv = Object.entries(env).map(([k, v]) => `${k}=${v}`);
 			const p = Bun.spawn(["nsenter", `--net=${hostNs}`, "env", ...kv, bin, "hook", stage], {
 				stdin: new TextEncoder().encode(state(status)),
 				stdout: "pipe",
 				stderr: "pipe",
 			});
-			return result(p as unknown as ReturnType<typeof spawnIn>);
+			return outputOf(p);
 		};
 		try {
 			expect(await hook("createRuntime", "creating")).toEqual({ code: 0, stdout: "", stderr: "" });
@@ -677,8 +639,8 @@ describe.if(ok)("pasta through the OCI hook", () => {
 			proc.kill(9);
 			await proc.exited;
 			expect((await hook("poststop", "stopped")).code).toBe(0);
-			expect(await waitFor(() => pastaFor(id).length === 0)).toBe(true);
-			expect(await waitFor(() => !listening(18350))).toBe(true);
+			expect(await until(() => pastaFor(id).length === 0, 4000, 25)).toBe(true);
+			expect(await until(() => !listening(18350), 4000, 25)).toBe(true);
 		} finally {
 			proc.kill(9);
 			await hook("poststop", "stopped");

@@ -11,7 +11,7 @@ import { buildPastaArgs } from "../../src/pasta/argv";
 import { parsePastaOptions } from "../../src/pasta/options";
 import { isAlive } from "../../src/process/identity";
 import { have } from "../lib/cli";
-import { processesMatching, sh } from "../lib/host";
+import { must, processesMatching, sh } from "../lib/host";
 
 const ok = have(["ip", "pasta"], true);
 const tag = Math.random().toString(16).slice(2, 6);
@@ -53,10 +53,8 @@ beforeAll(() => {
 		["ip", "-n", HOST, "link", "set", `tpa${tag}l`, "up"],
 		["ip", "-n", HOST, "link", "set", "peer0", "up"],
 		["ip", "-n", HOST, "route", "add", "default", "via", "10.238.253.1"],
-	]) {
-		const r = sh(cmd);
-		if (r.code !== 0) throw new Error(`${cmd.join(" ")}: ${r.err}`);
-	}
+	])
+		must(cmd);
 });
 
 afterAll(() => {

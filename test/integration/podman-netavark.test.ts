@@ -9,15 +9,17 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostVethName } from "../../src/native/names";
 import { have, requireBinary } from "../lib/cli";
-import { sh } from "../lib/host";
+import { aardvarksServing, sh, until } from "../lib/host";
 import {
 	busyboxTarball,
 	curl,
 	helperDir,
+	hostPortsInUse,
 	IMAGE,
 	podmanRunner,
 	RUN_LIMITS,
 	removeDir,
+	web,
 } from "../lib/podman";
 
 const ok = have(["podman", "runc", "conmon", "curl", "ncat", "nsenter", "ip", "nft"], true);
@@ -34,11 +36,7 @@ const ctr = (n: string) => `tnv-${n}-${TAG}`;
  * outgoing connection takes one meanwhile) that no socket on the host uses.
  */
 function freePorts(): number {
-	const used = new Set(
-		sh(["ss", "-Htuanl"])
-			.out.split("\n")
-			.map((l) => Number(l.trim().split(/\s+/)[4]?.split(":").pop())),
-	);
+	const used = hostPortsInUse("-Htuanl");
 	for (;;) {
 		const base = 20000 + Math.floor(Math.random() * 11970);
 		if (!Array.from({ length: 30 }, (_, k) => base + k).some((p) => used.has(p))) return base;
@@ -60,13 +58,7 @@ interface HostSnapshot {
 /** Every container netns seen, with its interfaces: their host veths must be gone at the end. */
 const seen = new Map<string, Set<string>>();
 
-function aardvarkOfRunDir(): number[] {
-	return sh(["pgrep", "-f", `aardvark-dns --config ${RUN_DIR}/aardvark-dns`])
-		.out.split("\n")
-		.filter(Boolean)
-		.map(Number)
-		.filter((pid) => !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"));
-}
+const aardvarkOfRunDir = () => aardvarksServing(`${RUN_DIR}/aardvark-dns`);
 
 function snapshot(): HostSnapshot {
 	return {
@@ -93,13 +85,6 @@ async function createNetwork(n: { name: string; bridge: string; subnet: string; 
 	def.network_interface = n.bridge;
 	writeFileSync(file, JSON.stringify(def, null, 5));
 }
-
-const web = (mark: string) => [
-	"/bin/busybox",
-	"sh",
-	"-c",
-	`echo ${mark} > /tmp/index.html; exec /bin/busybox httpd -f -p 80 -h /tmp`,
-];
 
 async function run(name: string, args: string[], cmd: string[]) {
 	return podman(["run", "-d", "--name", name, ...RUN_LIMITS, ...args, IMAGE, ...cmd]);
@@ -130,15 +115,6 @@ function iface(sandbox: string, ifname: string): { mac: string; addrs: string[] 
 			.filter((a: { scope: string }) => a.scope === "global")
 			.map((a: { local: string }) => a.local),
 	};
-}
-
-async function until(check: () => boolean, ms = 5000): Promise<boolean> {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (check()) return true;
-		await Bun.sleep(50);
-	}
-	return check();
 }
 
 describe.skipIf(!ok)("podman 4.3 with ctrnet as netavark (rootful)", () => {
@@ -176,7 +152,9 @@ describe.skipIf(!ok)("podman 4.3 with ctrnet as netavark (rootful)", () => {
 		const eth0 = iface(i.sandbox, "eth0");
 		expect(eth0.addrs).toEqual([n?.IPAddress as string]);
 		expect(eth0.mac).toBe(n?.MacAddress as string);
-		expect(await until(() => curl(`http://127.0.0.1:${BASE_PORT}/`) === "hello-web1\n")).toBe(true);
+		expect(
+			await until(() => curl(`http://127.0.0.1:${BASE_PORT}/`) === "hello-web1\n", 5000, 50),
+		).toBe(true);
 		expect(curl(`http://10.240.1.1:${BASE_PORT + 1}/`)).toBe("hello-web1\n");
 		expect(curl(`http://${n?.IPAddress}/`)).toBe("hello-web1\n");
 	});
@@ -273,8 +251,10 @@ describe.skipIf(!ok)("podman 4.3 with ctrnet as netavark (rootful)", () => {
 			{ mac: "02:40:01:00:00:50", addrs: ["10.240.1.50"] },
 			{ mac: "02:40:02:00:00:50", addrs: ["10.240.2.50"] },
 		]);
-		expect(await until(() => curl(`http://127.0.0.1:${p}/`) === "port80\n")).toBe(true);
-		expect(await until(() => curl(`http://127.0.0.1:${p + 1}/`) === "port81\n")).toBe(true);
+		expect(await until(() => curl(`http://127.0.0.1:${p}/`) === "port80\n", 5000, 50)).toBe(true);
+		expect(await until(() => curl(`http://127.0.0.1:${p + 1}/`) === "port81\n", 5000, 50)).toBe(
+			true,
+		);
 		// UDP: a listener in the container's netns, datagrams to 127.0.0.1 on the host until one
 		// arrives (the listener may take a moment to bind on a busy host).
 		const listener = Bun.spawn(
@@ -299,13 +279,19 @@ describe.skipIf(!ok)("podman 4.3 with ctrnet as netavark (rootful)", () => {
 		const word = `udp-${TAG}`;
 		await until(
 			() => sh(["nsenter", `--net=${i.sandbox}`, "ss", "-Huln", "sport = :5353"]).out.trim() !== "",
+			5000,
+			50,
 		);
-		const arrived = await until(() => {
-			if (!heard.includes(word)) {
-				sh(["ncat", "-u", "--send-only", "127.0.0.1", String(p + 2)], { stdin: `${word}\n` });
-			}
-			return heard.includes(word);
-		}, 5000);
+		const arrived = await until(
+			() => {
+				if (!heard.includes(word)) {
+					sh(["ncat", "-u", "--send-only", "127.0.0.1", String(p + 2)], { stdin: `${word}\n` });
+				}
+				return heard.includes(word);
+			},
+			5000,
+			50,
+		);
 		listener.kill();
 		await reading;
 		expect(arrived).toBe(true);
@@ -321,9 +307,9 @@ describe.skipIf(!ok)("podman 4.3 with ctrnet as netavark (rootful)", () => {
 		expect(iface(i.sandbox, "eth0").addrs.sort()).toEqual(
 			[n?.IPAddress as string, n?.GlobalIPv6Address as string].sort(),
 		);
-		expect(await until(() => curl(`http://[${n?.GlobalIPv6Address}]/`) === "hello-v6\n")).toBe(
-			true,
-		);
+		expect(
+			await until(() => curl(`http://[${n?.GlobalIPv6Address}]/`) === "hello-v6\n", 5000, 50),
+		).toBe(true);
 		expect(curl(`http://[fd40:6::1]:${p}/`)).toBe("hello-v6\n");
 		expect(curl(`http://10.240.6.1:${p}/`)).toBe("hello-v6\n");
 	});
@@ -365,7 +351,9 @@ describe.skipIf(!ok)("podman 4.3 with ctrnet as netavark (rootful)", () => {
 				}
 			}
 		}
-		expect(await until(() => aardvarkOfRunDir().length === before.aardvark.length)).toBe(true);
+		expect(await until(() => aardvarkOfRunDir().length === before.aardvark.length, 5000, 50)).toBe(
+			true,
+		);
 		const table = sh(["nft", "list", "table", "inet", "ctrnet"]).out;
 		expect(table).not.toContain("tnv");
 		expect(table).not.toContain("10.240.");

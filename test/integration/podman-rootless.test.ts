@@ -7,15 +7,17 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { have, requireBinary } from "../lib/cli";
-import { sh } from "../lib/host";
+import { must, sh } from "../lib/host";
 import {
 	busyboxTarball,
 	curl,
 	helperDir,
+	hostPortsInUse,
 	IMAGE,
 	podmanRunner,
 	RUN_LIMITS,
 	removeDir,
+	web,
 } from "../lib/podman";
 
 const ok = have(
@@ -39,11 +41,7 @@ const USER = `tnvrl${TAG}`;
 const HOME = `/home/${USER}`;
 /** A host port below the ephemeral range that no socket on the host uses. */
 function freePort(): number {
-	const used = new Set(
-		sh(["ss", "-Htuan"])
-			.out.split("\n")
-			.map((l) => Number(l.trim().split(/\s+/)[4]?.split(":").pop())),
-	);
+	const used = hostPortsInUse("-Htuan");
 	for (;;) {
 		const p = 20000 + Math.floor(Math.random() * 12000);
 		if (!used.has(p)) return p;
@@ -101,13 +99,6 @@ function removeUser(): void {
 	rmSync(runDir(), { recursive: true, force: true });
 }
 
-const web = (mark: string) => [
-	"/bin/busybox",
-	"sh",
-	"-c",
-	`echo ${mark} > /tmp/index.html; exec /bin/busybox httpd -f -p 80 -h /tmp`,
-];
-
 describe.skipIf(!ok)("rootless podman 4.3 with ctrnet as netavark and rootlessport", () => {
 	beforeAll(async () => {
 		requireBinary();
@@ -118,10 +109,8 @@ describe.skipIf(!ok)("rootless podman 4.3 with ctrnet as netavark and rootlesspo
 		for (const cmd of [
 			["useradd", "--create-home", "--shell", "/bin/sh", USER],
 			["usermod", "--add-subuids", range, "--add-subgids", range, USER],
-		]) {
-			const r = sh(cmd);
-			if (r.code !== 0) throw new Error(`${cmd.join(" ")}: ${r.err}`);
-		}
+		])
+			must(cmd);
 		uid = Number(sh(["id", "-u", USER]).out.trim());
 		helpers = helperDir(["netavark", "rootlessport"]);
 		image = busyboxTarball();

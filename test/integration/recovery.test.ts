@@ -9,7 +9,7 @@ import type { InspectObject } from "../../src/container/inspect";
 import { BIN, have, requireBinary } from "../lib/cli";
 import { bridgeOf, createNetworks, leftovers } from "../lib/cni-world";
 import { type World, world } from "../lib/env";
-import { sh } from "../lib/host";
+import { sh, waitUnshared } from "../lib/host";
 
 const ok = have(["ip", "iptables", "unshare", "mount"], true);
 const W = world("t10-rec");
@@ -112,9 +112,7 @@ describe.if(ok)("a dead --pid process", () => {
 	test("as root: the pid is recorded, and gc reclaims the container once it is gone", async () => {
 		const cid = id("pid");
 		const p = Bun.spawn(["unshare", "-n", "sleep", "300"]);
-		const own = sh(["readlink", "/proc/self/ns/net"]).out;
-		for (let i = 0; i < 100 && sh(["readlink", `/proc/${p.pid}/ns/net`]).out === own; i++)
-			await Bun.sleep(10);
+		await waitUnshared(p.pid, 1000, 10);
 		const r = await W.run([
 			"setup",
 			cid,

@@ -14,7 +14,7 @@ import {
 	writeFileSync,
 } from "node:fs";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { sh } from "../lib/host";
+import { alive, childNamed, sh, unshared, until } from "../lib/host";
 import { testUser } from "../lib/rootless";
 
 const ok = have(
@@ -77,20 +77,16 @@ async function container(): Promise<number> {
 	);
 	sleepers.push(p);
 	// runuser forks: the container is its child (ctrnet execs into nsenter, unshare and sleep).
-	for (let t = 0; t < 200; t++) {
-		const pid = Number(
-			sh(["pgrep", "-P", String(p.pid), "-x", "sleep"])
-				.out.trim()
-				.split("\n")[0] || 0,
-		);
-		if (
-			pid &&
-			sh(["readlink", `/proc/${pid}/ns/net`]).out !== sh(["readlink", "/proc/self/ns/net"]).out
-		)
-			return pid;
-		await Bun.sleep(20);
-	}
-	throw new Error("the container process did not start");
+	const pid = await until(
+		() => {
+			const c = childNamed(p.pid, "sleep");
+			return c && unshared(c) ? c : 0;
+		},
+		4000,
+		20,
+	);
+	if (!pid) throw new Error("the container process did not start");
+	return pid;
 }
 const inside = (pid: number, cmd: string[]) =>
 	asUser(["nsenter", `--user=/proc/${pid}/ns/user`, `--net=/proc/${pid}/ns/net`, ...cmd]);
@@ -102,7 +98,7 @@ function helpersOfUser(): string[] {
 	return sh(["pgrep", "-u", String(user?.uid ?? -1), "-a"])
 		.out.split("\n")
 		.filter((l) => /sleep infinity|slirp4netns|rootlessport|aardvark/.test(l))
-		.filter((l) => !sh(["cat", `/proc/${l.split(" ")[0]}/stat`]).out.includes(") Z "));
+		.filter((l) => alive(Number(l.split(" ")[0])));
 }
 
 async function killContainers(): Promise<void> {

@@ -12,8 +12,9 @@ import {
 	rmSync,
 	writeFileSync,
 } from "node:fs";
-import { BIN, have, requireBinary } from "../lib/cli";
-import { processesMatching, sh } from "../lib/host";
+import { BIN, have, outputOf, requireBinary, trackSetups } from "../lib/cli";
+import { rootStateEnv } from "../lib/env";
+import { childNamed, processesMatching, sh, until } from "../lib/host";
 import { waitPortFree } from "../lib/rootless";
 
 const USER = "ctrnet-test";
@@ -36,19 +37,7 @@ interface Ctr {
 
 /** Adds `cleanup` and the record of set-up IDs it needs. */
 function tracked(c: Omit<Ctr, "cleanup">): Ctr {
-	const ids = new Set<string>();
-	const ctrnet: Ctr["ctrnet"] = (args) => {
-		if (args[0] === "setup" && args[1]) ids.add(args[1]);
-		return c.ctrnet(args);
-	};
-	return {
-		...c,
-		ctrnet,
-		async cleanup() {
-			if (ids.size > 0) await c.ctrnet(["teardown", ...ids]);
-			c.stop();
-		},
-	};
+	return { ...c, ...trackSetups(c.ctrnet, () => c.stop()) };
 }
 
 function run(cmd: string[], env: Record<string, string>) {
@@ -60,15 +49,6 @@ function run(cmd: string[], env: Record<string, string>) {
 	});
 }
 
-async function result(p: Bun.Subprocess<"ignore", "pipe", "pipe">) {
-	const [stdout, stderr, code] = await Promise.all([
-		new Response(p.stdout).text(),
-		new Response(p.stderr).text(),
-		p.exited,
-	]);
-	return { code, stdout, stderr };
-}
-
 /** A rootless container: `unshare -Urn sleep`, owned by the test user. */
 async function rootlessContainer(): Promise<Ctr> {
 	const home = `${work}/home-${Math.random().toString(36).slice(2, 6)}`;
@@ -77,15 +57,7 @@ async function rootlessContainer(): Promise<Ctr> {
 	const env = { HOME: home, CTRNET_ROOT: `${home}/state`, CTRNET_RUN_ROOT: `${home}/run` };
 	const sleeper = run(["runuser", "-u", USER, "--", "unshare", "-Urn", "sleep", "300"], env);
 	// runuser forks: the container is unshare's (now sleep's) process, found as its child.
-	let pid = 0;
-	for (let t = 0; t < 100 && !pid; t++) {
-		await Bun.sleep(20);
-		pid = Number(
-			sh(["pgrep", "-P", String(sleeper.pid), "-x", "sleep"])
-				.out.trim()
-				.split("\n")[0] || 0,
-		);
-	}
+	const pid = await until(() => childNamed(sleeper.pid, "sleep"), 2000, 20);
 	const nsenter = [
 		"nsenter",
 		`--user=/proc/${pid}/ns/user`,
@@ -95,7 +67,7 @@ async function rootlessContainer(): Promise<Ctr> {
 	return tracked({
 		pid,
 		inside: (cmd) => ["runuser", "-u", USER, "--", ...nsenter, ...cmd],
-		ctrnet: (args) => result(run(["runuser", "-u", USER, "--", bin, ...args], env)),
+		ctrnet: (args) => outputOf(run(["runuser", "-u", USER, "--", bin, ...args], env)),
 		stop: () => {
 			// runuser's child is the container: end it, not just runuser.
 			try {
@@ -109,17 +81,12 @@ async function rootlessContainer(): Promise<Ctr> {
 /** A root container: a namespace ctrnet creates (`setup` without --pid). */
 function rootContainer(): Ctr {
 	const dir = `${work}/root-${Math.random().toString(36).slice(2, 6)}`;
-	const env = {
-		HOME: "/root",
-		CTRNET_ROOT: `${dir}/state`,
-		CTRNET_RUN_ROOT: `${dir}/run`,
-		CTRNET_NETNS_DIR: `${dir}/netns`,
-	};
+	const env = rootStateEnv(dir);
 	let netns = "";
 	return tracked({
 		inside: (cmd) => ["nsenter", `--net=${netns}`, ...cmd],
 		async ctrnet(args) {
-			const r = await result(run([bin, ...args], env));
+			const r = await outputOf(run([bin, ...args], env));
 			const m = /"SandboxKey": "([^"]+)"/.exec(r.stdout);
 			if (m) netns = m[1] as string;
 			return r;
@@ -169,7 +136,7 @@ function tap0(c: Ctr): { addr: string; mtu: number } {
 
 async function curl(url: string, iface?: string): Promise<string> {
 	const args = ["curl", "-s", "-m", "5", ...(iface ? ["--interface", iface] : []), url];
-	return (await result(run(args, {}))).stdout;
+	return (await outputOf(run(args, {}))).stdout;
 }
 
 /** slirp4netns and rootlessport processes serving this container (found by their command lines). */
@@ -281,7 +248,7 @@ for (const [who, make] of [
 					await c.ctrnet(
 						setupArgs(c, id, ["--network", `slirp4netns:allow_host_loopback=${allow}`]),
 					);
-					const r = await result(
+					const r = await outputOf(
 						Bun.spawn(c.inside(["curl", "-s", "-m", "3", `http://10.0.2.2:${server.port}/`]), {
 							stdout: "pipe",
 							stderr: "pipe",

@@ -6,36 +6,26 @@
 // - more TCP connections than its cap: the extra ones are refused at once, the rest served.
 // Root: the container is a named netns (trlp-…) with 10.233.1.100 on its lo, made here.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { AF_INET, bind, close, SOCK_DGRAM, sendto, socket } from "../../ffi/libc";
 import { inNetns } from "../../ffi/netns";
 import { sockaddr } from "../../src/ip/address";
 import { capsFor } from "../../src/rootlessport/limits";
 import { BIN, have, requireBinary } from "../lib/cli";
+import { alive } from "../lib/host";
 import {
-	alive,
 	freePort,
-	pipe,
-	readPipe,
-	sh,
+	makeNetns,
+	spawnForwarder,
 	tcpExchange,
 	tcpServerIn,
 	udpExchange,
-	uniq,
 } from "../lib/rootless";
 
 const ok = have(["ip", "bash"], true);
 const CHILD_IP = "10.233.1.100";
 /** The forwarder's fd limit (soft and hard, so Bun cannot raise it). */
 const NOFILE = 256;
-
-function makeNetns() {
-	const name = `trlp-${uniq()}`;
-	sh(["ip", "netns", "add", name]);
-	sh(["ip", "-n", name, "link", "set", "lo", "up"]);
-	sh(["ip", "-n", name, "addr", "add", `${CHILD_IP}/32`, "dev", "lo"]);
-	return { name, path: `/run/netns/${name}`, remove: () => sh(["ip", "netns", "del", name]) };
-}
 
 /** A UDP server inside the netns that answers every datagram twice, the second time late. */
 async function slowEchoIn(netnsPath: string) {
@@ -89,16 +79,10 @@ const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 /** Starts dist/ctrnet as rootlessport under an fd limit of NOFILE; fds 3/4 are real pipes. */
 function spawnLimited(config: object, env: Record<string, string>) {
-	const [exitR, exitW] = pipe();
-	const [readyR, readyW] = pipe();
-	const proc = Bun.spawn(["bash", "-c", `ulimit -n ${NOFILE} && exec -a rootlessport "$0"`, BIN], {
-		stdio: [new TextEncoder().encode(JSON.stringify(config)), "pipe", "pipe", exitR, readyW],
+	return spawnForwarder(config, {
+		cmd: ["bash", "-c", `ulimit -n ${NOFILE} && exec -a rootlessport "$0"`, BIN],
 		env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
 	});
-	closeSync(exitR);
-	closeSync(readyW);
-	const ready = readPipe(readyR).finally(() => closeSync(readyR));
-	return { proc, ready, stderr: new Response(proc.stderr).text(), stop: () => closeSync(exitW) };
 }
 
 /** A client connection that records whether the server greeted it and whether it was closed. */
@@ -134,7 +118,7 @@ describe.skipIf(!ok)(`rootlessport under pressure, with ${NOFILE} fds`, () => {
 	let ns: ReturnType<typeof makeNetns>;
 	beforeAll(() => {
 		requireBinary();
-		ns = makeNetns();
+		ns = makeNetns([CHILD_IP], "trlp");
 	});
 	afterAll(() => {
 		ns?.remove();

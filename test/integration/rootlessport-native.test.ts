@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
 	chmodSync,
 	chownSync,
-	closeSync,
 	mkdirSync,
 	mkdtempSync,
 	readdirSync,
@@ -23,7 +22,7 @@ import {
 import so from "../../ffi/build/pump.so" with { type: "file" };
 import { CompiledLoadError, loadCompiled } from "../../ffi/compiled";
 import { BIN, have, requireBinary } from "../lib/cli";
-import { pipe, readPipe, testUser, uniq } from "../lib/rootless";
+import { spawnForwarder, testUser, uniq } from "../lib/rootless";
 
 const ok = have(["ip", "bash", "unshare", "setpriv", "mount"], true);
 const CHILD_IP = "10.233.2.100";
@@ -70,24 +69,18 @@ async function runForwarder(tmp: string, user?: { uid: number; gid: number }) {
 		ChildIP: CHILD_IP,
 		ContainerID: `trlp-${uniq()}`,
 	};
-	const [exitR, exitW] = pipe();
-	const [readyR, readyW] = pipe();
-	const proc = Bun.spawn(cmd, {
-		stdio: [new TextEncoder().encode(JSON.stringify(config)), "pipe", "pipe", exitR, readyW],
+	const f = spawnForwarder(config, {
+		cmd,
 		env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
 	});
-	closeSync(exitR);
-	closeSync(readyW);
-	const stderr = new Response(proc.stderr).text();
 	try {
-		expect(await readPipe(readyR)).toBe("1");
+		expect(await f.ready).toBe("1");
 	} finally {
-		closeSync(readyR);
-		closeSync(exitW);
+		f.stop();
 	}
-	expect(await proc.exited).toBe(0);
+	expect(await f.proc.exited).toBe(0);
 	// The splice engine ran: the native helper was loaded.
-	expect(await stderr).toContain("(splice)");
+	expect(await f.stderr).toContain("(splice)");
 }
 
 describe.skipIf(!ok)("the native helper leaves nothing in /tmp", () => {

@@ -4,25 +4,25 @@
 // A and B, each with its own TCP and UDP server, so a reply says which one was dialled.
 // Also: reloadChildIP() against podman's own rootlessport (the same protocol from both ends).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { inNetns } from "../../ffi/netns";
 import { packetExchange } from "../../ffi/unix-packet";
 import { reloadChildIP, reloadSocketPath } from "../../src/rootlessport/reload";
-import { BIN, have, requireBinary } from "../lib/cli";
-import { freePort, pipe, readPipe, sh, tcpExchange, udpExchange, uniq } from "../lib/rootless";
+import { have, requireBinary } from "../lib/cli";
+import { must } from "../lib/host";
+import {
+	freePort,
+	makeNetns,
+	spawnForwarder,
+	tcpExchange,
+	udpExchange,
+	uniq,
+} from "../lib/rootless";
 
 const ok = have(["ip"], true);
 const A = "10.233.3.100";
 const B = "10.233.3.101";
 const PODMAN_RP = "/usr/lib/podman/rootlessport";
-
-function makeNetns() {
-	const name = `trlp-${uniq()}`;
-	sh(["ip", "netns", "add", name]);
-	sh(["ip", "-n", name, "link", "set", "lo", "up"]);
-	for (const ip of [A, B]) sh(["ip", "-n", name, "addr", "add", `${ip}/32`, "dev", "lo"]);
-	return { name, path: `/run/netns/${name}`, remove: () => sh(["ip", "netns", "del", name]) };
-}
 
 /** TCP and UDP servers on `ip`:`port` in the netns; both answer `<ip>:<what they got>`. */
 async function serversOn(netnsPath: string, ip: string, port: number) {
@@ -56,25 +56,8 @@ async function serversOn(netnsPath: string, ip: string, port: number) {
 /** A free port for both TCP and UDP servers inside the netns (nothing else listens there). */
 const PORT = 8080;
 
-function spawnForwarder(bin: string, config: object) {
-	const [exitR, exitW] = pipe();
-	const [readyR, readyW] = pipe();
-	const proc = Bun.spawn([bin], {
-		argv0: "rootlessport",
-		stdio: [new TextEncoder().encode(JSON.stringify(config)), "pipe", "pipe", exitR, readyW],
-		env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-	});
-	closeSync(exitR);
-	closeSync(readyW);
-	const ready = readPipe(readyR).finally(() => closeSync(readyR));
-	return {
-		proc,
-		ready,
-		stdout: new Response(proc.stdout).text(),
-		stderr: new Response(proc.stderr).text(),
-		stop: () => closeSync(exitW),
-	};
-}
+/** The forwarders' environment: PATH only. */
+const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
 describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 	let ns: ReturnType<typeof makeNetns>;
@@ -84,7 +67,7 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 	beforeAll(async () => {
 		requireBinary();
 		base = mkdtempSync("/tmp/trlp-reload-");
-		ns = makeNetns();
+		ns = makeNetns([A, B], "trlp");
 		servers = [await serversOn(ns.path, A, PORT), await serversOn(ns.path, B, PORT)];
 		for (const s of servers) await s.udp;
 	});
@@ -120,19 +103,10 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 				ContainerID: id,
 				RootlessCNI: true,
 			};
-			const [exitR, exitW] = pipe();
-			const [readyR, readyW] = pipe();
-			const proc = Bun.spawn([BIN], {
-				argv0: "rootlessport",
-				stdio: [new TextEncoder().encode(JSON.stringify(config)), "pipe", "pipe", exitR, readyW],
-				env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
-			});
-			closeSync(exitR);
-			closeSync(readyW);
-			const stdout = new Response(proc.stdout).text();
+			const f = spawnForwarder(config, { env: { ...ENV, ...env } });
 			const sock = reloadSocketPath(tmpDir, id);
 			try {
-				expect(await readPipe(readyR)).toBe("1");
+				expect(await f.ready).toBe("1");
 				// podman's layout: a private rp dir holding a socket named after the container.
 				expect(statSync(`${tmpDir}/rp`).mode & 0o777).toBe(0o700);
 				expect(statSync(sock).isSocket()).toBe(true);
@@ -178,11 +152,10 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 				expect(await raw(`"${A}"\n`)).toBe("OK");
 				expect(await tcpExchange("127.0.0.1", tcpPort, "four")).toBe(`${A}:four`);
 			} finally {
-				closeSync(exitW);
-				closeSync(readyR);
+				f.stop();
 			}
-			expect(await proc.exited).toBe(0);
-			expect(await stdout).toBe("");
+			expect(await f.proc.exited).toBe(0);
+			expect(await f.stdout).toBe("");
 			// The socket file goes with the forwarder.
 			expect(existsSync(sock)).toBe(false);
 			await expect(reloadChildIP(tmpDir, id, B)).rejects.toThrow(
@@ -197,15 +170,18 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 			[{ TmpDir: "/tmp", ContainerID: "../x" }, 'invalid ContainerID "../x"'],
 			[{ TmpDir: "/tmp", ContainerID: "" }, 'invalid ContainerID ""'],
 		] as const) {
-			const f = spawnForwarder(BIN, {
-				Mappings: [{ hostIP: "127.0.0.1", hostPort: freePort(), containerPort: PORT }],
-				NetNSPath: ns.path,
-				ExitFD: 3,
-				ReadyFD: 4,
-				ChildIP: A,
-				RootlessCNI: true,
-				...extra,
-			});
+			const f = spawnForwarder(
+				{
+					Mappings: [{ hostIP: "127.0.0.1", hostPort: freePort(), containerPort: PORT }],
+					NetNSPath: ns.path,
+					ExitFD: 3,
+					ReadyFD: 4,
+					ChildIP: A,
+					RootlessCNI: true,
+					...extra,
+				},
+				{ env: ENV },
+			);
 			expect(await f.proc.exited).toBe(1);
 			expect(await f.stdout).toBe(`${line}\n`);
 			f.stop();
@@ -214,17 +190,20 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 
 	test("an rp dir that is not private is refused", async () => {
 		const dir = mkdtempSync(`${base}/t-`);
-		sh(["mkdir", "-m", "0777", `${dir}/rp`]);
-		const f = spawnForwarder(BIN, {
-			Mappings: [{ hostIP: "127.0.0.1", hostPort: freePort(), containerPort: PORT }],
-			NetNSPath: ns.path,
-			ExitFD: 3,
-			ReadyFD: 4,
-			ChildIP: A,
-			TmpDir: dir,
-			ContainerID: "trlp-open",
-			RootlessCNI: true,
-		});
+		must(["mkdir", "-m", "0777", `${dir}/rp`]);
+		const f = spawnForwarder(
+			{
+				Mappings: [{ hostIP: "127.0.0.1", hostPort: freePort(), containerPort: PORT }],
+				NetNSPath: ns.path,
+				ExitFD: 3,
+				ReadyFD: 4,
+				ChildIP: A,
+				TmpDir: dir,
+				ContainerID: "trlp-open",
+				RootlessCNI: true,
+			},
+			{ env: ENV },
+		);
 		try {
 			expect(await f.proc.exited).toBe(1);
 			expect(await f.stdout).toContain("writable by group or others");
@@ -243,18 +222,27 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 		const dir = mkdtempSync(`${base}/t-`);
 		const id = `trlp${uniq()}`;
 		const port = freePort();
-		const f = spawnForwarder(PODMAN_RP, {
-			Mappings: [
-				{ host_ip: "127.0.0.1", container_port: PORT, host_port: port, range: 1, protocol: "tcp" },
-			],
-			NetNSPath: ns.path,
-			ExitFD: 3,
-			ReadyFD: 4,
-			TmpDir: dir,
-			ChildIP: A,
-			ContainerID: id,
-			RootlessCNI: true,
-		});
+		const f = spawnForwarder(
+			{
+				Mappings: [
+					{
+						host_ip: "127.0.0.1",
+						container_port: PORT,
+						host_port: port,
+						range: 1,
+						protocol: "tcp",
+					},
+				],
+				NetNSPath: ns.path,
+				ExitFD: 3,
+				ReadyFD: 4,
+				TmpDir: dir,
+				ChildIP: A,
+				ContainerID: id,
+				RootlessCNI: true,
+			},
+			{ cmd: [PODMAN_RP], argv0: "rootlessport", env: ENV },
+		);
 		try {
 			expect(await f.ready).toBe("1");
 			expect(await tcpExchange("127.0.0.1", port, "p")).toBe(`${A}:p`);

@@ -5,15 +5,13 @@ import { closeSync, rmSync } from "node:fs";
 import { startRootlessport } from "../../src/helpers/rootlessport";
 import { stopHelper } from "../../src/helpers/stop";
 import { listenUdp } from "../../src/rootlessport/udp";
-import { BIN, have, requireBinary } from "../lib/cli";
+import { have, requireBinary } from "../lib/cli";
+import { alive, must } from "../lib/host";
 import {
-	alive,
 	freePort,
 	makeNetns,
-	pipe,
 	portFree,
-	readPipe,
-	sh,
+	spawnForwarder,
 	tcpExchange,
 	tcpServerIn,
 	testUser,
@@ -34,31 +32,11 @@ function forwarders(): string[] {
 		.filter(Boolean);
 }
 
-/** Spawns dist/ctrnet as `rootlessport` with fd 3 = exit pipe, fd 4 = ready pipe. */
-function spawnForwarder(
-	config: object,
-	opts: { uid?: number; gid?: number; env?: Record<string, string> } = {},
-) {
-	const [exitR, exitW] = pipe();
-	const [readyR, readyW] = pipe();
-	const proc = Bun.spawn([BIN], {
-		argv0: "rootlessport",
-		stdio: [new TextEncoder().encode(JSON.stringify(config)), "pipe", "pipe", exitR, readyW],
-		...opts,
-	});
-	closeSync(exitR);
-	closeSync(readyW);
-	const ready = readPipe(readyR).finally(() => closeSync(readyR));
-	const stdout = new Response(proc.stdout).text();
-	const stderr = new Response(proc.stderr).text();
-	return { proc, ready, stdout, stderr, closeExit: () => closeSync(exitW) };
-}
-
 describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => {
 	let ns: ReturnType<typeof makeNetns>;
 	beforeAll(() => {
 		requireBinary();
-		ns = makeNetns(CHILD_IP);
+		ns = makeNetns([CHILD_IP]);
 	});
 	afterAll(() => ns?.remove());
 
@@ -111,7 +89,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 				expect(await udpExchange("127.0.0.1", p3, "ping")).toBe("echo:ping");
 				expect(portFree(p1)).toBe(false);
 			} finally {
-				f.closeExit();
+				f.stop();
 			}
 			expect(await f.proc.exited).toBe(0);
 			expect(await f.stdout).toBe("");
@@ -127,7 +105,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 		const echo = await udpEchoIn(ns.path, 8002);
 		const port = freePort();
 		const flows = () =>
-			sh(["ip", "netns", "exec", ns.name, "ss", "-Hun", "dst", `${CHILD_IP}:8002`])
+			must(["ip", "netns", "exec", ns.name, "ss", "-Hun", "dst", `${CHILD_IP}:8002`])
 				.split("\n")
 				.filter(Boolean).length;
 		const fwd = await listenUdp(
@@ -160,7 +138,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 		expect(await f.ready).toBe("1");
 		f.proc.kill("SIGTERM");
 		expect(await f.proc.exited).toBe(0);
-		f.closeExit();
+		f.stop();
 		expect(await waitPortFree(p)).toBe(true);
 	});
 
@@ -176,7 +154,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 		expect(await f.ready).toBe("1");
 		expect(await tcpExchange("127.0.0.1", p, "x")).toBe("");
 		expect(alive(f.proc.pid)).toBe(true);
-		f.closeExit();
+		f.stop();
 		expect(await f.proc.exited).toBe(0);
 	});
 
@@ -199,7 +177,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 			expect(await f.stdout).toBe(
 				`listen tcp 127.0.0.1:${busy.port}: bind: address already in use\n`,
 			);
-			f.closeExit();
+			f.stop();
 			expect(await waitPortFree(other)).toBe(true);
 		} finally {
 			busy.stop(true);
@@ -219,7 +197,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 			const f = spawnForwarder(config);
 			expect(await f.proc.exited).toBe(1);
 			expect(await f.stdout).toBe(`${line}\n`);
-			f.closeExit();
+			f.stop();
 		}
 	});
 
@@ -246,14 +224,14 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 		expect(await f.stdout).toBe(
 			`cannot expose privileged port 80, you can add 'net.ipv4.ip_unprivileged_port_start=80' to /etc/sysctl.conf (currently ${start}), or choose a larger port number (>= ${start}): listen tcp 0.0.0.0:80: bind: permission denied\n`,
 		);
-		f.closeExit();
+		f.stop();
 	});
 });
 
 describe.skipIf(!ok)("startRootlessport / stopHelper", () => {
 	let ns: ReturnType<typeof makeNetns>;
 	beforeAll(() => {
-		ns = makeNetns(CHILD_IP);
+		ns = makeNetns([CHILD_IP]);
 	});
 	afterAll(() => ns?.remove());
 

@@ -11,12 +11,11 @@ import { listHostfwd, publishViaSlirp, removeHostfwd } from "../../src/slirp/api
 import { detectSlirp, type SlirpInfo } from "../../src/slirp/features";
 import { parseSlirpOptions, slirpGuestIP } from "../../src/slirp/options";
 import { have } from "../lib/cli";
+import { alive, must, waitUnshared } from "../lib/host";
 import {
-	alive,
 	freePort,
 	isMounted,
 	makeNetns,
-	sh,
 	stopPid,
 	tcpExchange,
 	tcpServerIn,
@@ -31,7 +30,7 @@ let info: SlirpInfo;
 const tmp = mkdtempSync("/tmp/t7-slirp-");
 
 function tap0(nsArgs: string[]): { addr: string; mtu: number } {
-	const j = JSON.parse(sh(["ip", ...nsArgs, "-j", "addr", "show", "tap0"]))[0];
+	const j = JSON.parse(must(["ip", ...nsArgs, "-j", "addr", "show", "tap0"]))[0];
 	const v4 = j.addr_info.find((a: { family: string }) => a.family === "inet");
 	return { addr: `${v4.local}/${v4.prefixlen}`, mtu: j.mtu };
 }
@@ -71,7 +70,7 @@ describe.skipIf(!ok)("slirp4netns as root (netns path form)", () => {
 	});
 
 	test("tap0 gets <cidr>.100/24 and mtu=9000; other named netns survive the sandbox", async () => {
-		const before = sh(["ip", "netns", "list"])
+		const before = must(["ip", "netns", "list"])
 			.split("\n")
 			.map((l) => l.split(" ")[0])
 			.filter((n): n is string => !!n);
@@ -101,7 +100,7 @@ describe.skipIf(!ok)("slirp4netns as root (netns path form)", () => {
 		const oct = 1 + Math.floor(Math.random() * 250);
 		const hostIf = `t7h${uniq()}`;
 		try {
-			sh([
+			must([
 				"ip",
 				"link",
 				"add",
@@ -114,10 +113,10 @@ describe.skipIf(!ok)("slirp4netns as root (netns path form)", () => {
 				"netns",
 				client.name,
 			]);
-			sh(["ip", "addr", "add", `10.78.${oct}.1/24`, "dev", hostIf]);
-			sh(["ip", "link", "set", hostIf, "up"]);
-			sh(["ip", "-n", client.name, "addr", "add", `10.78.${oct}.2/24`, "dev", "eth0"]);
-			sh(["ip", "-n", client.name, "link", "set", "eth0", "up"]);
+			must(["ip", "addr", "add", `10.78.${oct}.1/24`, "dev", hostIf]);
+			must(["ip", "link", "set", hostIf, "up"]);
+			must(["ip", "-n", client.name, "addr", "add", `10.78.${oct}.2/24`, "dev", "eth0"]);
+			must(["ip", "-n", client.name, "link", "set", "eth0", "up"]);
 			const srv = tcpServerIn(ns.path, 8000);
 			const port = freePort();
 			const ids = await publishViaSlirp(slirp.apiSocket, [
@@ -279,14 +278,7 @@ describe.skipIf(!ok)("slirp4netns rootless (PID form, unprivileged user)", () =>
 		});
 		let slirpPid = 0;
 		try {
-			for (
-				let i = 0;
-				i < 100 &&
-				sh(["readlink", `/proc/${ctr.pid}/ns/net`]) === sh(["readlink", "/proc/self/ns/net"]);
-				i++
-			) {
-				await Bun.sleep(10);
-			}
+			await waitUnshared(ctr.pid, 1000, 10);
 			const runner = Bun.spawn(
 				[
 					process.execPath,
@@ -310,7 +302,7 @@ describe.skipIf(!ok)("slirp4netns rootless (PID form, unprivileged user)", () =>
 			const status = await Bun.file(`/proc/${slirpPid}/status`).text();
 			expect(status).toMatch(new RegExp(`^Uid:\\s+${uid}\\s`, "m"));
 			const j = JSON.parse(
-				sh(["nsenter", "-t", String(ctr.pid), "-n", "ip", "-j", "addr", "show", "tap0"]),
+				must(["nsenter", "-t", String(ctr.pid), "-n", "ip", "-j", "addr", "show", "tap0"]),
 			)[0];
 			const v4 = j.addr_info.find((a: { family: string }) => a.family === "inet");
 			expect(`${v4.local}/${v4.prefixlen}`).toBe("10.67.0.100/24");
@@ -341,10 +333,7 @@ describe.skipIf(!ok)(
 			const stopped: boolean[] = [];
 			let pids: { slirp?: number; rootlessport?: number; error?: string } = {};
 			try {
-				const hostNet = readlinkSync("/proc/self/ns/net");
-				for (let i = 0; i < 200 && readlinkSync(`/proc/${ctr.pid}/ns/net`) === hostNet; i++) {
-					await Bun.sleep(10);
-				}
+				await waitUnshared(ctr.pid, 2000, 10);
 				await Bun.sleep(300); // the server inside starts listening
 				const runner = Bun.spawn(
 					[

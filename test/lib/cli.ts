@@ -23,12 +23,43 @@ export async function ctrnet(
 		stderr: "pipe",
 		argv0: opts.argv0,
 	});
+	return outputOf(proc);
+}
+
+/** Exit code and output of a process spawned with stdout and stderr piped. */
+export async function outputOf(p: {
+	stdout: ReadableStream<Uint8Array>;
+	stderr: ReadableStream<Uint8Array>;
+	exited: Promise<number>;
+}): Promise<RunResult> {
 	const [stdout, stderr, code] = await Promise.all([
-		new Response(proc.stdout).text(),
-		new Response(proc.stderr).text(),
-		proc.exited,
+		new Response(p.stdout).text(),
+		new Response(p.stderr).text(),
+		p.exited,
 	]);
 	return { code, stdout, stderr };
+}
+
+/**
+ * A container fixture's ctrnet that records the IDs set up through it, and `cleanup`, which tears
+ * them all down (also after a failed assertion) and then runs `end`.
+ */
+export function trackSetups<F extends (args: string[], ...rest: never[]) => Promise<unknown>>(
+	ctrnet: F,
+	end: () => void,
+): { ctrnet: F; cleanup(): Promise<void> } {
+	const ids = new Set<string>();
+	const tracked = ((args: string[], ...rest: never[]) => {
+		if (args[0] === "setup" && args[1]) ids.add(args[1]);
+		return ctrnet(args, ...rest);
+	}) as F;
+	return {
+		ctrnet: tracked,
+		async cleanup() {
+			if (ids.size > 0) await ctrnet(["teardown", ...ids]);
+			end();
+		},
+	};
 }
 
 /** Asserts the binary was built; every integration test file calls this first. */

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { MNT_DETACH, umount2 } from "../../ffi/libc";
+import * as NS from "../../src/netns";
 import { ctrnet, type RunResult } from "./cli";
 import { mountsUnder } from "./host";
 
@@ -56,5 +57,24 @@ export function world(prefix: string): World {
 			}
 			rmSync(dir, { recursive: true, force: true });
 		},
+	};
+}
+
+/**
+ * Empties a netns dir a test made with src/netns: removes every namespace file in it (stale ones
+ * too), then the dir's bind mount onto itself (as iproute2 makes /run/netns).
+ */
+export function wipeNetnsDir(dir: string): void {
+	for (const e of NS.listNetns(dir)) NS.removeNetns(e.path, { stale: true });
+	while (mountsUnder(dir).length) umount2(dir, MNT_DETACH);
+}
+
+/** The environment of a root ctrnet whose state (and netns dir) is under `dir`. */
+export function rootStateEnv(dir: string): Record<string, string> {
+	return {
+		HOME: "/root",
+		CTRNET_ROOT: `${dir}/state`,
+		CTRNET_RUN_ROOT: `${dir}/run`,
+		CTRNET_NETNS_DIR: `${dir}/netns`,
 	};
 }

@@ -3,7 +3,7 @@
 // busybox image made from Debian's /bin/busybox, and a runner for podman as root or as a user.
 import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { BIN } from "./cli";
-import { sh } from "./host";
+import { must, sh } from "./host";
 
 /** What podman needs on this host (cgroup v1 without systemd). */
 export const PODMAN_GLOBAL = ["--runtime", "runc", "--cgroup-manager=cgroupfs"];
@@ -36,8 +36,7 @@ export function busyboxTarball(prefix = "/tmp/tnv-image-"): { dir: string; tar: 
 	copyFileSync("/bin/busybox", `${dir}/rootfs/bin/busybox`);
 	chmodSync(`${dir}/rootfs/bin/busybox`, 0o755);
 	const tar = `${dir}/rootfs.tar`;
-	const r = sh(["tar", "-C", `${dir}/rootfs`, "-cf", tar, "."]);
-	if (r.code !== 0) throw new Error(`tar: ${r.err}`);
+	must(["tar", "-C", `${dir}/rootfs`, "-cf", tar, "."]);
 	chmodSync(tar, 0o644);
 	return { dir, tar };
 }
@@ -101,6 +100,23 @@ export function podmanRunner(helpers: string | undefined, user?: { name: string;
 	}) as PodmanRunner;
 	run.env = env;
 	return run;
+}
+
+/** A busybox container command: httpd on port 80 serving `mark` as its page. */
+export const web = (mark: string) => [
+	"/bin/busybox",
+	"sh",
+	"-c",
+	`echo ${mark} > /tmp/index.html; exec /bin/busybox httpd -f -p 80 -h /tmp`,
+];
+
+/** Host ports of the sockets `ss <flags>` lists (-Htuan: every socket, -Htuanl: listening ones). */
+export function hostPortsInUse(flags: string): Set<number> {
+	return new Set(
+		sh(["ss", flags])
+			.out.split("\n")
+			.map((l) => Number(l.trim().split(/\s+/)[4]?.split(":").pop())),
+	);
 }
 
 /** HTTP GET with curl (IPv6 literals in brackets); "" when nothing answered. */

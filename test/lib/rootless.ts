@@ -1,27 +1,26 @@
 // Fixtures for the rootless-networking tests: throw-away named netns, servers living inside one,
-// pipes for a helper's fds 3/4, and leftover checks. Names start with t7- so a test only ever
-// looks at (and removes) what it made itself.
-import { chownSync, mkdtempSync, readFileSync, readSync } from "node:fs";
+// a rootlessport started with its fds 3/4, and leftover checks. Names start with t7- (or a prefix
+// the test passes) so a test only ever looks at (and removes) what it made itself.
+import { chownSync, closeSync, mkdtempSync, readFileSync, readSync } from "node:fs";
 import { O_CLOEXEC, POLLIN, pipe2, pollOne } from "../../ffi/libc";
 import { inNetns } from "../../ffi/netns";
 import { stopProcess } from "../../src/helpers/stop";
 import { hostPortTaken } from "../../src/ports/probe";
 import { identify } from "../../src/process/identity";
-
-export function sh(cmd: string[]): string {
-	const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-	if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr.toString()}`);
-	return r.stdout.toString();
-}
+import { BIN } from "./cli";
+import { alive, must } from "./host";
 
 export const uniq = () => Math.random().toString(36).slice(2, 8);
 
-/** A named netns with lo up; `addr` (e.g. "10.77.0.100") is added to lo as a /32. */
-export function makeNetns(addr?: string): { name: string; path: string; remove(): void } {
-	const name = `t7-${uniq()}`;
-	sh(["ip", "netns", "add", name]);
-	sh(["ip", "-n", name, "link", "set", "lo", "up"]);
-	if (addr) sh(["ip", "-n", name, "addr", "add", `${addr}/32`, "dev", "lo"]);
+/** A named netns `<prefix>-…` with lo up; each of `addrs` (e.g. "10.77.0.100") on lo as a /32. */
+export function makeNetns(
+	addrs: string[] = [],
+	prefix = "t7",
+): { name: string; path: string; remove(): void } {
+	const name = `${prefix}-${uniq()}`;
+	must(["ip", "netns", "add", name]);
+	must(["ip", "-n", name, "link", "set", "lo", "up"]);
+	for (const addr of addrs) must(["ip", "-n", name, "addr", "add", `${addr}/32`, "dev", "lo"]);
 	return {
 		name,
 		path: `/run/netns/${name}`,
@@ -155,6 +154,39 @@ export async function readPipe(fd: number, timeoutMs = 10_000): Promise<string> 
 	return b.toString("utf8", 0, n);
 }
 
+/**
+ * Starts a rootlessport the way podman does: the config as JSON on stdin, fd 3 the read end of
+ * the exit pipe (`stop()` closes its write end: EOF tells the forwarder to exit), fd 4 the write
+ * end of the ready pipe (`ready`: what it wrote there first, "" at EOF or after 10 s). Runs
+ * dist/ctrnet as argv0 "rootlessport", or `cmd` as given (podman's own rootlessport, or a wrapper
+ * that sets limits or namespaces first). Without `env`, the child gets this process's.
+ */
+export function spawnForwarder(
+	config: object,
+	opts: {
+		cmd?: string[];
+		argv0?: string;
+		env?: Record<string, string>;
+		uid?: number;
+		gid?: number;
+	} = {},
+) {
+	const { cmd, ...spawnOpts } = opts;
+	const [exitR, exitW] = pipe();
+	const [readyR, readyW] = pipe();
+	const proc = Bun.spawn(cmd ?? [BIN], {
+		...(cmd ? {} : { argv0: "rootlessport" }),
+		...spawnOpts,
+		stdio: [new TextEncoder().encode(JSON.stringify(config)), "pipe", "pipe", exitR, readyW],
+	});
+	closeSync(exitR);
+	closeSync(readyW);
+	const ready = readPipe(readyR).finally(() => closeSync(readyR));
+	const stdout = new Response(proc.stdout).text();
+	const stderr = new Response(proc.stderr).text();
+	return { proc, ready, stdout, stderr, stop: () => closeSync(exitW) };
+}
+
 /** A TCP port nothing listens on right now (on 127.0.0.1). */
 export function freePort(): number {
 	const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -186,14 +218,6 @@ export async function waitPortFree(
 		await Bun.sleep(10);
 	}
 	return true;
-}
-
-export function alive(pid: number): boolean {
-	try {
-		return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-	} catch {
-		return false;
-	}
 }
 
 /** Stops a helper known only by pid (as a child process of a runner script reported it). */
