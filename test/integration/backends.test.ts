@@ -283,6 +283,36 @@ for (const [k, backend] of BACKENDS.entries()) {
 			expect(await leftovers(s, [gone, ...killed], ["a", "b"])).toEqual([]);
 		});
 
+		test.if(backend === "native")(
+			"gc: a setup killed after its firewall step, before its result was stored",
+			async () => {
+				const cid = id("nores");
+				await s.W.json<InspectObject>([
+					"setup",
+					cid,
+					"--network",
+					s.net("b"),
+					"-p",
+					`${18799 + k * 100}:80`,
+				]);
+				// The record as the killed process left it: its intent (the network, no result yet),
+				// a dead owner, the setup under way. Its lease and nft elements are on the host.
+				const db = new Database(`${s.W.env.CTRNET_ROOT}/ctrnet.db`);
+				const row = db.query("SELECT doc FROM containers WHERE id = ?").get(cid) as { doc: string };
+				const doc = JSON.parse(row.doc);
+				doc.results = {};
+				doc.status = "creating";
+				doc.op = { kind: "setup" };
+				doc.owner = { pid: 2 ** 22 + 1, startTime: "1" }; // above pid_max: never alive
+				db.query("UPDATE containers SET doc = ? WHERE id = ?").run(JSON.stringify(doc), cid);
+				db.close();
+				expect(sh(["nft", "list", "table", "inet", "ctrnet"]).out).toContain(`"${cid} on`);
+				const report = await s.W.json<{ reclaimed: { id: string }[] }>(["gc", "--format", "json"]);
+				expect(report.reclaimed.map((r) => r.id)).toEqual([cid]);
+				expect(await leftovers(s, [cid], ["b"])).toEqual([]);
+			},
+		);
+
 		test("20 concurrent setups get distinct addresses; 20 concurrent teardowns leave nothing", async () => {
 			const cids = Array.from({ length: 20 }, (_, n) => id(`c${n}`));
 			const ups = await Promise.all(

@@ -3,7 +3,7 @@
 // firewall, DNS — from src/native/attachment.ts. No process is started.
 import type { CniResult } from "../../cni/result";
 import { ConflictError } from "../../errors";
-import { allocate, release } from "../../ipam/leases";
+import { allocate, listLeases, release } from "../../ipam/leases";
 import type {
 	NativeAttachment,
 	NativeAttachRequest,
@@ -165,7 +165,13 @@ export const nativeBackend: NetworkBackend = {
 			netnsPath: c.netns?.path,
 			ifname: c.interfaces[network] ?? "eth0",
 			hostVeth: extra?.hostVeth,
-			addresses: (result?.ips ?? []).map((i) => i.address),
+			// A setup killed before it stored its result (gc's case) still holds its leases: the
+			// firewall elements it may have added are keyed by those addresses.
+			addresses: result
+				? result.ips.map((i) => i.address)
+				: listLeases(rt.store.db, { containerId: c.id, network }).map(
+						(l) => `${l.address}${prefixOf(l.subnet)}`,
+					),
 			ports: network === c.portsNetwork && !rt.config.rootless ? c.ports : [],
 			lockDir: lockDir(rt),
 			dns: dnsTarget(rt, c, network),
