@@ -1,7 +1,7 @@
 // The native data plane in-process (root): attach + detach of one container on a warm bridge,
 // median over RUNS, with each step's median; detach that leaves the veth to the netns's
 // removal; the container-side requests batched against sent one by one; what deleting a veth
-// costs the caller, four ways; and the peer — netavark 1.4 setup+teardown of the same network in
+// costs the caller, five ways; and the peer — netavark 1.4 setup+teardown of the same network in
 // the same run (internal, so neither side touches the firewall: data plane against data plane,
 // netavark's process start-up included). Prints medians in ms and ratios. Run by native.sh.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -161,7 +161,13 @@ function batchVsSequential(net: NativeNetwork, addresses: string[]) {
 function deletion(net: NativeNetwork) {
 	const host = N.openNetlink();
 	const bridge = ensureBridge(net, host);
-	const modes = ["host end", "container end", "down, then host end", "netns removal only"] as const;
+	const modes = [
+		"host end",
+		"host end, unwaited (what detach does)",
+		"container end",
+		"down, then host end",
+		"netns removal only",
+	] as const;
 	const ms: Record<string, number[]> = Object.fromEntries(modes.map((m) => [m, []]));
 	const gone: number[] = [];
 	const netnsRm: number[] = [];
@@ -173,6 +179,8 @@ function deletion(net: NativeNetwork) {
 			N.withNetlink(p, (nl) => N.setLinkUp(nl, "eth0"));
 			let t0 = performance.now();
 			if (mode === "host end") N.deleteLink(host, "tnvdel0");
+			else if (mode === "host end, unwaited (what detach does)")
+				N.deleteLinkUnwaited(undefined, N.getLink(host, "tnvdel0").index);
 			else if (mode === "container end") N.withNetlink(p, (nl) => N.deleteLink(nl, "eth0"));
 			else if (mode === "down, then host end") {
 				N.setLinkDown(host, "tnvdel0");

@@ -7,7 +7,7 @@ import type { CniResult } from "../cni/result";
 import { ConflictError, NotFoundError } from "../errors";
 import {
 	createMacvlan,
-	deleteLink,
+	deleteLinkUnwaited,
 	findLink,
 	getLink,
 	listRoutes,
@@ -113,7 +113,7 @@ function deleteInside(netnsPath: string, ifname: string, onlyDown = false): void
 		}
 		try {
 			if (onlyDown) setLinkDown(nl, link.index);
-			else deleteLink(nl, link.index);
+			else deleteLinkUnwaited(netnsPath, link.index);
 		} catch (e) {
 			if (!(e instanceof NetlinkError && e.errno === ERRNO.ENODEV)) throw e;
 		}

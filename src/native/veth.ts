@@ -7,6 +7,7 @@ import type { CniResult } from "../cni/result";
 import { ConflictError } from "../errors";
 import {
 	deleteLink,
+	deleteLinkUnwaited,
 	encodeIfinfomsg,
 	findLink,
 	IFF_UP,
@@ -188,7 +189,7 @@ export function detachBridge(req: DetachBridgeRequest): void {
 		step(req.leaveToNetns ? "veth off the bridge" : "veth delete", () => {
 			try {
 				if (req.leaveToNetns) releaseLink(nl, link.index);
-				else deleteLink(nl, link.index);
+				else deleteLinkUnwaited(undefined, link.index);
 			} catch (e) {
 				if (!(e instanceof NetlinkError && e.errno === ERRNO.ENODEV)) throw e;
 			}

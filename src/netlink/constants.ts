@@ -3,6 +3,7 @@
 
 export const NETLINK_ROUTE = 0;
 export const SOL_NETLINK = 270;
+export const NETLINK_ADD_MEMBERSHIP = 1;
 export const NETLINK_EXT_ACK = 11;
 
 // nlmsghdr.nlmsg_type for control messages

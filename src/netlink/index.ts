@@ -13,3 +13,4 @@ export * from "./host";
 export * from "./link";
 export * from "./route";
 export * from "./socket";
+export * from "./unwaited";

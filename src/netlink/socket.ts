@@ -2,7 +2,7 @@
 // after the thread leaves (bun-platform §1), so opening one inside a netns is the only time we
 // enter it. Requests are synchronous: send, then read replies with our sequence number until
 // the ack (NLMSG_ERROR 0), the error, or the end of a dump (NLMSG_DONE).
-import { ERRNO } from "../../ffi/errno";
+import { ERRNO, SysError } from "../../ffi/errno";
 import {
 	AF_NETLINK,
 	close,
@@ -28,6 +28,7 @@ import {
 	u32,
 } from "./codec";
 import {
+	NETLINK_ADD_MEMBERSHIP,
 	NETLINK_EXT_ACK,
 	NETLINK_ROUTE,
 	NLM_F_ACK,
@@ -137,6 +138,56 @@ export class NetlinkSocket {
 		if (first) throw first;
 	}
 
+	/** Joins a multicast group (RTNLGRP_*): its notifications then arrive between the replies. */
+	joinGroup(group: number): void {
+		setsockopt(this.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, u32(group));
+	}
+
+	/**
+	 * A change request with an ack asked for, encoded with this socket's next sequence number,
+	 * for a caller that sends it some other way (see unwaited.ts) and then calls waitFor.
+	 */
+	encodeRequest(type: number, flags: number, body: Uint8Array, attrs: Attr[] = []) {
+		const seq = this.nextSeq();
+		const bytes = encodeMessage(
+			{ type, flags: flags | NLM_F_REQUEST | NLM_F_ACK, seq },
+			body,
+			attrs,
+		);
+		return { seq, bytes };
+	}
+
+	/**
+	 * Reads until `done` accepts a message (a notification, say) or the request `seq` is
+	 * answered: its ack returns, its error throws. A receive queue that overflowed (ENOBUFS:
+	 * the kernel dropped notifications) is read on: the ack still comes. NetlinkError ETIMEDOUT
+	 * when neither came within `timeoutMs`.
+	 */
+	waitFor(
+		op: string,
+		seq: number,
+		done: (m: Message) => boolean,
+		timeoutMs = REPLY_TIMEOUT_MS,
+	): void {
+		const deadline = performance.now() + timeoutMs;
+		for (;;) {
+			let msgs: Message[];
+			try {
+				msgs = this.receive(op, Math.max(0, deadline - performance.now()));
+			} catch (e) {
+				if (e instanceof SysError && e.errno === ERRNO.ENOBUFS) continue;
+				throw e;
+			}
+			for (const m of msgs) {
+				if (done(m)) return;
+				if (m.seq !== seq || m.type !== NLMSG_ERROR) continue;
+				const { errno, message } = decodeError(m.payload, m.flags);
+				if (errno === 0) return;
+				throw new NetlinkError(op, errno, message ?? strerror(errno));
+			}
+		}
+	}
+
 	/** A dump (NLM_F_DUMP): every reply of every part until NLMSG_DONE; redone if interrupted. */
 	dump(op: string, type: number, body: Uint8Array, attrs: Attr[] = []): Reply[] {
 		for (let attempt = 0; attempt < DUMP_RETRIES; attempt++) {
@@ -191,8 +242,8 @@ export class NetlinkSocket {
 		sendto(this.fd, msg);
 	}
 
-	private receive(op: string): Message[] {
-		if (!pollOne(this.fd, POLLIN, REPLY_TIMEOUT_MS)) {
+	private receive(op: string, timeoutMs = REPLY_TIMEOUT_MS): Message[] {
+		if (!pollOne(this.fd, POLLIN, Math.ceil(timeoutMs))) {
 			throw new NetlinkError(op, ERRNO.ETIMEDOUT, "no reply from the kernel");
 		}
 		// MSG_TRUNC: the real datagram length comes back, so a reply that did not fit is an

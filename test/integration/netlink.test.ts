@@ -3,7 +3,14 @@
 // the JS thread is always back in its own netns afterwards — also after injected failures.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+	existsSync,
+	readdirSync,
+	readFileSync,
+	readlinkSync,
+	rmSync,
+	writeFileSync,
+} from "node:fs";
 import * as N from "../../src/netlink";
 import * as NS from "../../src/netns";
 import { have } from "../lib/cli";
@@ -258,6 +265,60 @@ describe.if(ok)("links, addresses, routes inside a namespace", () => {
 			def4.map((r) => `${r.gateway} ${r.dev}`).sort(),
 		);
 		for (const r of N.hostRoutes()) expect(r.dst).toMatch(/\/\d+$/);
+	});
+
+	test("deleteLinkUnwaited: gone (both veth ends) on return; the sender holds one socket and is reaped", async () => {
+		using nl = N.openNetlink(A);
+		using nlB = N.openNetlink(B);
+		const senders = () =>
+			readdirSync("/proc")
+				.filter((d) => /^\d+$/.test(d))
+				.flatMap((pid) => {
+					try {
+						const st = readFileSync(`/proc/${pid}/stat`, "utf8");
+						const [comm, rest] = [
+							st.slice(st.indexOf("(") + 1, st.lastIndexOf(")")),
+							st.slice(st.lastIndexOf(")") + 2),
+						];
+						const [state, ppid] = rest.split(" ");
+						return comm === "ctrnet-netlink" && Number(ppid) === process.pid
+							? [{ pid, state }]
+							: [];
+					} catch {
+						return []; // gone meanwhile
+					}
+				});
+		let seenAlive = 0;
+		for (let i = 0; i < 5; i++) {
+			N.createVeth(nl, `u${i}`, `u${i}p`, { peerNetnsPath: B });
+			N.deleteLinkUnwaited(A, N.getLink(nl, `u${i}`).index);
+			expect(N.findLink(nl, `u${i}`)).toBeUndefined();
+			expect(N.findLink(nlB, `u${i}p`)).toBeUndefined();
+			// The child still waiting for the kernel has closed every fd but its netlink socket.
+			for (const c of senders().filter((x) => x.state !== "Z")) {
+				let fds: string[];
+				try {
+					fds = readdirSync(`/proc/${c.pid}/fd`).map((fd) =>
+						readlinkSync(`/proc/${c.pid}/fd/${fd}`),
+					);
+				} catch {
+					continue; // exited between the two reads
+				}
+				if (fds.length === 0) continue; // exiting: its table already dropped
+				seenAlive++;
+				expect(fds).toHaveLength(1);
+				expect(fds[0]).toMatch(/^socket:/);
+			}
+		}
+		// rcu_barrier takes milliseconds: at least one sender was seen at work.
+		expect(seenAlive).toBeGreaterThan(0);
+		// Finished senders are reaped by the next call: no zombie of ours piles up.
+		await Bun.sleep(300);
+		N.createVeth(nl, "u9", "u9p");
+		N.deleteLinkUnwaited(A, N.getLink(nl, "u9").index);
+		expect(senders().filter((x) => x.state === "Z").length).toBeLessThanOrEqual(1);
+		// A link that is not there: the kernel's error comes back from the child's request.
+		expect(() => N.deleteLinkUnwaited(A, 999_999)).toThrow(/ENODEV/);
 	});
 
 	test("a dump larger than one datagram (200 links) arrives whole", () => {
