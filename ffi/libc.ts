@@ -4,7 +4,7 @@
 // - errno is read right after a call returned -1, in the same synchronous block, and nowhere else;
 // - every wrapper either returns a useful value or throws SysError naming the operation.
 import { dlopen, ptr, read, FFIType as T } from "bun:ffi";
-import { O_CLOEXEC, SOCK_CLOEXEC } from "./constants";
+import { O_CLOEXEC, SO_ATTACH_FILTER, SOCK_CLOEXEC, SOL_SOCKET } from "./constants";
 import { ERRNO, SysError } from "./errno";
 
 export * from "./constants";
@@ -166,6 +166,34 @@ export function connect(fd: number, addr: Uint8Array, what?: string): void {
 
 export function setsockopt(fd: number, level: number, name: number, value: Uint8Array): void {
 	check(C.setsockopt(fd, level, name, value, value.byteLength), "setsockopt");
+}
+
+/** One classic BPF instruction (struct sock_filter). */
+export interface BpfInsn {
+	code: number;
+	jt: number;
+	jf: number;
+	k: number;
+}
+
+/**
+ * Attaches a classic BPF program to a socket (SO_ATTACH_FILTER): the kernel drops, before
+ * queueing them, the datagrams for which it returns 0.
+ */
+export function attachSocketFilter(fd: number, program: readonly BpfInsn[]): void {
+	const bytes = new Uint8Array(program.length * 8);
+	const insns = new DataView(bytes.buffer);
+	program.forEach((p, i) => {
+		insns.setUint16(i * 8, p.code, true);
+		insns.setUint8(i * 8 + 2, p.jt);
+		insns.setUint8(i * 8 + 3, p.jf);
+		insns.setUint32(i * 8 + 4, p.k >>> 0, true);
+	});
+	// struct sock_fprog { unsigned short len; struct sock_filter *filter; } (the kernel copies both)
+	const fprog = new DataView(new ArrayBuffer(16));
+	fprog.setUint16(0, program.length, true);
+	fprog.setBigUint64(8, BigInt(ptr(bytes)), true);
+	setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, new Uint8Array(fprog.buffer));
 }
 
 export function sendto(

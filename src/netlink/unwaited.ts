@@ -7,8 +7,9 @@
 // same freeing runs on a kernel worker when a namespace is removed). So the request is sent by a
 // detached child (ffi/detached.c) that does that waiting, and we return on the notification.
 import { sendDetached } from "../../ffi/detached";
+import { attachSocketFilter, type BpfInsn } from "../../ffi/libc";
 import { encodeIfinfomsg } from "./codec";
-import { RTM_DELLINK } from "./constants";
+import { NLMSG_ERROR, RTM_DELLINK } from "./constants";
 import { NetlinkError } from "./error";
 import { deleteLink } from "./link";
 import { openNetlink } from "./socket";
@@ -28,6 +29,38 @@ const announcesDeletion = (m: { type: number; payload: Uint8Array }, index: numb
 	m.payload[0] === 0 &&
 	new DataView(m.payload.buffer, m.payload.byteOffset, 8).getInt32(4, true) === index;
 
+// Classic BPF (<linux/filter.h>): a load of a halfword/word at an absolute offset, a compare,
+// a return. Loads read big-endian; netlink is in host order (little-endian here).
+const BPF_LD_H_ABS = 0x28;
+const BPF_LD_W_ABS = 0x20;
+const BPF_JEQ_K = 0x15;
+const BPF_RET_K = 0x06;
+const hostToBe = (bytes: number, v: number) => {
+	const d = new DataView(new ArrayBuffer(4));
+	if (bytes === 2) {
+		d.setUint16(0, v, true);
+		return d.getUint16(0, false);
+	}
+	d.setUint32(0, v >>> 0, true);
+	return d.getUint32(0, false);
+};
+
+/**
+ * Passes an NLMSG_ERROR (our ack or error) or an RTM_DELLINK of `index`; drops the rest.
+ * Offsets: nlmsg_type at 4, ifi_index at 16 + 4.
+ */
+function onlyDeletionOf(index: number): BpfInsn[] {
+	return [
+		{ code: BPF_LD_H_ABS, jt: 0, jf: 0, k: 4 },
+		{ code: BPF_JEQ_K, jt: 4, jf: 0, k: hostToBe(2, NLMSG_ERROR) },
+		{ code: BPF_JEQ_K, jt: 0, jf: 2, k: hostToBe(2, RTM_DELLINK) },
+		{ code: BPF_LD_W_ABS, jt: 0, jf: 0, k: 20 },
+		{ code: BPF_JEQ_K, jt: 1, jf: 0, k: hostToBe(4, index) },
+		{ code: BPF_RET_K, jt: 0, jf: 0, k: 0 },
+		{ code: BPF_RET_K, jt: 0, jf: 0, k: 0xffffffff },
+	];
+}
+
 /**
  * Deletes link `index` of the namespace at `netnsPath` (the current one when undefined) and
  * returns once it is unlisted. Errors as deleteLink's (ENODEV when there is no such link).
@@ -35,6 +68,9 @@ const announcesDeletion = (m: { type: number; payload: Uint8Array }, index: numb
  */
 export function deleteLinkUnwaited(netnsPath: string | undefined, index: number): void {
 	using nl = openNetlink(netnsPath);
+	// Only this link's deletions and our request's answer get through: with many links changing
+	// at once (100 teardowns), every other notification would wake us for nothing.
+	attachSocketFilter(nl.fd, onlyDeletionOf(index));
 	// Joined before the request goes out, so its notification cannot be missed.
 	nl.joinGroup(RTNLGRP_LINK);
 	const op = `delete link ${index}`;
