@@ -12,7 +12,7 @@ import {
 	addressRequest,
 	type BatchItem,
 	createBridge,
-	deleteLink,
+	deleteLinkUnwaited,
 	encodeIfinfomsg,
 	findLink,
 	IFA_F_NODAD,
@@ -162,10 +162,15 @@ export interface RemoveBridgeOptions {
 }
 
 /** Ports of the bridge, or undefined when there is no such bridge. */
-function ports(nl: NetlinkSocket, net: NativeNetwork, name: string): Link[] | undefined {
+function bridgeAndPorts(
+	nl: NetlinkSocket,
+	net: NativeNetwork,
+	name: string,
+): { bridge: Link; ports: Link[] } | undefined {
 	const link = findLink(nl, name);
 	if (!link) return undefined;
-	return listLinks(nl, { master: asBridge(net, link).index });
+	const bridge = asBridge(net, link);
+	return { bridge, ports: listLinks(nl, { master: bridge.index }) };
 }
 
 /**
@@ -180,14 +185,15 @@ function ports(nl: NetlinkSocket, net: NativeNetwork, name: string): Link[] | un
 export function removeBridgeIfUnused(net: NativeNetwork, opts: RemoveBridgeOptions): boolean {
 	const name = bridgeName(net);
 	return withNetlink(undefined, (nl) => {
-		const before = ports(nl, net, name);
-		if (before && before.length > 0) return false;
+		const before = bridgeAndPorts(nl, net, name);
+		if (before && before.ports.length > 0) return false;
 		using _lock = lockNetwork(opts.lockDir, net.name, "exclusive");
-		const now = ports(nl, net, name);
-		if (now && now.length > 0) return false;
+		const now = bridgeAndPorts(nl, net, name);
+		if (now && now.ports.length > 0) return false;
 		if (now) {
 			try {
-				deleteLink(nl, name);
+				// Unlisted is enough: a setup waiting for our lock makes a new bridge of that name.
+				deleteLinkUnwaited(undefined, now.bridge.index);
 			} catch (e) {
 				if (!(e instanceof NetlinkError && e.errno === ERRNO.ENODEV)) throw e;
 			}
