@@ -2,9 +2,11 @@
 // TCP port — ctrnet's native backend, netavark 1.4 and ctrnet's CNI backend (the plugin chain),
 // interleaved, each with a warm bridge (another container keeps it up) and a namespace made
 // beforehand (as podman makes it for netavark). Then: 100 sequential native setups (growth of the
-// cost, last 10 / first 10), 100 concurrent setups and teardowns, and the nftables transaction.
+// cost, last 10 / first 10), 100 concurrent setups and teardowns (and, as their floor, 100
+// concurrent `ctrnet version` runs). The nftables transaction alone: scripts/bench/firewall.ts.
 // Root. Usage: bun scripts/bench/native-lifecycle.ts [N]
 import { mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { median, netavarkInput, timed } from "./lib";
 
@@ -131,6 +133,18 @@ console.log(
 );
 console.log(
 	`100 concurrent native teardowns: ${okDown}/100 ok, wall ${downWall.toFixed(0)} ms = ${(downWall / seqDown).toFixed(2)}x sequential (${seqDown.toFixed(0)} ms)`,
+);
+
+// The floor of that ratio on this machine: the same for `ctrnet version` (a Bun process start and
+// exit, nothing else): 100 sequential runs against 100 at once.
+let v0 = performance.now();
+for (let i = 0; i < 100; i++) await ctr("native", ["version"]);
+const versionSeq = performance.now() - v0;
+v0 = performance.now();
+await Promise.all(Array.from({ length: 100 }, () => ctr("native", ["version"])));
+const versionConc = performance.now() - v0;
+console.log(
+	`100 concurrent ctrnet version (the process floor): wall ${versionConc.toFixed(0)} ms = ${(versionConc / versionSeq).toFixed(2)}x sequential (${versionSeq.toFixed(0)} ms), on ${availableParallelism()} CPUs`,
 );
 
 // Clean up.
