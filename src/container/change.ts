@@ -2,7 +2,7 @@
 // every step: memory first, so that when a write fails (a full disk) the process still knows what
 // it did to the host and can undo it from there; the store second, so that a kill -9 leaves a
 // record gc can act on. While the claim is held no other process writes the record.
-import type { Container } from "../state/schema";
+import type { Container, CtrEvent } from "../state/schema";
 import type { Runtime } from "./runtime";
 
 export class Change {
@@ -16,6 +16,20 @@ export class Change {
 		const next = fn(this.c);
 		this.c = next;
 		this.c = this.rt.store.tx(() => this.rt.store.put(next));
+		return this.c;
+	}
+
+	/**
+	 * Marks the change finished — ready, no owner, no operation — and records its events, in one
+	 * transaction: never ready without them, nor the reverse.
+	 */
+	finish(events: readonly { type: CtrEvent["type"]; network: string | null }[]): Container {
+		const done = { ...this.c, status: "ready" as const, owner: null, op: null };
+		this.c = this.rt.store.tx(() => {
+			const stored = this.rt.store.put(done);
+			for (const e of events) this.rt.store.addEvent(stored.id, e.type, e.network);
+			return stored;
+		});
 		return this.c;
 	}
 

@@ -26,17 +26,6 @@ function requireNetworks(c: Container): void {
 	if (!c.netns) throw new UsageError(`container ${c.id} has no network namespace`);
 }
 
-/** Marks the operation finished and records its event, in one transaction. */
-function finish(ch: Change, type: "connect" | "disconnect", network: string): Container {
-	const done = { ...ch.c, status: "ready" as const, owner: null, op: null };
-	ch.c = ch.rt.store.tx(() => {
-		const stored = ch.rt.store.put(done);
-		ch.rt.store.addEvent(stored.id, type, network);
-		return stored;
-	});
-	return ch.c;
-}
-
 export async function connectContainer(
 	rt: Runtime,
 	network: string,
@@ -75,7 +64,7 @@ export async function connectContainer(
 		);
 		throw err;
 	}
-	return finish(ch, "connect", network);
+	return ch.finish([{ type: "connect", network: network }]);
 }
 
 /**
@@ -110,7 +99,7 @@ export async function disconnectContainer(
 		ch.trySave((x) => ({ ...x, status: "ready", owner: null, op: null }), []);
 		throw err;
 	}
-	return finish(ch, "disconnect", network);
+	return ch.finish([{ type: "disconnect", network: network }]);
 }
 
 /**

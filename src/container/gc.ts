@@ -150,12 +150,13 @@ async function repair(ch: Change, op: Operation): Promise<void> {
 				ch.save((x) => withoutNetwork(x, op.network));
 			}
 		}
-		ch.save((x) => withoutConnect(x, op.network, op.portsNetwork));
+		ch.c = withoutConnect(ch.c, op.network, op.portsNetwork);
+		ch.finish([]);
 	} else if (op.kind === "disconnect") {
 		await finishDisconnect(ch, op.network, true);
-		ch.rt.store.addEvent(ch.c.id, "disconnect", op.network);
-	} else if (op.kind === "reload") {
-		await modeDriver(ch.c.mode.mode).reload?.(ch);
+		ch.finish([{ type: "disconnect", network: op.network }]);
+	} else {
+		if (op.kind === "reload") await modeDriver(ch.c.mode.mode).reload?.(ch);
+		ch.finish([]);
 	}
-	ch.save((x) => ({ ...x, status: "ready", owner: null, op: null }));
 }

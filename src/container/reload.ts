@@ -28,14 +28,12 @@ export async function reloadContainer(rt: Runtime, id: string): Promise<Containe
 	const ch = new Change(rt, claim(rt, id, { kind: "reload", networks: before.networks }));
 	try {
 		await driver.reload(ch);
-	} finally {
+	} catch (e) {
 		ch.c = release(rt, id);
+		throw e;
 	}
-	rt.store.tx(() => {
-		for (const n of ch.c.networks.length > 0 ? ch.c.networks : [null])
-			rt.store.addEvent(id, "reload", n);
-	});
-	return ch.c;
+	const nets = ch.c.networks.length > 0 ? ch.c.networks : [null];
+	return ch.finish(nets.map((network) => ({ type: "reload", network })));
 }
 
 /** Sets up again each network the recorded reload still lists. */

@@ -79,14 +79,8 @@ export async function setupContainer(rt: Runtime, req: SetupRequest): Promise<Co
 	try {
 		makeNetns(req, ch.c);
 		await driver.up(ch, plan);
-		// Ready and its events in one transaction: never ready without them, nor the reverse.
 		const nets = driver.hasNetworks ? ch.c.networks : [null];
-		const done = { ...ch.c, status: "ready" as const, owner: null, op: null };
-		ch.c = rt.store.tx(() => {
-			const stored = rt.store.put(done);
-			for (const n of nets) rt.store.addEvent(stored.id, "setup", n);
-			return stored;
-		});
+		ch.finish(nets.map((network) => ({ type: "setup", network })));
 	} catch (err) {
 		const leftovers = await undoContainer(ch, { keepNetns: false, event: false });
 		if (leftovers.length > 0) {

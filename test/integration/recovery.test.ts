@@ -196,6 +196,15 @@ describe.if(ok)("kill -9 of a change to one network: gc repairs that network onl
 		expect((await gc()).repaired.map((x) => x.id)).toEqual([cid]);
 		const r = await row(cid);
 		expect([r?.status, r?.networks]).toEqual(["ready", [RA]]);
+		// gc recorded the disconnect it finished, once (with the ready state, in one write)
+		const events = await W.json<{ id: string; type: string; network: string | null }[]>([
+			"events",
+			"--format",
+			"json",
+		]);
+		expect(events.filter((e) => e.id === cid && e.type === "disconnect")).toEqual([
+			expect.objectContaining({ network: RD }),
+		]);
 		expect(await ipOf(cid, RA)).toBe(ip);
 		expect(await leftovers(W, [], [RD])).toEqual([]);
 		await teardownOk(cid);
