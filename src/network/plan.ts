@@ -20,7 +20,8 @@ import {
 	macvlanConflist,
 } from "./conflist";
 
-export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/;
+/** podman's name pattern, capped so that `<name>.conflist` fits in a file name (NAME_MAX 255). */
+export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,245}$/;
 export const BRIDGE_PREFIX = "ctrnet";
 
 export interface CreateRequest {
@@ -168,7 +169,7 @@ function userRange(req: CreateRequest, subnet: Subnet): IpamRange {
 export function planNetwork(req: CreateRequest, ctx: PlanContext): Plan {
 	if (req.name !== undefined && !NETWORK_NAME.test(req.name)) {
 		throw new UsageError(
-			`invalid network name ${JSON.stringify(req.name)}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
+			`invalid network name ${JSON.stringify(req.name)}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]* (at most 246 characters)`,
 		);
 	}
 	if (req.name && ctx.existing.some((n) => n.name === req.name)) {

@@ -138,10 +138,16 @@ describe("planning network create", () => {
 		).toThrow('failed to find network interface "nope0"');
 	});
 
+	test("the longest name whose <name>.conflist fits in a file name (246 characters) is taken", () => {
+		expect(planNetwork(req({ name: "a".repeat(246) }), ctx()).name).toHaveLength(246);
+	});
+
 	const refusals: [string, ReturnType<typeof req>, RegExp][] = [
 		["duplicate name", req({ name: "podman" }), /the network name podman is already used/],
 		["bad name", req({ name: "-x" }), /names must match/],
 		["bad name (space)", req({ name: "a b" }), /names must match/],
+		// <name>.conflist must fit in a file name
+		["name too long", req({ name: "a".repeat(247) }), /at most 246 characters/],
 		[
 			"overlapping subnet",
 			req({ name: "e", subnet: "10.88.5.0/24" }),
