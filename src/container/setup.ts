@@ -16,7 +16,8 @@ import { undoContainer } from "./teardown";
 /** Inserts the record, with host ports checked against the host and every other container. */
 function reserve(rt: Runtime, req: SetupRequest, facts: RecordFacts): Container {
 	return rt.store.tx(() => {
-		const c = planRecord(req, rt.config, facts, rt.store.portHolders());
+		const joined = req.mode.mode === "container" ? req.mode.id : undefined;
+		const c = planRecord(req, rt.config, facts, rt.store.portHolders(joined));
 		rt.store.insert(c);
 		return c;
 	});

@@ -33,4 +33,20 @@ export const MIGRATIONS: string[] = [
 		last_address TEXT NOT NULL,
 		PRIMARY KEY (network, subnet)
 	) WITHOUT ROWID;`,
+	// The host ports every container publishes, one row per mapping, kept in step with the record
+	// by the store: a setup's port check reads these rows instead of every record's JSON. Filled
+	// from the records already stored.
+	`CREATE TABLE host_ports (
+		container_id TEXT NOT NULL,
+		protocol TEXT NOT NULL,
+		host_port INTEGER NOT NULL
+	);
+	CREATE INDEX host_ports_container ON host_ports (container_id);
+	INSERT INTO host_ports (container_id, protocol, host_port)
+		SELECT c.id, json_extract(p.value, '$.protocol'), json_extract(p.value, '$.hostPort')
+		FROM containers c, json_each(c.doc, '$.ports') p
+		WHERE json_valid(c.doc)
+			AND json_extract(p.value, '$.protocol') IS NOT NULL
+			AND json_extract(p.value, '$.hostPort') IS NOT NULL
+		ORDER BY c.id;`,
 ];

@@ -137,20 +137,22 @@ export const NeighbourSchema = lazySchema(() =>
 export type Neighbour = z.infer<ReturnType<typeof NeighbourSchema>>;
 
 /**
- * One published port of a stored container (or a container without one: protocol and port
- * null), as SQLite extracts it from the record: what a setup's port reservation reads of every
- * other container, without decoding whole records.
+ * One published host port of a stored container (a row of host_ports, which the store keeps in
+ * step with the records): what a setup's port reservation reads of every other container,
+ * without decoding whole records.
  */
 export const PortRowSchema = lazySchema(() =>
 	z.object({
 		id: z.string(),
-		netns: z.nullable(z.string()),
-		protocol: z.nullable(z.enum(PROTOCOLS)),
-		hostPort: z.nullable(z.int()),
+		protocol: z.enum(PROTOCOLS),
+		hostPort: z.int(),
 	}),
 );
 
-/** Another container as the port reservation sees it: its host ports and its namespace. */
+/**
+ * Another container as the port reservation sees it: its host ports, and its namespace when it
+ * is the one the new container joins.
+ */
 export interface PortHolder {
 	id: string;
 	netns: { path: string } | null;

@@ -230,35 +230,54 @@ export class Store {
 	}
 
 	/**
-	 * Every container's host ports and namespace path, extracted by SQLite (one row per port):
-	 * a setup's port check costs the same with one stored container or a thousand.
+	 * Every container's host ports, from host_ports (no record is decoded: the check costs little
+	 * more with a thousand containers than with one), and the namespace path of container
+	 * `joined` (the one a setup joins with `container:ID`), which is listed even without ports.
 	 */
-	portHolders(): PortHolder[] {
+	portHolders(joined?: string): PortHolder[] {
 		const rows = this.db
 			.query(
-				`SELECT c.id AS id, json_extract(c.doc, '$.netns.path') AS netns,
-					json_extract(p.value, '$.protocol') AS protocol,
-					json_extract(p.value, '$.hostPort') AS hostPort
-				FROM containers c LEFT JOIN json_each(c.doc, '$.ports') p
-				WHERE json_valid(c.doc) ORDER BY c.id`,
+				"SELECT container_id AS id, protocol, host_port AS hostPort FROM host_ports ORDER BY container_id, rowid",
 			)
 			.all();
 		const byId = new Map<string, PortHolder>();
+		const holder = (id: string) => {
+			let h = byId.get(id);
+			if (!h) {
+				h = { id, netns: null, ports: [] };
+				byId.set(id, h);
+			}
+			return h;
+		};
 		for (const row of rows) {
 			const r = check(PortRowSchema(), row);
 			if (!r.ok) {
 				log.warn(`skipping a port of container ${(row as { id?: string }).id}: ${r.error}`);
 				continue;
 			}
-			const { id, netns, protocol, hostPort } = r.data;
-			let h = byId.get(id);
-			if (!h) {
-				h = { id, netns: netns === null ? null : { path: netns }, ports: [] };
-				byId.set(id, h);
+			holder(r.data.id).ports.push({ protocol: r.data.protocol, hostPort: r.data.hostPort });
+		}
+		if (joined !== undefined) {
+			const row = this.db
+				.query(
+					"SELECT json_extract(doc, '$.netns.path') AS path FROM containers WHERE id = ? AND json_valid(doc)",
+				)
+				.get(joined) as { path: unknown } | null;
+			if (row) {
+				const h = holder(joined);
+				if (typeof row.path === "string") h.netns = { path: row.path };
 			}
-			if (protocol !== null && hostPort !== null) h.ports.push({ protocol, hostPort });
 		}
 		return [...byId.values()];
+	}
+
+	/** Keeps host_ports in step with the record (written in the caller's transaction). */
+	private writePorts(c: Container): void {
+		this.db.query("DELETE FROM host_ports WHERE container_id = ?").run(c.id);
+		const add = this.db.query(
+			"INSERT INTO host_ports (container_id, protocol, host_port) VALUES (?, ?, ?)",
+		);
+		for (const p of c.ports) add.run(c.id, p.protocol, p.hostPort);
 	}
 
 	listAll(): { readable: Container[]; unreadable: UnreadableRecordError[] } {
@@ -282,12 +301,14 @@ export class Store {
 		this.db
 			.query("INSERT INTO containers (id, name, doc) VALUES (?, ?, ?)")
 			.run(c.id, c.name, JSON.stringify(c));
+		this.writePorts(c);
 	}
 
 	/** Writes the record with the next revision; returns what was stored. */
 	put(c: Container): Container {
 		const next = { ...c, rev: c.rev + 1, updatedAt: new Date().toISOString() };
 		this.db.query("UPDATE containers SET doc = ? WHERE id = ?").run(JSON.stringify(next), c.id);
+		this.writePorts(next);
 		return next;
 	}
 
@@ -298,6 +319,7 @@ export class Store {
 
 	remove(id: string): void {
 		this.db.query("DELETE FROM containers WHERE id = ?").run(id);
+		this.db.query("DELETE FROM host_ports WHERE container_id = ?").run(id);
 	}
 
 	addEvent(id: string, type: CtrEvent["type"], network: string | null = null): void {

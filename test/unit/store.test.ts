@@ -1,7 +1,10 @@
 // The sqlite store, for real, in a temp dir; concurrency across processes is an integration test.
+
+import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { MIGRATIONS } from "../../src/state/migrations";
 import type { Container } from "../../src/state/schema";
 import { Store } from "../../src/state/store";
 import { record } from "../lib/record";
@@ -68,16 +71,12 @@ test("a corrupt record is an error, not silently dropped", () => {
 	expect(() => s.get("z")).toThrow();
 });
 
-test("portHolders: every container's host ports and namespace, read by SQLite", () => {
+test("portHolders: every container's host ports, kept in step with its record", () => {
 	const s = fresh();
 	const port = { hostIP: "", hostPort: 8080, containerPort: 80, protocol: "tcp" as const };
 	s.insert({ ...rec("a"), ports: [port, { ...port, hostPort: 8081, protocol: "udp" }] });
 	s.insert({ ...rec("n"), netns: { path: "/run/netns/n", owned: true } });
-	const raw = (id: string, doc: string) =>
-		s.db.query("INSERT INTO containers (id, name, doc) VALUES (?, ?, ?)").run(id, id, doc);
-	raw("b", JSON.stringify({ ...rec("b"), status: "paused", ports: [{ ...port, hostPort: 9090 }] }));
-	raw("c", "not json");
-	raw("d", JSON.stringify({ ...rec("d"), ports: [{ ...port, hostPort: "x" }] }));
+	s.insert({ ...rec("r"), ports: [{ ...port, hostPort: 7070 }] });
 	expect(s.portHolders()).toEqual([
 		{
 			id: "a",
@@ -87,8 +86,46 @@ test("portHolders: every container's host ports and namespace, read by SQLite", 
 				{ protocol: "udp", hostPort: 8081 },
 			],
 		},
-		{ id: "b", netns: null, ports: [{ protocol: "tcp", hostPort: 9090 }] },
+		{ id: "r", netns: null, ports: [{ protocol: "tcp", hostPort: 7070 }] },
+	]);
+	// a rewrite follows the record; a removed record's ports are free again
+	s.update("a", (c) => ({ ...c, ports: [{ ...port, hostPort: 8082 }] }));
+	s.remove("r");
+	// the container a setup joins comes with its namespace, also without ports
+	expect(s.portHolders("n")).toEqual([
+		{ id: "a", netns: null, ports: [{ protocol: "tcp", hostPort: 8082 }] },
 		{ id: "n", netns: { path: "/run/netns/n" }, ports: [] },
+	]);
+	// a record that became unreadable still holds its ports (they were written with it)
+	s.db.query("UPDATE containers SET doc = 'not json' WHERE id = 'a'").run();
+	expect(s.portHolders().map((h) => h.id)).toEqual(["a"]);
+});
+
+test("a database made before host_ports gets it filled from the stored records", () => {
+	const d = mkdtempSync(`${tmpdir()}/ctrnet-store-`);
+	dirs.push(d);
+	mkdirSync(`${d}/state`, { mode: 0o700 });
+	const db = new Database(`${d}/state/ctrnet.db`, { create: true, strict: true });
+	for (const m of MIGRATIONS.slice(0, 2)) db.exec(m);
+	db.exec("PRAGMA user_version = 2");
+	const port = { hostIP: "", hostPort: 8080, containerPort: 80, protocol: "tcp" as const };
+	const raw = (id: string, doc: string) =>
+		db.query("INSERT INTO containers (id, name, doc) VALUES (?, ?, ?)").run(id, id, doc);
+	raw("a", JSON.stringify({ ...rec("a"), ports: [port, { ...port, hostPort: 8081 }] }));
+	raw("b", JSON.stringify({ ...rec("b"), status: "paused", ports: [{ ...port, hostPort: 9090 }] }));
+	raw("c", "not json");
+	raw("d", JSON.stringify({ ...rec("d"), ports: [{ ...port, hostPort: null }] }));
+	db.close();
+	expect(Store.open(`${d}/state`).portHolders()).toEqual([
+		{
+			id: "a",
+			netns: null,
+			ports: [
+				{ protocol: "tcp", hostPort: 8080 },
+				{ protocol: "tcp", hostPort: 8081 },
+			],
+		},
+		{ id: "b", netns: null, ports: [{ protocol: "tcp", hostPort: 9090 }] },
 	]);
 });
 
