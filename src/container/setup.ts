@@ -17,7 +17,8 @@ import { undoContainer } from "./teardown";
 function reserve(rt: Runtime, req: SetupRequest, facts: RecordFacts): Container {
 	return rt.store.tx(() => {
 		const joined = req.mode.mode === "container" ? req.mode.id : undefined;
-		const c = planRecord(req, rt.config, facts, rt.store.portHolders(joined));
+		const holders = rt.store.portHolders({ joined, wanted: req.ports });
+		const c = planRecord(req, rt.config, facts, holders);
 		rt.store.insert(c);
 		return c;
 	});

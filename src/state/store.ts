@@ -11,6 +11,7 @@ import type * as z from "zod/mini";
 import { ConflictError, CtrnetError, NotFoundError } from "../errors";
 import { check, parseJson } from "../json";
 import { log } from "../log";
+import type { PortRequest } from "../ports/schema";
 import { MIGRATIONS } from "./migrations";
 import {
 	type Container,
@@ -230,16 +231,25 @@ export class Store {
 	}
 
 	/**
-	 * Every container's host ports, from host_ports (no record is decoded: the check costs little
-	 * more with a thousand containers than with one), and the namespace path of container
-	 * `joined` (the one a setup joins with `container:ID`), which is listed even without ports.
+	 * The containers holding host ports, from host_ports (no record is decoded), and the namespace
+	 * path of container `joined` (the one a setup joins with `container:ID`), listed even without
+	 * ports. With `wanted` (the new container's requests) only the ports that could clash with
+	 * them are read — all of them when a request leaves its host port to chance — so the check
+	 * costs the same with one stored container or a thousand.
 	 */
-	portHolders(joined?: string): PortHolder[] {
+	portHolders(opts: { joined?: string; wanted?: readonly PortRequest[] } = {}): PortHolder[] {
+		const { joined, wanted } = opts;
+		let where = "";
+		const args: (string | number)[] = [];
+		if (wanted?.every((w) => w.hostPort !== 0)) {
+			where = `WHERE ${wanted.map(() => "(protocol = ? AND host_port BETWEEN ? AND ?)").join(" OR ") || "0"}`;
+			for (const w of wanted) args.push(w.protocol, w.hostPort, w.hostPort + w.count - 1);
+		}
 		const rows = this.db
 			.query(
-				"SELECT container_id AS id, protocol, host_port AS hostPort FROM host_ports ORDER BY container_id, rowid",
+				`SELECT container_id AS id, protocol, host_port AS hostPort FROM host_ports ${where} ORDER BY container_id, rowid`,
 			)
-			.all();
+			.all(...args);
 		const byId = new Map<string, PortHolder>();
 		const holder = (id: string) => {
 			let h = byId.get(id);

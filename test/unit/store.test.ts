@@ -92,10 +92,24 @@ test("portHolders: every container's host ports, kept in step with its record", 
 	s.update("a", (c) => ({ ...c, ports: [{ ...port, hostPort: 8082 }] }));
 	s.remove("r");
 	// the container a setup joins comes with its namespace, also without ports
-	expect(s.portHolders("n")).toEqual([
+	expect(s.portHolders({ joined: "n" })).toEqual([
 		{ id: "a", netns: null, ports: [{ protocol: "tcp", hostPort: 8082 }] },
 		{ id: "n", netns: { path: "/run/netns/n" }, ports: [] },
 	]);
+	// only what could clash with the ports asked for is read: all of it when one is left to chance
+	const want = (hostPort: number, count = 1, protocol: "tcp" | "udp" = "tcp") => ({
+		hostIP: "",
+		hostPort,
+		containerPort: 80,
+		count,
+		protocol,
+	});
+	expect(s.portHolders({ wanted: [want(8080, 3)] }).map((h) => h.ports)).toEqual([
+		[{ protocol: "tcp", hostPort: 8082 }],
+	]);
+	expect(s.portHolders({ wanted: [want(8082, 1, "udp")] })).toEqual([]);
+	expect(s.portHolders({ wanted: [] })).toEqual([]);
+	expect(s.portHolders({ wanted: [want(9000), want(0)] }).map((h) => h.id)).toEqual(["a"]);
 	// a record that became unreadable still holds its ports (they were written with it)
 	s.db.query("UPDATE containers SET doc = 'not json' WHERE id = 'a'").run();
 	expect(s.portHolders().map((h) => h.id)).toEqual(["a"]);
