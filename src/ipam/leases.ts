@@ -7,6 +7,7 @@ import { ConflictError, UsageError } from "../errors";
 import { formatAddress } from "../ip/cidr";
 import { ipamDriver, type NetworkDef } from "../netconf/schema";
 import { canonicalIp } from "../netconf/validate";
+import { writeTransaction } from "../state/write-gate";
 import {
 	addressKey,
 	addressValue,
@@ -110,82 +111,78 @@ export function allocate(db: Database, network: NetworkDef, req: AllocateRequest
 	const statics = matchStatics(network, pools, req.staticIps ?? []);
 	const name = network.name;
 
-	return db
-		.transaction((): Lease[] => {
-			const held = db
-				.query("SELECT address FROM ipam_leases WHERE network = ? AND container_id = ?")
-				.all(name, req.containerId) as { address: string }[];
-			if (held.length > 0) {
-				throw new ConflictError(
-					`container ${req.containerId} already has addresses on network ${name}: ${held.map((h) => h.address).join(", ")}`,
-				);
-			}
-			const holderOf = db.query(
-				"SELECT container_id FROM ipam_leases WHERE network = ? AND address = ?",
+	return writeTransaction(db, (): Lease[] => {
+		const held = db
+			.query("SELECT address FROM ipam_leases WHERE network = ? AND container_id = ?")
+			.all(name, req.containerId) as { address: string }[];
+		if (held.length > 0) {
+			throw new ConflictError(
+				`container ${req.containerId} already has addresses on network ${name}: ${held.map((h) => h.address).join(", ")}`,
 			);
-			const leasedFrom = db.query(
-				`SELECT address_key FROM ipam_leases
+		}
+		const holderOf = db.query(
+			"SELECT container_id FROM ipam_leases WHERE network = ? AND address = ?",
+		);
+		const leasedFrom = db.query(
+			`SELECT address_key FROM ipam_leases
 				 WHERE network = ? AND subnet = ? AND address_key >= ? ORDER BY address_key`,
-			);
-			const cursorOf = db.query(
-				"SELECT last_address FROM ipam_cursors WHERE network = ? AND subnet = ?",
-			);
-			const setCursor = db.query(
-				`INSERT INTO ipam_cursors (network, subnet, last_address) VALUES (?, ?, ?)
+		);
+		const cursorOf = db.query(
+			"SELECT last_address FROM ipam_cursors WHERE network = ? AND subnet = ?",
+		);
+		const setCursor = db.query(
+			`INSERT INTO ipam_cursors (network, subnet, last_address) VALUES (?, ?, ?)
 				 ON CONFLICT (network, subnet) DO UPDATE SET last_address = excluded.last_address`,
-			);
-			const insert = db.query(
-				`INSERT INTO ipam_leases (${COLUMNS}, address_key) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			);
-			const created = new Date().toISOString();
+		);
+		const insert = db.query(
+			`INSERT INTO ipam_leases (${COLUMNS}, address_key) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		);
+		const created = new Date().toISOString();
 
-			return pools.map((pool, i) => {
-				let address = statics.get(i);
-				if (address !== undefined) {
-					const holder = holderOf.get(name, address) as { container_id: string } | null;
-					if (holder) {
-						throw new ConflictError(
-							`requested ip address ${address} is already allocated to container ID ${holder.container_id}`,
-						);
-					}
-				} else {
-					const index = {
-						*from(v: bigint) {
-							const rows = leasedFrom.iterate(name, pool.text, addressKey(pool.subnet, v));
-							for (const r of rows as Iterable<{ address_key: string }>)
-								yield keyValue(r.address_key);
-						},
-					};
-					const cursor = cursorOf.get(name, pool.text) as { last_address: string } | null;
-					const last = cursor ? addressValue(cursor.last_address) : undefined;
-					address = formatAddress(pool.subnet.family, pickAddress(pool, index, last, name));
-					setCursor.run(name, pool.text, address);
+		return pools.map((pool, i) => {
+			let address = statics.get(i);
+			if (address !== undefined) {
+				const holder = holderOf.get(name, address) as { container_id: string } | null;
+				if (holder) {
+					throw new ConflictError(
+						`requested ip address ${address} is already allocated to container ID ${holder.container_id}`,
+					);
 				}
-				const key = addressKey(pool.subnet, addressValue(address));
-				insert.run(name, pool.text, address, req.containerId, req.attachment, created, key);
-				return {
-					network: name,
-					subnet: pool.text,
-					address,
-					containerId: req.containerId,
-					attachment: req.attachment,
-					created,
+			} else {
+				const index = {
+					*from(v: bigint) {
+						const rows = leasedFrom.iterate(name, pool.text, addressKey(pool.subnet, v));
+						for (const r of rows as Iterable<{ address_key: string }>)
+							yield keyValue(r.address_key);
+					},
 				};
-			});
-		})
-		.immediate();
+				const cursor = cursorOf.get(name, pool.text) as { last_address: string } | null;
+				const last = cursor ? addressValue(cursor.last_address) : undefined;
+				address = formatAddress(pool.subnet.family, pickAddress(pool, index, last, name));
+				setCursor.run(name, pool.text, address);
+			}
+			const key = addressKey(pool.subnet, addressValue(address));
+			insert.run(name, pool.text, address, req.containerId, req.attachment, created, key);
+			return {
+				network: name,
+				subnet: pool.text,
+				address,
+				containerId: req.containerId,
+				attachment: req.attachment,
+				created,
+			};
+		});
+	});
 }
 
 function deleting(db: Database, where: string, args: string[]): Lease[] {
-	return db
-		.transaction(() => {
-			const rows = db
-				.query(`SELECT ${COLUMNS} FROM ipam_leases WHERE ${where} ${ORDER}`)
-				.all(...args) as LeaseRow[];
-			db.query(`DELETE FROM ipam_leases WHERE ${where}`).run(...args);
-			return rows.map(toLease);
-		})
-		.immediate();
+	return writeTransaction(db, () => {
+		const rows = db
+			.query(`SELECT ${COLUMNS} FROM ipam_leases WHERE ${where} ${ORDER}`)
+			.all(...args) as LeaseRow[];
+		db.query(`DELETE FROM ipam_leases WHERE ${where}`).run(...args);
+		return rows.map(toLease);
+	});
 }
 
 /** Releases the container's addresses on one network; returns what was released (maybe none). */
@@ -200,13 +197,11 @@ export function releaseAll(db: Database, containerId: string): Lease[] {
 
 /** Forgets a network entirely (its leases and its round-robin cursors): for `network rm`. */
 export function forgetNetwork(db: Database, network: string): Lease[] {
-	return db
-		.transaction(() => {
-			const released = deleting(db, "network = ?", [network]);
-			db.query("DELETE FROM ipam_cursors WHERE network = ?").run(network);
-			return released;
-		})
-		.immediate();
+	return writeTransaction(db, () => {
+		const released = deleting(db, "network = ?", [network]);
+		db.query("DELETE FROM ipam_cursors WHERE network = ?").run(network);
+		return released;
+	});
 }
 
 /** Leases, optionally of one network and/or one container, by network, subnet and address. */

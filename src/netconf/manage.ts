@@ -104,7 +104,7 @@ export async function removeNativeNetwork(
 		using _lock = lockNetwork(opts.lockDir, def.name, "exclusive");
 		if (opts.users().length > 0) continue;
 		await opts.removeHostSide(def);
-		opts.db.transaction(() => forgetNetwork(opts.db, def.name)).immediate();
+		forgetNetwork(opts.db, def.name);
 		removeNetworkDef(cfg.networkConfigDir, def.name);
 		return;
 	}

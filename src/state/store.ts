@@ -24,6 +24,7 @@ import {
 	type PortHolder,
 	PortRowSchema,
 } from "./schema";
+import { gateWrites, writeTransaction } from "./write-gate";
 
 /** A row whose document does not validate: enough to name it and to delete it. */
 export class UnreadableRecordError extends CtrnetError {
@@ -143,13 +144,14 @@ export class Store {
 		return withSubject(path, "open", () => {
 			const db = openDatabase(path);
 			migrate(db);
+			gateWrites(db, `${path}.writers`);
 			return new Store(db, path);
 		});
 	}
 
 	/** Runs fn in one IMMEDIATE transaction (the write lock is taken up front: no upgrade deadlock). */
 	tx<T>(fn: () => T): T {
-		return withSubject(this.path, "write", () => this.db.transaction(fn).immediate());
+		return withSubject(this.path, "write", () => writeTransaction(this.db, fn));
 	}
 
 	/** The stored text of a record, undefined when there is no row. */

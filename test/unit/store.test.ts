@@ -4,10 +4,14 @@ import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { resolve } from "node:path";
+import { lockFileSync } from "../../src/files/lock";
 import { MIGRATIONS } from "../../src/state/migrations";
 import type { Container } from "../../src/state/schema";
 import { Store } from "../../src/state/store";
 import { record } from "../lib/record";
+
+const ROOT = resolve(import.meta.dir, "../..");
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -141,6 +145,30 @@ test("a database made before host_ports gets it filled from the stored records",
 		},
 		{ id: "b", netns: null, ports: [{ protocol: "tcp", hostPort: 9090 }] },
 	]);
+});
+
+test("writers queue on ctrnet.db.writers: a write waits while another process holds it", async () => {
+	const d = mkdtempSync(`${tmpdir()}/ctrnet-store-`);
+	dirs.push(d);
+	const s = Store.open(`${d}/state`);
+	s.insert(rec("a"));
+	// nested write transactions of one process do not wait for themselves
+	s.tx(() => s.tx(() => s.update("a", (c) => ({ ...c, status: "ready" }))));
+	const held = lockFileSync(`${d}/state/ctrnet.db.writers`, "exclusive");
+	const other = Bun.spawn(
+		[
+			process.execPath,
+			"-e",
+			`import { Store } from "${ROOT}/src/state/store.ts";
+			const s = Store.open(process.env.TDIR); s.tx(() => s.remove("a"));`,
+		],
+		{ env: { ...process.env, TDIR: `${d}/state` }, stderr: "pipe" },
+	);
+	await Bun.sleep(500);
+	expect(s.get("a")?.status).toBe("ready"); // still there: the other writer waits
+	held.release();
+	expect([await other.exited, await new Response(other.stderr).text()]).toEqual([0, ""]);
+	expect(s.get("a")).toBeUndefined();
 });
 
 test("cniNeighboursMentioning: only records naming that string, with a cni attachment", () => {

@@ -152,7 +152,7 @@ export const nativeBackend: NetworkBackend = {
 			const extra: NativeExtra = { network: networkDoc(def), hostVeth: a.hostVeth };
 			return { cniVersion: "1.1.0", ...a.result, ctrnet: extra };
 		} catch (e) {
-			db.transaction(() => release(db, c.id, network)).immediate();
+			release(db, c.id, network);
 			throw e;
 		}
 	},
@@ -178,7 +178,7 @@ export const nativeBackend: NetworkBackend = {
 			netnsGoing: opts.netnsGoing,
 		} satisfies NativeDetachRequest);
 		const db = rt.store.db;
-		db.transaction(() => release(db, c.id, network)).immediate();
+		release(db, c.id, network);
 	},
 };
 
