@@ -20,6 +20,14 @@
  * no SIGCHLD for the runtime to see; should we exit first, the kernel re-parents the child and
  * its new parent reaps it as any orphan.
  *
+ * Should the kernel never finish (a device whose unregistration hangs, "waiting for X to become
+ * free"), the child stays in D state holding the exited ctrnet's memory and the socket, where
+ * ctrnet itself used to hang; the kernel log says which device.
+ *
+ * libc's clone wrapper is called from the parent only; its child path touches no libc state on
+ * glibc >= 2.25 (older ones rewrote the caller's cached pid there), and this object is loaded
+ * through memfd_create, which needs glibc >= 2.27 anyway.
+ *
  * Built by ffi/build-native (gcc, no headers, no libc at link time), so the few declarations
  * and constants it needs are spelled out below.
  */
@@ -28,7 +36,7 @@ typedef unsigned long size_t;
 extern int clone(int (*)(void *), void *, int, void *, ...);
 extern void *mmap(void *, size_t, int, int, int, long);
 extern int munmap(void *, size_t);
-extern int pthread_sigmask(int, const void *, void *);
+extern int getrlimit(int, void *);
 extern int waitpid(int, int *, int);
 extern int *__errno_location(void);
 
@@ -39,6 +47,7 @@ extern int *__errno_location(void);
 #define MAP_PRIVATE 0x02
 #define MAP_ANONYMOUS 0x20
 #define SIG_SETMASK 2
+#define RLIMIT_NOFILE 7
 #define WNOHANG 1
 #define WALL 0x40000000 /* __WALL: a child whose exit signal is not SIGCHLD */
 #define ENOSYS 38
@@ -48,6 +57,7 @@ extern int *__errno_location(void);
 
 #if defined(__x86_64__)
 #define NR_CLOSE 3
+#define NR_RT_SIGPROCMASK 14
 #define NR_SENDTO 44
 #define NR_PRCTL 157
 #define NR_CLOSE_RANGE 436
@@ -64,6 +74,7 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f) {
 }
 #elif defined(__aarch64__)
 #define NR_CLOSE 57
+#define NR_RT_SIGPROCMASK 135
 #define NR_SENDTO 206
 #define NR_PRCTL 167
 #define NR_CLOSE_RANGE 436
@@ -93,6 +104,7 @@ struct region {
 	volatile int tid; /* the child's tid; zeroed by the kernel when it is gone */
 	int fd;
 	unsigned len;
+	unsigned max_fd; /* the highest fd the fallback close loop tries (RLIMIT_NOFILE) */
 	char msg[MSG_MAX];
 	/* the child's stack: the rest of the region, growing down from its end */
 };
@@ -102,18 +114,19 @@ static struct {
 	int pid;
 } children[MAX_CHILDREN];
 
-static void close_all_but(int keep) {
+static void close_all_but(int keep, unsigned max_fd) {
 	long rc = 0;
 	if (keep > 0) rc = sys6(NR_CLOSE_RANGE, 0, keep - 1, 0, 0, 0, 0);
 	if (rc == 0) rc = sys6(NR_CLOSE_RANGE, keep + 1, ~0U, 0, 0, 0, 0);
-	if (rc == -ENOSYS) /* before Linux 5.9 */
-		for (int fd = 0; fd < 4096; fd++)
-			if (fd != keep) sys6(NR_CLOSE, fd, 0, 0, 0, 0, 0);
+	/* before Linux 5.9 (ENOSYS), or refused by a seccomp filter (EPERM): one by one */
+	if (rc != 0)
+		for (unsigned fd = 0; fd <= max_fd; fd++)
+			if ((int)fd != keep) sys6(NR_CLOSE, fd, 0, 0, 0, 0, 0);
 }
 
 static int child(void *arg) {
 	struct region *r = arg;
-	close_all_but(r->fd);
+	close_all_but(r->fd, r->max_fd);
 	sys6(NR_PRCTL, PR_SET_NAME, (long)"ctrnet-netlink", 0, 0, 0, 0);
 	sys6(NR_SENDTO, r->fd, (long)r->msg, r->len, 0, 0, 0);
 	return 0; /* libc's clone makes this the child's exit */
@@ -122,10 +135,10 @@ static int child(void *arg) {
 /* Reaps the children that are gone and unmaps their regions. */
 static void sweep(void) {
 	for (int i = 0; i < MAX_CHILDREN; i++) {
-		if (!children[i].r) continue;
+		if (!children[i].r || children[i].r->tid != 0) continue; /* none, or still running */
 		int rc = waitpid(children[i].pid, 0, WNOHANG | WALL);
-		/* reaped now, or by someone else (then the cleared tid says it is gone) */
-		if (rc == children[i].pid || (rc < 0 && children[i].r->tid == 0)) {
+		/* reaped now, or by someone else; 0: exiting, not a zombie yet (next time) */
+		if (rc == children[i].pid || rc < 0) {
 			munmap(children[i].r, REGION_SIZE);
 			children[i].r = 0;
 		}
@@ -148,13 +161,17 @@ int nl_send_detached(int fd, const void *msg, unsigned len) {
 	r->tid = -1; /* until the kernel clears it */
 	r->fd = fd;
 	r->len = len;
+	unsigned long lim[2] = {4096, 4096};
+	getrlimit(RLIMIT_NOFILE, lim);
+	r->max_fd = lim[0] > 1048576 ? 1048576 : (unsigned)lim[0];
 	for (unsigned i = 0; i < len; i++) r->msg[i] = ((const char *)msg)[i];
-	unsigned long all[16], old[16];
-	for (int i = 0; i < 16; i++) all[i] = ~0UL;
-	pthread_sigmask(SIG_SETMASK, all, old);
-	int pid = clone(child, (char *)r + REGION_SIZE, CLONE_VM | CLONE_CHILD_CLEARTID, r, 0, 0, &r->tid);
+	/* Every signal, libc's internal ones too (pthread_sigmask would leave those open): the raw call. */
+	unsigned long all = ~0UL, old = 0;
+	sys6(NR_RT_SIGPROCMASK, SIG_SETMASK, (long)&all, (long)&old, sizeof all, 0, 0);
+	int pid = clone(child, (char *)r + REGION_SIZE, CLONE_VM | CLONE_CHILD_CLEARTID, r, (void *)0,
+					(void *)0, &r->tid);
 	int err = pid < 0 ? *__errno_location() : 0;
-	pthread_sigmask(SIG_SETMASK, old, 0);
+	sys6(NR_RT_SIGPROCMASK, SIG_SETMASK, (long)&old, 0, sizeof old, 0, 0);
 	if (pid < 0) {
 		munmap(r, REGION_SIZE);
 		return -err;

@@ -68,11 +68,16 @@ function onlyDeletionOf(index: number): BpfInsn[] {
  */
 export function deleteLinkUnwaited(netnsPath: string | undefined, index: number): void {
 	using nl = openNetlink(netnsPath);
-	// Only this link's deletions and our request's answer get through: with many links changing
-	// at once (100 teardowns), every other notification would wake us for nothing.
-	attachSocketFilter(nl.fd, onlyDeletionOf(index));
-	// Joined before the request goes out, so its notification cannot be missed.
-	nl.joinGroup(RTNLGRP_LINK);
+	// Both only save time; without them the ack still ends the wait. The filter lets only this
+	// link's deletions and our request's answer through: with many links changing at once (100
+	// teardowns), every other notification would wake us for nothing.
+	try {
+		attachSocketFilter(nl.fd, onlyDeletionOf(index));
+	} catch {}
+	try {
+		// Joined before the request goes out, so its notification cannot be missed.
+		nl.joinGroup(RTNLGRP_LINK);
+	} catch {}
 	const op = `delete link ${index}`;
 	const { seq, bytes } = nl.encodeRequest(RTM_DELLINK, 0, encodeIfinfomsg({ index }));
 	if (!sendDetached(nl.fd, bytes)) {
@@ -83,6 +88,12 @@ export function deleteLinkUnwaited(netnsPath: string | undefined, index: number)
 		nl.waitFor(op, seq, (m) => announcesDeletion(m, index), NOTIFY_TIMEOUT_MS);
 	} catch (e) {
 		if (!(e instanceof NetlinkError && e.code === "ETIMEDOUT")) throw e;
-		deleteLink(nl, index); // the child's request never arrived: ours, waited for
+		// No word from the kernel: the child's request never went out, or it is stuck behind the
+		// rtnl lock. Ours, waited for; ENODEV then means the child's got there first.
+		try {
+			deleteLink(nl, index);
+		} catch (e2) {
+			if (!(e2 instanceof NetlinkError && e2.code === "ENODEV")) throw e2;
+		}
 	}
 }

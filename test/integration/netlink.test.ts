@@ -289,7 +289,7 @@ describe.if(ok)("links, addresses, routes inside a namespace", () => {
 					}
 				});
 		let seenAlive = 0;
-		for (let i = 0; i < 5; i++) {
+		for (let i = 0; i < 8; i++) {
 			N.createVeth(nl, `u${i}`, `u${i}p`, { peerNetnsPath: B });
 			N.deleteLinkUnwaited(A, N.getLink(nl, `u${i}`).index);
 			expect(N.findLink(nl, `u${i}`)).toBeUndefined();
