@@ -64,7 +64,7 @@ export async function connectContainer(
 		);
 		throw err;
 	}
-	return ch.finish([{ type: "connect", network: network }]);
+	return ch.finish([{ type: "connect", network }]);
 }
 
 /**
@@ -99,7 +99,7 @@ export async function disconnectContainer(
 		ch.trySave((x) => ({ ...x, status: "ready", owner: null, op: null }), []);
 		throw err;
 	}
-	return ch.finish([{ type: "disconnect", network: network }]);
+	return ch.finish([{ type: "disconnect", network }]);
 }
 
 /**

@@ -161,7 +161,7 @@ export interface RemoveBridgeOptions {
 	underLock?: () => void;
 }
 
-/** Ports of the bridge, or undefined when there is no such bridge. */
+/** The bridge and its ports, or undefined when there is no such bridge. */
 function bridgeAndPorts(
 	nl: NetlinkSocket,
 	net: NativeNetwork,
