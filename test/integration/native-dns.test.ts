@@ -3,6 +3,7 @@
 // the last container takes aardvark with it, and a --disable-dns network gets none of it.
 // Subnets 10.244.0.0/16.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import type { InspectObject } from "../../src/container/inspect";
 import { findAardvarkBinary } from "../../src/helpers/aardvark";
 import { have, requireBinary } from "../lib/cli";
@@ -65,7 +66,12 @@ describe.if(ok)("native networks with DNS", () => {
 	test("names and aliases resolve between containers; inspect shows the DNS; the last one stops aardvark", async () => {
 		const a = id("a");
 		const b = id("b");
-		const ia = await W.json<InspectObject>(["setup", a, "--network", NET, "--alias", "web"]);
+		// NETAVARK_DNS_PORT is the netavark front end's: ctrnet's own networks keep aardvark on 53
+		const ra = await W.run(["setup", a, "--network", NET, "--alias", "web"], {
+			env: { NETAVARK_DNS_PORT: "5399" },
+		});
+		expect([ra.code, ra.stderr]).toEqual([0, ""]);
+		const ia = JSON.parse(ra.stdout) as InspectObject;
 		const ib = await W.json<InspectObject>(["setup", b, "--network", NET]);
 		expect(ia.NetworkSettings.Networks[NET]).toMatchObject({
 			DNSNames: [a, "web"],
@@ -73,6 +79,7 @@ describe.if(ok)("native networks with DNS", () => {
 			DNSSearchDomains: ["dns.podman"],
 		});
 		expect(aardvarks()).toHaveLength(1);
+		expect(readFileSync(`/proc/${aardvarks()[0]}/cmdline`, "utf8").split("\0")).toContain("53");
 		const ipA = ia.NetworkSettings.IPAddress;
 		const nsB = ib.NetworkSettings.SandboxKey;
 		expect(

@@ -2,6 +2,7 @@
 // ctrnet's IPAM in the state database (src/ipam), and the attachment itself — data plane,
 // firewall, DNS — from src/native/attachment.ts. No process is started.
 import type { CniResult } from "../../cni/result";
+import { DEFAULT_DNS_PORT } from "../../dns/port";
 import { ConflictError } from "../../errors";
 import { allocate, listLeases, release } from "../../ipam/leases";
 import type {
@@ -35,6 +36,9 @@ function dnsTarget(rt: Runtime, c: Container, network: string) {
 		containerName: c.name,
 		aliases: c.aliases[network] ?? [],
 		rootless: rt.config.rootless,
+		// On 53, where the containers ask: NETAVARK_DNS_PORT is the netavark front end's (DESIGN
+		// 11), and the firewall redirect that would go with another port is not made here.
+		port: DEFAULT_DNS_PORT,
 	};
 }
 
