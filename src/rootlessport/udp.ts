@@ -28,8 +28,14 @@ export class UdpFlow {
 	last = Date.now();
 	dead = false;
 
-	/** `gen`: the target's generation this flow dials (a reload makes new flows). */
-	constructor(readonly gen: number) {}
+	/**
+	 * `gen`: the target's generation this flow dials (a reload makes new flows); `idleMs`: how
+	 * long it may go without traffic.
+	 */
+	constructor(
+		readonly gen: number,
+		readonly idleMs: number = UDP_IDLE_MS,
+	) {}
 
 	close(): void {
 		this.dead = true;
@@ -55,6 +61,47 @@ export interface UdpOptions {
 // (socket, error): the handlers below take whichever came.
 const reason = (err: unknown) =>
 	(err as { code?: string } | null)?.code ?? (err instanceof Error ? err.message : String(err));
+
+/**
+ * One idle sweep per flow table, however many UDP ports share it: a published range of N ports
+ * would otherwise run N timers, each walking the whole table. Each flow carries its own timeout;
+ * the sweep runs at least as often as the shortest one asks (at most every 10 s).
+ */
+interface Sweep {
+	timer: ReturnType<typeof setInterval>;
+	everyMs: number;
+	users: number;
+}
+const sweeps = new WeakMap<FlowTable<UdpFlow>, Sweep>();
+
+/**
+ * Joins `table`'s sweep (starting it, or making it run more often, when needed); returns the
+ * leave function.
+ */
+function joinSweep(table: FlowTable<UdpFlow>, idleMs: number): () => void {
+	const everyMs = Math.min(idleMs, 10_000);
+	const start = (ms: number) =>
+		setInterval(() => {
+			const now = Date.now();
+			table.closeWhere("", (flow) => now - flow.last > flow.idleMs);
+		}, ms);
+	let s = sweeps.get(table);
+	if (!s) {
+		s = { timer: start(everyMs), everyMs, users: 0 };
+		sweeps.set(table, s);
+	} else if (everyMs < s.everyMs) {
+		clearInterval(s.timer);
+		s.timer = start(everyMs);
+		s.everyMs = everyMs;
+	}
+	const joined = s;
+	joined.users++;
+	return () => {
+		if (--joined.users > 0) return;
+		clearInterval(joined.timer);
+		sweeps.delete(table);
+	};
+}
 
 /** Sends; on an error, once more (the first may have reported an earlier datagram's ICMP). */
 function sendTwice(send: () => unknown): unknown {
@@ -86,7 +133,7 @@ export async function listenUdp(
 	const port = f.hostPort;
 
 	const open = (key: string, clientPort: number, address: string, gen: number) => {
-		const flow = new UdpFlow(gen);
+		const flow = new UdpFlow(gen, idleMs);
 		const ip = to.ip();
 		let made: Promise<udp.ConnectedSocket<"buffer">>;
 		try {
@@ -184,17 +231,11 @@ export async function listenUdp(
 		},
 	});
 
-	const sweep = setInterval(
-		() => {
-			const cutoff = Date.now() - idleMs;
-			table.closeWhere(prefix, (flow) => flow.last < cutoff);
-		},
-		Math.min(idleMs, 10_000),
-	);
+	const leaveSweep = joinSweep(table, idleMs);
 
 	return {
 		close() {
-			clearInterval(sweep);
+			leaveSweep();
 			table.closeWhere(prefix);
 			host.close();
 		},

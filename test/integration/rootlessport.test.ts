@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, rmSync } from "node:fs";
 import { startRootlessport } from "../../src/helpers/rootlessport";
 import { stopHelper } from "../../src/helpers/stop";
-import { listenUdp } from "../../src/rootlessport/udp";
+import { FlowTable } from "../../src/rootlessport/flows";
+import { listenUdp, type UdpFlow } from "../../src/rootlessport/udp";
 import { have, requireBinary } from "../lib/cli";
 import { alive, must } from "../lib/host";
 import {
@@ -122,6 +123,44 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 			expect(flows()).toBe(0);
 		} finally {
 			fwd.close();
+			echo.stop();
+		}
+	});
+
+	test("UDP ports sharing a flow table share its idle sweep; it goes on after one port closes", async () => {
+		const echo = await udpEchoIn(ns.path, 8003);
+		const flows = () =>
+			must(["ip", "netns", "exec", ns.name, "ss", "-Hun", "dst", `${CHILD_IP}:8003`])
+				.split("\n")
+				.filter(Boolean).length;
+		const table = new FlowTable<UdpFlow>(64);
+		const [p1, p2] = [freePort(), freePort()];
+		const listen = (hostPort: number) =>
+			listenUdp(
+				{ proto: "udp", hostIP: "127.0.0.1", hostPort, containerPort: 8003 },
+				ns.path,
+				CHILD_IP,
+				{
+					idleMs: 300,
+					table,
+				},
+			);
+		const a = await listen(p1);
+		const b = await listen(p2);
+		try {
+			expect(await udpExchange("127.0.0.1", p1, "a")).toBe("echo:a");
+			expect(await udpExchange("127.0.0.1", p2, "b")).toBe("echo:b");
+			expect(flows()).toBe(2);
+			await Bun.sleep(900);
+			expect(flows()).toBe(0);
+			a.close(); // the sweep is b's too: it must go on
+			expect(await udpExchange("127.0.0.1", p2, "c")).toBe("echo:c");
+			expect(flows()).toBe(1);
+			await Bun.sleep(900);
+			expect(flows()).toBe(0);
+		} finally {
+			a.close();
+			b.close();
 			echo.stop();
 		}
 	});
