@@ -1,5 +1,5 @@
 import { listPlugins, pluginVersions } from "../cni/plugins";
-import { detectIptables, kernelRelease } from "../host/facts";
+import { detectIptables, kernelRelease, legacyFilterLoaded } from "../host/facts";
 import { writeOut } from "../io";
 import { detectPasta } from "../pasta/detect";
 import { detectSlirp } from "../slirp/features";
@@ -38,7 +38,7 @@ export default command({
 				? (await import("../rootless/netns")).rootlessNetnsInfo(cfg)
 				: null,
 			kernel: kernelRelease(),
-			iptables,
+			iptables: iptables && { ...iptables, legacyFilterLoaded: legacyFilterLoaded() },
 		};
 		if ((await outputFormat()) === "json") {
 			writeOut(`${JSON.stringify(info, null, 2)}\n`);
@@ -50,6 +50,11 @@ export default command({
 			`network backend: ${info.networkBackend}`,
 			`kernel:         ${info.kernel}`,
 			`iptables:       ${iptables ? `${iptables.version} (${iptables.backend}) ${iptables.path}` : "not found"}`,
+			...(info.iptables?.legacyFilterLoaded
+				? [
+						"  legacy filter table loaded: its FORWARD chain is outside nftables (a DROP policy there drops forwarded container traffic)",
+					]
+				: []),
 			`slirp4netns:    ${slirp4netns ? `${slirp4netns.version} ${slirp4netns.path}` : "not found"}`,
 			...(slirp4netns ? [`  features:     ${slirp4netns.features.join(" ")}`] : []),
 			`pasta:          ${pasta ? `${pasta.version} ${pasta.path}` : "not found"}`,

@@ -2,7 +2,6 @@
 // kernel's answer. The normal setup or teardown of a container is ONE nft transaction of element
 // adds/deletes; only when that fails (no table yet, a clash, an element already gone) do we list
 // state and run a second, still single, transaction.
-import { readFileSync } from "node:fs";
 import { ERRNO } from "../../ffi/errno";
 import { strerror } from "../../ffi/libc";
 import { inNetns } from "../../ffi/netns";
@@ -59,13 +58,6 @@ export interface Firewall {
 	): { baseRemoved: boolean };
 	/** Removes everything ctrnet has in the firewall (tests, gc). */
 	wipe(): void;
-	/**
-	 * True when iptables-legacy's filter table is loaded in this namespace. Its FORWARD chain sits
-	 * outside nftables: if its policy is DROP (Docker on a legacy host) it drops the containers'
-	 * forwarded traffic whatever our table accepts, and nothing done through nftables can change
-	 * that. Worth a warning; the fix is an iptables-legacy rule or switching to iptables-nft.
-	 */
-	legacyIptablesFilter(): boolean;
 	close(): void;
 }
 
@@ -222,20 +214,6 @@ export function openFirewall(netnsPath?: string, opts: { library?: string } = {}
 
 		wipe() {
 			mustRun(wipeCommands(hostForwardChains()), "wiping ctrnet's firewall");
-		},
-
-		legacyIptablesFilter() {
-			// /proc/thread-self/net follows the thread's namespace; x_tables lists its loaded
-			// tables there (the file is absent without the ip_tables module).
-			const read = () => {
-				try {
-					return readFileSync("/proc/thread-self/net/ip_tables_names", "utf8");
-				} catch {
-					return "";
-				}
-			};
-			const names = netnsPath ? inNetns(netnsPath, read) : read();
-			return names.split("\n").includes("filter");
 		},
 
 		close() {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConflictError, UsageError } from "../../src/errors";
 import { type Firewall, type FwNetwork, type FwPort, openFirewall } from "../../src/firewall";
+import { legacyFilterLoaded } from "../../src/host/facts";
 import { have } from "../lib/cli";
 import { must, sh } from "../lib/host";
 
@@ -248,20 +249,15 @@ describe.if(ok)("native firewall state", () => {
 	test("a legacy iptables filter table (which nftables cannot override) is detected", () => {
 		const host = new Host();
 		try {
-			const fw = host.firewall();
-			expect(fw.legacyIptablesFilter()).toBe(false);
+			const ns = host.path;
+			expect(legacyFilterLoaded(ns)).toBe(false);
 			must(["ip", "netns", "exec", host.name, "iptables", "-P", "FORWARD", "DROP"]); // iptables-nft
-			expect(fw.legacyIptablesFilter()).toBe(false);
+			expect(legacyFilterLoaded(ns)).toBe(false);
 			must(["ip", "netns", "exec", host.name, "iptables-legacy", "-P", "FORWARD", "DROP"]);
-			expect(fw.legacyIptablesFilter()).toBe(true);
+			expect(legacyFilterLoaded(ns)).toBe(true);
 			// The namespace we run in is not the one looked at.
-			const here = openFirewall();
-			try {
-				const names = existsSync(LEGACY) ? readFileSync(LEGACY, "utf8") : "";
-				expect(here.legacyIptablesFilter()).toBe(names.split("\n").includes("filter"));
-			} finally {
-				here.close();
-			}
+			const names = existsSync(LEGACY) ? readFileSync(LEGACY, "utf8") : "";
+			expect(legacyFilterLoaded()).toBe(names.split("\n").includes("filter"));
 		} finally {
 			host.close();
 		}

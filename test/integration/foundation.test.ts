@@ -1,6 +1,6 @@
 // The compiled binary's frame: version, info, the error model, the ffi layer, argv0 dispatch.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { BIN, ctrnet, requireBinary } from "../lib/cli";
 
@@ -40,6 +40,11 @@ describe("version and info", () => {
 			expect(info.slirp4netns.features).toContain("--mtu");
 		}
 		expect(["nf_tables", "legacy"]).toContain(info.iptables.backend);
+		// this namespace's truth, as x_tables lists it
+		const names = existsSync("/proc/net/ip_tables_names")
+			? readFileSync("/proc/net/ip_tables_names", "utf8")
+			: "";
+		expect(info.iptables.legacyFilterLoaded).toBe(names.split("\n").includes("filter"));
 	});
 
 	test("info honours --cni-plugin-dir over CNI_PATH, and env for paths", async () => {
