@@ -24,7 +24,7 @@ import {
 	type PortHolder,
 	PortRowSchema,
 } from "./schema";
-import { gateWrites, writeTransaction } from "./write-gate";
+import { closeGated, gateWrites, writeTransaction } from "./write-gate";
 
 /** A row whose document does not validate: enough to name it and to delete it. */
 export class UnreadableRecordError extends CtrnetError {
@@ -346,6 +346,6 @@ export class Store {
 	}
 
 	close(): void {
-		this.db.close();
+		closeGated(this.db);
 	}
 }

@@ -171,6 +171,26 @@ test("writers queue on ctrnet.db.writers: a write waits while another process ho
 	expect(s.get("a")).toBeUndefined();
 });
 
+test("a store is closed under the writers' gate when its process exits (SQLite's close checkpoints)", async () => {
+	const d = mkdtempSync(`${tmpdir()}/ctrnet-store-`);
+	dirs.push(d);
+	Store.open(`${d}/state`).close();
+	const held = lockFileSync(`${d}/state/ctrnet.db.writers`, "exclusive");
+	const other = Bun.spawn(
+		[
+			process.execPath,
+			"-e",
+			`import { Store } from "${ROOT}/src/state/store.ts";
+			Store.open(process.env.TDIR).get("x");`,
+		],
+		{ env: { ...process.env, TDIR: `${d}/state` }, stderr: "pipe" },
+	);
+	await Bun.sleep(500);
+	expect(other.exitCode).toBeNull(); // its exit waits for the gate
+	held.release();
+	expect([await other.exited, await new Response(other.stderr).text()]).toEqual([0, ""]);
+});
+
 test("cniNeighboursMentioning: only records naming that string, with a cni attachment", () => {
 	const s = fresh();
 	const att = (net: string, bridge: string) => ({
