@@ -49,4 +49,19 @@ export const MIGRATIONS: string[] = [
 			AND json_extract(p.value, '$.protocol') IS NOT NULL
 			AND json_extract(p.value, '$.hostPort') IS NOT NULL
 		ORDER BY c.id;`,
+	// Each container's networks with the backend that attached them (NULL: none recorded, which
+	// means cni), kept in step like host_ports: the native backend's bridge check finds the cni
+	// containers without parsing every record.
+	`CREATE TABLE attachments (
+		container_id TEXT NOT NULL,
+		network TEXT NOT NULL,
+		backend TEXT
+	);
+	CREATE INDEX attachments_container ON attachments (container_id);
+	INSERT INTO attachments (container_id, network, backend)
+		SELECT c.id, n.value,
+			(SELECT b.value FROM json_each(c.doc, '$.backends') b WHERE b.key = n.value)
+		FROM containers c, json_each(c.doc, '$.networks') n
+		WHERE json_valid(c.doc)
+		ORDER BY c.id;`,
 ];

@@ -199,17 +199,17 @@ export class Store {
 
 	/**
 	 * Only the records with a network attached through the cni backend (no backend recorded means
-	 * cni) whose JSON holds `text` (a bridge's name): SQLite skips the rest before anything is
-	 * decoded, so the native backend's bridge check does not grow with its own containers.
+	 * cni) whose JSON holds `text` (a bridge's name): SQLite picks them from the attachments table
+	 * and a text search, so the native backend's bridge check parses none of its own containers.
 	 */
 	cniNeighboursMentioning(text: string): Neighbour[] {
 		const rows = this.db
 			.query(
 				`SELECT c.id AS id, c.doc AS doc FROM containers c
-				WHERE instr(c.doc, ?) > 0 AND json_valid(c.doc) AND EXISTS (
-					SELECT 1 FROM json_each(c.doc, '$.networks') n WHERE NOT EXISTS (
-						SELECT 1 FROM json_each(c.doc, '$.backends') b
-						WHERE b.key = n.value AND b.value <> 'cni'))
+				WHERE EXISTS (
+					SELECT 1 FROM attachments a
+					WHERE a.container_id = c.id AND (a.backend IS NULL OR a.backend = 'cni'))
+				AND instr(c.doc, ?) > 0 AND json_valid(c.doc)
 				ORDER BY c.id`,
 			)
 			.all(JSON.stringify(text));
@@ -283,13 +283,18 @@ export class Store {
 		return [...byId.values()];
 	}
 
-	/** Keeps host_ports in step with the record (written in the caller's transaction). */
-	private writePorts(c: Container): void {
+	/** Keeps host_ports and attachments in step with the record (in the caller's transaction). */
+	private writeIndexes(c: Container): void {
 		this.db.query("DELETE FROM host_ports WHERE container_id = ?").run(c.id);
-		const add = this.db.query(
+		const port = this.db.query(
 			"INSERT INTO host_ports (container_id, protocol, host_port) VALUES (?, ?, ?)",
 		);
-		for (const p of c.ports) add.run(c.id, p.protocol, p.hostPort);
+		for (const p of c.ports) port.run(c.id, p.protocol, p.hostPort);
+		this.db.query("DELETE FROM attachments WHERE container_id = ?").run(c.id);
+		const att = this.db.query(
+			"INSERT INTO attachments (container_id, network, backend) VALUES (?, ?, ?)",
+		);
+		for (const n of c.networks) att.run(c.id, n, c.backends[n] ?? null);
 	}
 
 	listAll(): { readable: Container[]; unreadable: UnreadableRecordError[] } {
@@ -313,14 +318,14 @@ export class Store {
 		this.db
 			.query("INSERT INTO containers (id, name, doc) VALUES (?, ?, ?)")
 			.run(c.id, c.name, JSON.stringify(c));
-		this.writePorts(c);
+		this.writeIndexes(c);
 	}
 
 	/** Writes the record with the next revision; returns what was stored. */
 	put(c: Container): Container {
 		const next = { ...c, rev: c.rev + 1, updatedAt: new Date().toISOString() };
 		this.db.query("UPDATE containers SET doc = ? WHERE id = ?").run(JSON.stringify(next), c.id);
-		this.writePorts(next);
+		this.writeIndexes(next);
 		return next;
 	}
 
@@ -332,6 +337,7 @@ export class Store {
 	remove(id: string): void {
 		this.db.query("DELETE FROM containers WHERE id = ?").run(id);
 		this.db.query("DELETE FROM host_ports WHERE container_id = ?").run(id);
+		this.db.query("DELETE FROM attachments WHERE container_id = ?").run(id);
 	}
 
 	addEvent(id: string, type: CtrEvent["type"], network: string | null = null): void {

@@ -119,7 +119,7 @@ test("portHolders: every container's host ports, kept in step with its record", 
 	expect(s.portHolders().map((h) => h.id)).toEqual(["a"]);
 });
 
-test("a database made before host_ports gets it filled from the stored records", () => {
+test("a database made before host_ports and attachments gets them filled from the stored records", () => {
 	const d = mkdtempSync(`${tmpdir()}/ctrnet-store-`);
 	dirs.push(d);
 	mkdirSync(`${d}/state`, { mode: 0o700 });
@@ -133,6 +133,10 @@ test("a database made before host_ports gets it filled from the stored records",
 	raw("b", JSON.stringify({ ...rec("b"), status: "paused", ports: [{ ...port, hostPort: 9090 }] }));
 	raw("c", "not json");
 	raw("d", JSON.stringify({ ...rec("d"), ports: [{ ...port, hostPort: null }] }));
+	// attachments: "e" with no backend recorded (cni), "f" native
+	const att = { results: { n: { interfaces: [{ name: "br-m" }] } } };
+	raw("e", JSON.stringify({ ...rec("e"), ...att, networks: ["n"] }));
+	raw("f", JSON.stringify({ ...rec("f"), ...att, networks: ["n"], backends: { n: "native" } }));
 	db.close();
 	expect(Store.open(`${d}/state`).portHolders()).toEqual([
 		{
@@ -145,6 +149,11 @@ test("a database made before host_ports gets it filled from the stored records",
 		},
 		{ id: "b", netns: null, ports: [{ protocol: "tcp", hostPort: 9090 }] },
 	]);
+	expect(
+		Store.open(`${d}/state`)
+			.cniNeighboursMentioning("br-m")
+			.map((c) => c.id),
+	).toEqual(["e"]);
 });
 
 test("writers queue on ctrnet.db.writers: a write waits while another process holds it", async () => {
@@ -207,6 +216,10 @@ test("cniNeighboursMentioning: only records naming that string, with a cni attac
 		["backends", "id", "networks", "results"].sort(),
 	);
 	expect(s.cniNeighboursMentioning("br-").map((c) => c.id)).toEqual([]); // a whole JSON string
+	// the attachments follow the record: rewritten, removed
+	s.update("b", (c) => ({ ...c, backends: { y: "native" } }));
+	s.remove("d");
+	expect(s.cniNeighboursMentioning("br-two")).toEqual([]);
 });
 
 test("anyInMode: a record in that mode, found by SQLite; refused records count, non-JSON not", () => {
