@@ -50,7 +50,6 @@ extern int *__errno_location(void);
 #define RLIMIT_NOFILE 7
 #define WNOHANG 1
 #define WALL 0x40000000 /* __WALL: a child whose exit signal is not SIGCHLD */
-#define ENOSYS 38
 #define EAGAIN 11
 #define EINVAL 22
 #define PR_SET_NAME 15
