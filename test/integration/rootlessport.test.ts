@@ -102,13 +102,16 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 		},
 	);
 
+	/** The forwarder's UDP flow sockets inside the netns, connected to the container's `port`. */
+	const udpFlowsTo = (port: number) =>
+		must(["ip", "netns", "exec", ns.name, "ss", "-Hun", "dst", `${CHILD_IP}:${port}`])
+			.split("\n")
+			.filter(Boolean).length;
+
 	test("UDP: one flow socket per client inside the netns, closed after the idle timeout", async () => {
 		const echo = await udpEchoIn(ns.path, 8002);
 		const port = freePort();
-		const flows = () =>
-			must(["ip", "netns", "exec", ns.name, "ss", "-Hun", "dst", `${CHILD_IP}:8002`])
-				.split("\n")
-				.filter(Boolean).length;
+		const flows = () => udpFlowsTo(8002);
 		const fwd = await listenUdp(
 			{ proto: "udp", hostIP: "127.0.0.1", hostPort: port, containerPort: 8002 },
 			ns.path,
@@ -129,10 +132,7 @@ describe.skipIf(!ok)("rootlessport started directly (podman's contract)", () => 
 
 	test("UDP ports sharing a flow table share its idle sweep; it goes on after one port closes", async () => {
 		const echo = await udpEchoIn(ns.path, 8003);
-		const flows = () =>
-			must(["ip", "netns", "exec", ns.name, "ss", "-Hun", "dst", `${CHILD_IP}:8003`])
-				.split("\n")
-				.filter(Boolean).length;
+		const flows = () => udpFlowsTo(8003);
 		const table = new FlowTable<UdpFlow>(64);
 		const [p1, p2] = [freePort(), freePort()];
 		const listen = (hostPort: number) =>
