@@ -8,8 +8,8 @@
 // detached child (ffi/detached.c) that does that waiting, and we return on the notification.
 import { sendDetached } from "../../ffi/detached";
 import { attachSocketFilter, type BpfInsn } from "../../ffi/libc";
-import { encodeIfinfomsg } from "./codec";
-import { NLMSG_ERROR, RTM_DELLINK } from "./constants";
+import { decodeIfinfomsg, encodeIfinfomsg, IFINFOMSG_LEN } from "./codec";
+import { AF_UNSPEC, NLMSG_ERROR, RTM_DELLINK } from "./constants";
 import { NetlinkError } from "./error";
 import { deleteLink } from "./link";
 import { openNetlink } from "./socket";
@@ -23,11 +23,11 @@ const NOTIFY_TIMEOUT_MS = 5_000;
  * The device's own RTM_DELLINK (ifi_family AF_UNSPEC), sent once it is unlisted and its
  * addresses and routes are gone — not the bridge's earlier one (AF_BRIDGE) for its port.
  */
-const announcesDeletion = (m: { type: number; payload: Uint8Array }, index: number) =>
-	m.type === RTM_DELLINK &&
-	m.payload.byteLength >= 8 &&
-	m.payload[0] === 0 &&
-	new DataView(m.payload.buffer, m.payload.byteOffset, 8).getInt32(4, true) === index;
+function announcesDeletion(m: { type: number; payload: Uint8Array }, index: number): boolean {
+	if (m.type !== RTM_DELLINK || m.payload.byteLength < IFINFOMSG_LEN) return false;
+	const ifi = decodeIfinfomsg(m.payload);
+	return ifi.family === AF_UNSPEC && ifi.index === index;
+}
 
 // Classic BPF (<linux/filter.h>): a load of a halfword/word at an absolute offset, a compare,
 // a return. Loads read big-endian; netlink is in host order (little-endian here).
