@@ -18,10 +18,30 @@ afterEach(() => {
 	for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function fresh(): Store {
+/** A temporary directory, removed after the test. */
+function tempDir(): string {
 	const d = mkdtempSync(`${tmpdir()}/ctrnet-store-`);
 	dirs.push(d);
-	return Store.open(`${d}/state`);
+	return d;
+}
+
+function fresh(): Store {
+	return Store.open(`${tempDir()}/state`);
+}
+
+/**
+ * Runs `code` (with `Store` imported and the state dir in `dir`) in another bun process; `done`
+ * gives its exit code and stderr.
+ */
+function storeInAnotherProcess(dir: string, code: string) {
+	const p = Bun.spawn(
+		[process.execPath, "-e", `import { Store } from "${ROOT}/src/state/store.ts";\n${code}`],
+		{ env: { ...process.env, TDIR: dir }, stderr: "pipe" },
+	);
+	return {
+		proc: p,
+		done: async () => [await p.exited, await new Response(p.stderr).text()],
+	};
 }
 
 const rec = (id: string, name = id): Container =>
@@ -58,8 +78,7 @@ test("events keep their order", () => {
 });
 
 test("database file is 0600 and a reopened store sees the rows", () => {
-	const d = mkdtempSync(`${tmpdir()}/ctrnet-store-`);
-	dirs.push(d);
+	const d = tempDir();
 	const s = Store.open(`${d}/state`);
 	s.insert(rec("x"));
 	s.close();
@@ -120,8 +139,7 @@ test("portHolders: every container's host ports, kept in step with its record", 
 });
 
 test("a database made before host_ports and attachments gets them filled from the stored records", () => {
-	const d = mkdtempSync(`${tmpdir()}/ctrnet-store-`);
-	dirs.push(d);
+	const d = tempDir();
 	mkdirSync(`${d}/state`, { mode: 0o700 });
 	const db = new Database(`${d}/state/ctrnet.db`, { create: true, strict: true });
 	for (const m of MIGRATIONS.slice(0, 2)) db.exec(m);
@@ -157,47 +175,32 @@ test("a database made before host_ports and attachments gets them filled from th
 });
 
 test("writers queue on ctrnet.db.writers: a write waits while another process holds it", async () => {
-	const d = mkdtempSync(`${tmpdir()}/ctrnet-store-`);
-	dirs.push(d);
+	const d = tempDir();
 	const s = Store.open(`${d}/state`);
 	s.insert(rec("a"));
 	// nested write transactions of one process do not wait for themselves
 	s.tx(() => s.tx(() => s.update("a", (c) => ({ ...c, status: "ready" }))));
 	const held = lockFileSync(`${d}/state/ctrnet.db.writers`, "exclusive");
-	const other = Bun.spawn(
-		[
-			process.execPath,
-			"-e",
-			`import { Store } from "${ROOT}/src/state/store.ts";
-			const s = Store.open(process.env.TDIR); s.tx(() => s.remove("a"));`,
-		],
-		{ env: { ...process.env, TDIR: `${d}/state` }, stderr: "pipe" },
+	const other = storeInAnotherProcess(
+		`${d}/state`,
+		`const s = Store.open(process.env.TDIR); s.tx(() => s.remove("a"));`,
 	);
 	await Bun.sleep(500);
 	expect(s.get("a")?.status).toBe("ready"); // still there: the other writer waits
 	held.release();
-	expect([await other.exited, await new Response(other.stderr).text()]).toEqual([0, ""]);
+	expect(await other.done()).toEqual([0, ""]);
 	expect(s.get("a")).toBeUndefined();
 });
 
 test("a store is closed under the writers' gate when its process exits (SQLite's close checkpoints)", async () => {
-	const d = mkdtempSync(`${tmpdir()}/ctrnet-store-`);
-	dirs.push(d);
+	const d = tempDir();
 	Store.open(`${d}/state`).close();
 	const held = lockFileSync(`${d}/state/ctrnet.db.writers`, "exclusive");
-	const other = Bun.spawn(
-		[
-			process.execPath,
-			"-e",
-			`import { Store } from "${ROOT}/src/state/store.ts";
-			Store.open(process.env.TDIR).get("x");`,
-		],
-		{ env: { ...process.env, TDIR: `${d}/state` }, stderr: "pipe" },
-	);
+	const other = storeInAnotherProcess(`${d}/state`, `Store.open(process.env.TDIR).get("x");`);
 	await Bun.sleep(500);
-	expect(other.exitCode).toBeNull(); // its exit waits for the gate
+	expect(other.proc.exitCode).toBeNull(); // its exit waits for the gate
 	held.release();
-	expect([await other.exited, await new Response(other.stderr).text()]).toEqual([0, ""]);
+	expect(await other.done()).toEqual([0, ""]);
 });
 
 test("cniNeighboursMentioning: only records naming that string, with a cni attachment", () => {
