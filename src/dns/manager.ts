@@ -153,6 +153,10 @@ export async function updateDns(
 		`${configDir}/${AARDVARK_LOCK}`,
 		"exclusive",
 		async () => {
+			// Read before the files change: aardvark exits by itself when a SIGHUP (a concurrent
+			// update's, still being handled) finds its directory empty, so once this update has
+			// removed the last network file the aardvark it stops may already be gone.
+			const running = runningAardvark(dir);
 			let changed = false;
 			withDir(configDir, (configFd) => {
 				for (const [name, list] of groups) {
@@ -167,7 +171,6 @@ export async function updateDns(
 				}
 			});
 			const networks = networkFiles(dir);
-			const running = runningAardvark(dir);
 			if (networks.length === 0) {
 				if (running) {
 					await stopAardvark(running, dir);
