@@ -70,10 +70,13 @@ export class NetlinkSocket {
 	private readonly buf = new Uint8Array(65536);
 	private closed = false;
 
-	/** Opens a socket in the calling thread's current netns. Prefer openNetlink(). */
-	constructor(netnsPath?: string) {
+	/**
+	 * Opens a socket in the calling thread's current netns. Prefer openNetlink(). `protocol`:
+	 * NETLINK_ROUTE, or NETLINK_NETFILTER for nf_tables (nftables.ts).
+	 */
+	constructor(netnsPath?: string, protocol = NETLINK_ROUTE) {
 		this.netnsPath = netnsPath;
-		this.fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+		this.fd = socket(AF_NETLINK, SOCK_RAW, protocol);
 		try {
 			const sa = new Uint8Array(12); // sockaddr_nl: family, pad, pid 0 (kernel assigns), groups 0
 			new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
@@ -110,16 +113,29 @@ export class NetlinkSocket {
 	 * Several change requests in one datagram, so one system call instead of one per request:
 	 * the kernel runs them in order and acks each, going on past a failed one. Waits for every
 	 * ack, then throws the first failure (in request order) that is not tolerated.
+	 * `frame`: messages sent before and after the requests, unacked (nf_tables' batch begin and
+	 * end, which make the requests one transaction: all applied or none).
 	 */
-	batch(items: readonly BatchItem[]): void {
+	batch(
+		items: readonly BatchItem[],
+		frame?: { begin: Omit<BatchItem, "op">; end: Omit<BatchItem, "op"> },
+	): void {
 		if (items.length === 0) return;
 		const pending = new Map<number, number>(); // seq -> index into items
-		const msgs = items.map((it, i) => {
+		const unacked = (it: Omit<BatchItem, "op">) =>
+			encodeMessage(
+				{ type: it.type, flags: it.flags | NLM_F_REQUEST, seq: this.nextSeq() },
+				it.body,
+				it.attrs ?? [],
+			);
+		const msgs = frame ? [unacked(frame.begin)] : [];
+		items.forEach((it, i) => {
 			const seq = this.nextSeq();
 			pending.set(seq, i);
 			const flags = it.flags | NLM_F_REQUEST | NLM_F_ACK;
-			return encodeMessage({ type: it.type, flags, seq }, it.body, it.attrs ?? []);
+			msgs.push(encodeMessage({ type: it.type, flags, seq }, it.body, it.attrs ?? []));
 		});
+		if (frame) msgs.push(unacked(frame.end));
 		this.send(concat(msgs));
 		const failures: (NetlinkError | undefined)[] = [];
 		while (pending.size > 0) {

@@ -1,0 +1,225 @@
+// nf_tables over netlink (NETLINK_NETFILTER), for the few objects the iptables-layout firewall
+// writes: tables, chains and rules of one family, changed in ONE transaction (a batch framed by
+// NFNL_MSG_BATCH_BEGIN/END: all applied or none), and listed by dumps. The rules' expressions
+// are opaque here (src/firewall/iptables builds them). Numbers: <linux/netfilter/nf_tables.h>.
+import { ERRNO } from "../../ffi/errno";
+import { inNetns } from "../../ffi/netns";
+import { type Attr, decodeAttrs, getStr, str } from "./codec";
+import { type BatchItem, NetlinkSocket } from "./socket";
+
+const NETLINK_NETFILTER = 12;
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFNL_MSG_BATCH_BEGIN = 16;
+const NFNL_MSG_BATCH_END = 17;
+const msg = (m: number) => (NFNL_SUBSYS_NFTABLES << 8) | m;
+const NFT_MSG_NEWTABLE = msg(0);
+const NFT_MSG_NEWCHAIN = msg(3);
+const NFT_MSG_GETCHAIN = msg(4);
+const NFT_MSG_DELCHAIN = msg(5);
+const NFT_MSG_NEWRULE = msg(6);
+const NFT_MSG_GETRULE = msg(7);
+const NFT_MSG_DELRULE = msg(8);
+
+const NLM_F_CREATE = 0x400;
+const NLM_F_APPEND = 0x800;
+
+export const NFPROTO_IPV4 = 2;
+export const NFPROTO_IPV6 = 10;
+export type NfFamily = typeof NFPROTO_IPV4 | typeof NFPROTO_IPV6;
+
+// Attribute numbers (NFTA_*).
+const TABLE_NAME = 1;
+const CHAIN_TABLE = 1;
+const CHAIN_NAME = 3;
+const CHAIN_HOOK = 4;
+const CHAIN_POLICY = 5;
+const CHAIN_TYPE = 7;
+const HOOK_HOOKNUM = 1;
+const HOOK_PRIORITY = 2;
+const RULE_TABLE = 1;
+const RULE_CHAIN = 2;
+const RULE_HANDLE = 3;
+const RULE_EXPRESSIONS = 4;
+const RULE_POSITION = 6;
+
+const NF_ACCEPT = 1;
+
+export function be32(v: number): Uint8Array {
+	const b = new Uint8Array(4);
+	new DataView(b.buffer).setUint32(0, v >>> 0);
+	return b;
+}
+
+function be64(v: bigint): Uint8Array {
+	const b = new Uint8Array(8);
+	new DataView(b.buffer).setBigUint64(0, v);
+	return b;
+}
+
+/** struct nfgenmsg: family, version 0, res_id (big-endian; the subsystem on batch messages). */
+function nfgenmsg(family: number, resId = 0): Uint8Array {
+	const b = new Uint8Array(4);
+	b[0] = family;
+	new DataView(b.buffer).setUint16(2, resId);
+	return b;
+}
+
+/** A base chain: the hook it sits on, as iptables-nft makes them (type, hook number, priority). */
+export interface BaseChainSpec {
+	type: "filter" | "nat";
+	hook: number;
+	priority: number;
+}
+
+/** One change of a transaction. */
+export type NftChange =
+	| { kind: "table"; table: string }
+	/** Created when missing; a base chain gets policy accept (an existing one keeps its own). */
+	| { kind: "chain"; table: string; chain: string; base?: BaseChainSpec }
+	| { kind: "delchain"; table: string; chain: string }
+	/**
+	 * Appended, or inserted: `before` a rule handle, `after` one, or `first` in the chain.
+	 * `expressions`: NFTA_RULE_EXPRESSIONS' list elements.
+	 */
+	| {
+			kind: "rule";
+			table: string;
+			chain: string;
+			expressions: Attr[];
+			at?: { after: bigint } | { before: bigint } | "first";
+	  }
+	| { kind: "delrule"; table: string; chain: string; handle: bigint };
+
+function item(family: NfFamily, c: NftChange): BatchItem {
+	const body = nfgenmsg(family);
+	switch (c.kind) {
+		case "table":
+			return {
+				op: `add table ${c.table}`,
+				type: NFT_MSG_NEWTABLE,
+				flags: NLM_F_CREATE,
+				body,
+				attrs: [{ type: TABLE_NAME, value: str(c.table) }],
+			};
+		case "chain": {
+			const attrs: Attr[] = [
+				{ type: CHAIN_TABLE, value: str(c.table) },
+				{ type: CHAIN_NAME, value: str(c.chain) },
+			];
+			if (c.base) {
+				attrs.push(
+					{
+						type: CHAIN_HOOK,
+						nestedFlag: true,
+						value: [
+							{ type: HOOK_HOOKNUM, value: be32(c.base.hook) },
+							{ type: HOOK_PRIORITY, value: be32(c.base.priority) },
+						],
+					},
+					{ type: CHAIN_POLICY, value: be32(NF_ACCEPT) },
+					{ type: CHAIN_TYPE, value: str(c.base.type) },
+				);
+			}
+			return {
+				op: `add chain ${c.table} ${c.chain}`,
+				type: NFT_MSG_NEWCHAIN,
+				flags: NLM_F_CREATE,
+				body,
+				attrs,
+			};
+		}
+		case "delchain":
+			return {
+				op: `delete chain ${c.table} ${c.chain}`,
+				type: NFT_MSG_DELCHAIN,
+				flags: 0,
+				body,
+				attrs: [
+					{ type: CHAIN_TABLE, value: str(c.table) },
+					{ type: CHAIN_NAME, value: str(c.chain) },
+				],
+				tolerate: [ERRNO.ENOENT],
+			};
+		case "rule": {
+			const attrs: Attr[] = [
+				{ type: RULE_TABLE, value: str(c.table) },
+				{ type: RULE_CHAIN, value: str(c.chain) },
+				{ type: RULE_EXPRESSIONS, nestedFlag: true, value: c.expressions },
+			];
+			let flags = NLM_F_CREATE | NLM_F_APPEND;
+			if (c.at === "first") flags = NLM_F_CREATE;
+			else if (c.at && "before" in c.at) {
+				flags = NLM_F_CREATE;
+				attrs.push({ type: RULE_POSITION, value: be64(c.at.before) });
+			} else if (c.at) attrs.push({ type: RULE_POSITION, value: be64(c.at.after) });
+			return { op: `add rule ${c.table} ${c.chain}`, type: NFT_MSG_NEWRULE, flags, body, attrs };
+		}
+		case "delrule":
+			return {
+				op: `delete rule ${c.table} ${c.chain} handle ${c.handle}`,
+				type: NFT_MSG_DELRULE,
+				flags: 0,
+				body,
+				attrs: [
+					{ type: RULE_TABLE, value: str(c.table) },
+					{ type: RULE_CHAIN, value: str(c.chain) },
+					{ type: RULE_HANDLE, value: be64(c.handle) },
+				],
+			};
+	}
+}
+
+/** Applies `changes` of one family as one nf_tables transaction; throws the first error. */
+export function nftTransaction(
+	nl: NetlinkSocket,
+	family: NfFamily,
+	changes: readonly NftChange[],
+): void {
+	const frame = (type: number) => ({
+		type,
+		flags: 0,
+		body: nfgenmsg(0, NFNL_SUBSYS_NFTABLES),
+	});
+	nl.batch(
+		changes.map((c) => item(family, c)),
+		{ begin: frame(NFNL_MSG_BATCH_BEGIN), end: frame(NFNL_MSG_BATCH_END) },
+	);
+}
+
+export interface NftRule {
+	table: string;
+	chain: string;
+	handle: bigint;
+	/** NFTA_RULE_EXPRESSIONS' payload: the list elements, as the kernel dumped them. */
+	expressions: Uint8Array;
+}
+
+/** Every rule of the family's tables, in chain order. */
+export function dumpRules(nl: NetlinkSocket, family: NfFamily): NftRule[] {
+	return nl.dump("list rules", NFT_MSG_GETRULE, nfgenmsg(family)).map((r) => {
+		const a = decodeAttrs(r.payload.subarray(4));
+		const handle = a.get(RULE_HANDLE);
+		return {
+			table: getStr(a.get(RULE_TABLE)) ?? "",
+			chain: getStr(a.get(RULE_CHAIN)) ?? "",
+			handle: handle ? new DataView(handle.buffer, handle.byteOffset).getBigUint64(0) : 0n,
+			expressions: a.get(RULE_EXPRESSIONS) ?? new Uint8Array(),
+		};
+	});
+}
+
+/** The family's chains, as "table chain". */
+export function dumpChains(nl: NetlinkSocket, family: NfFamily): Set<string> {
+	return new Set(
+		nl.dump("list chains", NFT_MSG_GETCHAIN, nfgenmsg(family)).map((r) => {
+			const a = decodeAttrs(r.payload.subarray(4));
+			return `${getStr(a.get(CHAIN_TABLE))} ${getStr(a.get(CHAIN_NAME))}`;
+		}),
+	);
+}
+
+/** A NETLINK_NETFILTER socket in `netnsPath`, or in the current netns. */
+export function openNetfilter(netnsPath?: string): NetlinkSocket {
+	const open = () => new NetlinkSocket(netnsPath, NETLINK_NETFILTER);
+	return netnsPath === undefined ? open() : inNetns(netnsPath, open);
+}
