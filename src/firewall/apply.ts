@@ -44,7 +44,12 @@ export interface Firewall {
 	setup(
 		net: FwNetwork,
 		ports: readonly FwPort[],
-		opts?: { container?: string; sameContainer?: (containerIp: string) => boolean },
+		opts?: {
+			container?: string;
+			/** The container's full ID (the iptables driver's port rules carry it, as netavark's). */
+			containerId?: string;
+			sameContainer?: (containerIp: string) => boolean;
+		},
 	): void;
 	/**
 	 * A container leaves `net`: exactly its elements go (also when some are already gone). With
@@ -54,7 +59,7 @@ export interface Firewall {
 	teardown(
 		net: FwNetwork,
 		ports: readonly FwPort[],
-		opts: { lastOnNetwork: boolean },
+		opts: { lastOnNetwork: boolean; containerId?: string },
 	): { baseRemoved: boolean };
 	/** Removes everything ctrnet has in the firewall (tests, gc). */
 	wipe(): void;

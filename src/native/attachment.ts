@@ -6,6 +6,7 @@
 import { ERRNO, SysError } from "../../ffi/errno";
 import type { CniResult } from "../cni/result";
 import type { DnsOptions } from "../dns/manager";
+import type { Firewall } from "../firewall/apply";
 import type { FwNetwork, FwPort } from "../firewall/types";
 import type { NetworkDef } from "../netconf/schema";
 import type { PortMapping } from "../ports/schema";
@@ -47,6 +48,25 @@ export interface NativeAttachRequest {
 	dnsPort?: number;
 	/** Names the container in its firewall elements' comments (default: its DNS name). */
 	label?: string;
+	/** Whose firewall layout: ctrnet's nftables table (default) or netavark's iptables chains. */
+	firewall?: FirewallDriver;
+	/** The container's ID, for the iptables layout's port rules (netavark's comment names it). */
+	containerId?: string;
+}
+
+export type FirewallDriver = "nftables" | "iptables";
+
+async function openDriver(
+	driver: FirewallDriver = "nftables",
+	lockDir?: string,
+): Promise<Firewall> {
+	if (driver === "iptables") {
+		const { hostIptablesFirewall } = await import("../firewall/iptables/driver");
+		// Beside the networks' locks; a leading dot keeps it apart from any network's (lock.ts).
+		return hostIptablesFirewall(lockDir && `${lockDir}/.iptables.lock`);
+	}
+	const { hostFirewall } = await import("../firewall/apply");
+	return hostFirewall();
 }
 
 export interface NativeAttachment {
@@ -114,8 +134,7 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		return { mac: a.mac, result: a.result };
 	}
 	const { attachBridge, detachBridge } = await import("./veth");
-	const { hostFirewall } = await import("../firewall/apply");
-	const fw = step("firewall open", hostFirewall);
+	const fw = await openDriver(req.firewall, req.lockDir);
 	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
 	const ports = fwPorts(req.ports, req.addresses);
 	let attached: { hostVeth: string; mac: string; result: CniResult } | undefined;
@@ -139,7 +158,11 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 			}
 			const label = req.label ?? req.dns?.containerName ?? req.ifname;
 			step("firewall", () =>
-				fw.setup(fwNet, ports, { container: label, sameContainer: req.ownsAddress }),
+				fw.setup(fwNet, ports, {
+					container: label,
+					containerId: req.containerId,
+					sameContainer: req.ownsAddress,
+				}),
 			);
 		} catch (error) {
 			if (attached) {
@@ -153,10 +176,14 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 		// network's firewall elements: a failed setup leaves nothing. (Outside our shared lock:
 		// the removal takes it exclusively.)
 		try {
+			// The iptables driver commits one family at a time: IPv4's ports may be in already.
+			if (attached)
+				fw.teardown(fwNet, ports, { lastOnNetwork: false, containerId: req.containerId });
 			const { removeBridgeIfUnused } = await import("./bridge");
 			removeBridgeIfUnused(req.net, {
 				lockDir: req.lockDir,
-				underLock: () => fw.teardown(fwNet, [], { lastOnNetwork: true }),
+				underLock: () =>
+					fw.teardown(fwNet, [], { lastOnNetwork: true, containerId: req.containerId }),
 			});
 		} catch {
 			// the attachment's own error is the one to report
@@ -187,6 +214,8 @@ export interface NativeDetachRequest {
 	netnsGoing?: boolean;
 	/** As in NativeAttachRequest. */
 	dnsPort?: number;
+	firewall?: FirewallDriver;
+	containerId?: string;
 }
 
 /** Detaches; idempotent, and works when the namespace is gone. */
@@ -205,11 +234,11 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 	}
 	const { detachBridge } = await import("./veth");
 	const { removeBridgeIfUnused } = await import("./bridge");
-	const { hostFirewall } = await import("../firewall/apply");
-	const fw = hostFirewall();
+	const fw = await openDriver(req.firewall, req.lockDir);
 	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
+	const containerId = req.containerId;
 	step("firewall", () =>
-		fw.teardown(fwNet, fwPorts(req.ports, req.addresses), { lastOnNetwork: false }),
+		fw.teardown(fwNet, fwPorts(req.ports, req.addresses), { lastOnNetwork: false, containerId }),
 	);
 	const hostVeth =
 		req.hostVeth ??
@@ -226,7 +255,7 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 	// The last container takes the bridge and the network's firewall elements with it.
 	removeBridgeIfUnused(req.net, {
 		lockDir: req.lockDir,
-		underLock: () => fw.teardown(fwNet, [], { lastOnNetwork: true }),
+		underLock: () => fw.teardown(fwNet, [], { lastOnNetwork: true, containerId }),
 	});
 }
 

@@ -4,9 +4,10 @@
 import { readFileSync, statSync } from "node:fs";
 import { strerror } from "../../ffi/libc";
 import { dnsPortFromEnv } from "../dns/port";
+import type { FirewallDriver } from "../native/attachment";
 import type { GlobalOptions } from "./args";
 import { fsErrorText, NetavarkError } from "./errors";
-import type { Logger } from "./log";
+import { type Logger, makeLogger } from "./log";
 import { type NetworkOptions, parseNetworkOptions } from "./schema";
 
 export interface Context {
@@ -41,16 +42,24 @@ export function loadOptions(ctx: Context): NetworkOptions {
 }
 
 /**
- * NETAVARK_FW as netavark 1.4 reads it. Whatever driver is named, ctrnet's firewall is its own
- * nftables table (inet ctrnet): "iptables" (netavark's default) and "firewalld" name the job,
- * not the tool; anything else netavark refuses, and so does this.
+ * NETAVARK_FW as netavark 1.4 reads it, and the driver it selects. Unset (or "iptables", netavark
+ * 1.4's default) is netavark's iptables layout (src/firewall/iptables), so podman's users, their
+ * scripts and netavark's suite find the chains netavark would have made; "nftables" (netavark
+ * 1.9's name) is ctrnet's own table (inet ctrnet), and so is "firewalld", which ctrnet does not
+ * drive. Anything else netavark refuses, and so does this. Logged under netavark's own target.
  */
-export function checkFirewallDriver(ctx: Context): void {
-	const fw = ctx.env.NETAVARK_FW;
-	if (fw !== undefined && !["iptables", "firewalld", "nftables"].includes(fw.toLowerCase())) {
-		throw new NetavarkError(`Must provide a valid firewall backend, got ${fw.toLowerCase()}`);
+export function firewallDriver(ctx: Context): FirewallDriver {
+	const fw = (ctx.env.NETAVARK_FW ?? "").toLowerCase();
+	const log = makeLogger(ctx.env.RUST_LOG, "netavark::firewall");
+	if (fw === "" || fw === "iptables") {
+		log.info("Using iptables firewall driver");
+		return "iptables";
 	}
-	ctx.log.info("Using ctrnet's nftables firewall (table inet ctrnet)");
+	if (fw === "nftables" || fw === "firewalld") {
+		log.info("Using ctrnet's nftables firewall (table inet ctrnet)");
+		return "nftables";
+	}
+	throw new NetavarkError(`Must provide a valid firewall backend, got ${fw}`);
 }
 
 export function dnsPort(ctx: Context): number {

@@ -64,10 +64,24 @@ export type PlanOutcome = { plan: NetworkPlan } | { name: string; error: Error }
 /**
  * Every network's plan, in name order. Setup wants all or nothing (`strict`: the first refusal
  * throws); teardown wants every network it can read, and the refusals beside them.
+ * `portsOnEveryNetwork`: each bridge network carries all the ports, as netavark's iptables
+ * driver has it (its first rule wins); ctrnet's nftables table maps a host port once (ports.ts).
  */
-export function planNetworks(opts: NetworkOptions, strict: true): NetworkPlan[];
-export function planNetworks(opts: NetworkOptions, strict: false): PlanOutcome[];
-export function planNetworks(opts: NetworkOptions, strict: boolean): NetworkPlan[] | PlanOutcome[] {
+export function planNetworks(
+	opts: NetworkOptions,
+	strict: true,
+	portsOnEveryNetwork?: boolean,
+): NetworkPlan[];
+export function planNetworks(
+	opts: NetworkOptions,
+	strict: false,
+	portsOnEveryNetwork?: boolean,
+): PlanOutcome[];
+export function planNetworks(
+	opts: NetworkOptions,
+	strict: boolean,
+	portsOnEveryNetwork = false,
+): NetworkPlan[] | PlanOutcome[] {
 	const partial: ({ plan: Omit<NetworkPlan, "ports"> } | { name: string; error: Error })[] = [];
 	for (const name of Object.keys(opts.network_info).sort()) {
 		try {
@@ -79,14 +93,15 @@ export function planNetworks(opts: NetworkOptions, strict: boolean): NetworkPlan
 		}
 	}
 	const plans = partial.flatMap((p) => ("plan" in p ? [p.plan] : []));
-	const byNetwork = portsByNetwork(
-		plans.map((p) => ({
-			name: p.name,
-			eligible: p.net.driver === "bridge" && !p.net.internal,
-			addresses: p.addresses.map((a) => a.ipnet),
-		})),
-		expandPorts(opts.port_mappings),
-	);
+	const candidates = plans.map((p) => ({
+		name: p.name,
+		eligible: p.net.driver === "bridge" && !p.net.internal,
+		addresses: p.addresses.map((a) => a.ipnet),
+	}));
+	const ports = expandPorts(opts.port_mappings);
+	const byNetwork = portsOnEveryNetwork
+		? new Map(candidates.map((c) => [c.name, c.eligible ? ports : []]))
+		: portsByNetwork(candidates, ports);
 	const full = partial.map((p) =>
 		"plan" in p ? { plan: { ...p.plan, ports: byNetwork.get(p.plan.name) ?? [] } } : p,
 	);

@@ -4,13 +4,13 @@
 import { ERRNO } from "../../ffi/errno";
 import { strerror } from "../../ffi/libc";
 import { ConflictError } from "../errors";
-import type { NativeAttachRequest } from "../native/attachment";
+import type { FirewallDriver, NativeAttachRequest } from "../native/attachment";
 import { containerAddressOwner, hasInterface } from "./container";
 import {
 	type Context,
-	checkFirewallDriver,
 	checkNetns,
 	dnsPort,
+	firewallDriver,
 	loadOptions,
 	lockDirOf,
 } from "./context";
@@ -30,8 +30,12 @@ export function attachRequest(
 	netnsPath: string,
 	lockDir: string,
 	port: number,
+	firewall: FirewallDriver,
+	containerId: string,
 ): NativeAttachRequest {
 	return {
+		firewall,
+		containerId,
 		net: plan.net,
 		netnsPath,
 		ifname: plan.ifname,
@@ -48,9 +52,9 @@ export async function setup(ctx: Context, netnsPath: string): Promise<string> {
 	ctx.log.debug(`setup loaded at ${performance.now().toFixed(1)} ms`);
 	checkNetns(netnsPath);
 	const opts = loadOptions(ctx);
-	checkFirewallDriver(ctx);
+	const firewall = firewallDriver(ctx);
 	const port = dnsPort(ctx);
-	const plans = planNetworks(opts, true);
+	const plans = planNetworks(opts, true, firewall === "iptables");
 	for (const p of opts.port_mappings.filter((m) => m.host_ip === "::1")) {
 		// netavark 1.4 writes an ip6tables DNAT rule for it that can never work (IPv6 has no
 		// route_localnet: the container's answer to ::1 is dropped); say so instead.
@@ -70,7 +74,7 @@ export async function setup(ctx: Context, netnsPath: string): Promise<string> {
 			let a: Awaited<ReturnType<typeof attachNative>>;
 			try {
 				a = await attachNative({
-					...attachRequest(plan, netnsPath, lockDir, port),
+					...attachRequest(plan, netnsPath, lockDir, port, firewall, opts.container_id),
 					ownsAddress,
 					label: opts.container_name || opts.container_id.slice(0, 12),
 				});
@@ -108,7 +112,7 @@ export async function setup(ctx: Context, netnsPath: string): Promise<string> {
 		for (const d of done.reverse()) {
 			try {
 				await detachNative({
-					...attachRequest(d.plan, netnsPath, lockDir, port),
+					...attachRequest(d.plan, netnsPath, lockDir, port, firewall, opts.container_id),
 					hostVeth: d.hostVeth,
 				});
 			} catch (err) {

@@ -3,7 +3,7 @@
 // at the end; unlike netavark it is idempotent (a network already gone is not an error), so a
 // repeated or concurrent teardown succeeds.
 import { strerror } from "../../ffi/libc";
-import { type Context, checkFirewallDriver, dnsPort, loadOptions, lockDirOf } from "./context";
+import { type Context, dnsPort, firewallDriver, loadOptions, lockDirOf } from "./context";
 import { applyDns, removeChanges } from "./dns";
 import { describeError, NetavarkError } from "./errors";
 import { planNetworks } from "./plan";
@@ -20,17 +20,19 @@ export async function teardown(ctx: Context, netnsPath: string): Promise<void> {
 	} catch (e) {
 		errors.push(describeError(e, strerror));
 	}
-	checkFirewallDriver(ctx);
+	const firewall = firewallDriver(ctx);
 	const lockDir = lockDirOf(ctx.global.config);
 	const { detachNative } = await import("../native/attachment");
-	for (const outcome of planNetworks(opts, false)) {
+	for (const outcome of planNetworks(opts, false, firewall === "iptables")) {
 		if ("error" in outcome) {
 			errors.push(describeError(outcome.error, strerror));
 			continue;
 		}
 		const { plan } = outcome;
 		try {
-			await detachNative(attachRequest(plan, netnsPath, lockDir, port));
+			await detachNative(
+				attachRequest(plan, netnsPath, lockDir, port, firewall, opts.container_id),
+			);
 		} catch (e) {
 			errors.push(describeError(e, strerror));
 		}

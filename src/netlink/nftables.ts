@@ -19,6 +19,9 @@ const NFT_MSG_DELCHAIN = msg(5);
 const NFT_MSG_NEWRULE = msg(6);
 const NFT_MSG_GETRULE = msg(7);
 const NFT_MSG_DELRULE = msg(8);
+const NFT_MSG_GETGEN = msg(16);
+const NFTA_GEN_ID = 1;
+const NFNL_BATCH_GENID = 1;
 
 const NLM_F_CREATE = 0x400;
 const NLM_F_APPEND = 0x800;
@@ -169,21 +172,37 @@ function item(family: NfFamily, c: NftChange): BatchItem {
 	}
 }
 
-/** Applies `changes` of one family as one nf_tables transaction; throws the first error. */
+/**
+ * Applies `changes` of one family as one nf_tables transaction; throws the first error. With
+ * `generation` (from ruleGeneration), the kernel refuses the whole transaction with ERESTART
+ * when the ruleset changed since: the caller decided on a stale dump and must look again.
+ */
 export function nftTransaction(
 	nl: NetlinkSocket,
 	family: NfFamily,
 	changes: readonly NftChange[],
+	generation?: number,
 ): void {
-	const frame = (type: number) => ({
+	const frame = (type: number, attrs: Attr[] = []) => ({
 		type,
 		flags: 0,
 		body: nfgenmsg(0, NFNL_SUBSYS_NFTABLES),
+		attrs,
 	});
+	const genid: Attr[] =
+		generation === undefined ? [] : [{ type: NFNL_BATCH_GENID, value: be32(generation) }];
 	nl.batch(
 		changes.map((c) => item(family, c)),
-		{ begin: frame(NFNL_MSG_BATCH_BEGIN), end: frame(NFNL_MSG_BATCH_END) },
+		{ begin: frame(NFNL_MSG_BATCH_BEGIN, genid), end: frame(NFNL_MSG_BATCH_END) },
 	);
+}
+
+/** The ruleset's generation: every committed transaction moves it on. */
+export function ruleGeneration(nl: NetlinkSocket): number {
+	const [reply] = nl.request("ruleset generation", NFT_MSG_GETGEN, 0, nfgenmsg(0));
+	const id = reply ? decodeAttrs(reply.payload.subarray(4)).get(NFTA_GEN_ID) : undefined;
+	if (!id) throw new Error("nf_tables: no ruleset generation in the kernel's answer");
+	return new DataView(id.buffer, id.byteOffset).getUint32(0);
 }
 
 export interface NftRule {
@@ -194,9 +213,19 @@ export interface NftRule {
 	expressions: Uint8Array;
 }
 
-/** Every rule of the family's tables, in chain order. */
-export function dumpRules(nl: NetlinkSocket, family: NfFamily): NftRule[] {
-	return nl.dump("list rules", NFT_MSG_GETRULE, nfgenmsg(family)).map((r) => {
+/** The rules of the family's tables (of one table's chain with `only`), in chain order. */
+export function dumpRules(
+	nl: NetlinkSocket,
+	family: NfFamily,
+	only?: { table: string; chain: string },
+): NftRule[] {
+	const filter: Attr[] = only
+		? [
+				{ type: RULE_TABLE, value: str(only.table) },
+				{ type: RULE_CHAIN, value: str(only.chain) },
+			]
+		: [];
+	return nl.dump("list rules", NFT_MSG_GETRULE, nfgenmsg(family), filter).map((r) => {
 		const a = decodeAttrs(r.payload.subarray(4));
 		const handle = a.get(RULE_HANDLE);
 		return {

@@ -129,6 +129,9 @@ export class NetlinkSocket {
 				it.attrs ?? [],
 			);
 		const msgs = frame ? [unacked(frame.begin)] : [];
+		// A transaction refused as a whole (nf_tables: ERESTART, the ruleset changed since the
+		// generation it names) is answered once, with an error for the begin message.
+		const beginSeq = frame ? this.seq : undefined;
 		items.forEach((it, i) => {
 			const seq = this.nextSeq();
 			pending.set(seq, i);
@@ -140,6 +143,10 @@ export class NetlinkSocket {
 		const failures: (NetlinkError | undefined)[] = [];
 		while (pending.size > 0) {
 			for (const m of this.receive(items[0]?.op ?? "batch")) {
+				if (m.seq === beginSeq && m.type === NLMSG_ERROR) {
+					const { errno, message } = decodeError(m.payload, m.flags);
+					if (errno !== 0) throw new NetlinkError("transaction", errno, message ?? strerror(errno));
+				}
 				const i = pending.get(m.seq);
 				if (i === undefined || m.type !== NLMSG_ERROR) continue;
 				pending.delete(m.seq);

@@ -277,3 +277,29 @@ export function fingerprint(expressions: Uint8Array): string {
 export function fingerprintOf(exprs: Expr[]): string {
 	return fingerprint(encodeAttrs(exprs));
 }
+
+/**
+ * Byte strings that a rule's kernel dump holds verbatim when it equals `exprs` (compared values,
+ * xt infos, jump targets): a cheap test that rules out most other rules before fingerprint(),
+ * which decodes every expression. A host's DNAT chains hold a few rules per published port.
+ */
+export function needlesOf(exprs: Expr[]): Uint8Array[] {
+	const out: Uint8Array[] = [];
+	const leaves = (attrs: Attr[]) => {
+		for (const a of attrs) {
+			if (Array.isArray(a.value)) leaves(a.value);
+			else if (a.value.byteLength >= 2) out.push(a.value);
+		}
+	};
+	for (const e of exprs) {
+		const [name, data] = e.value as Attr[];
+		const kind = getStr(name?.value as Uint8Array);
+		if (kind === "counter" || !data || !Array.isArray(data.value)) continue;
+		// Registers, bases, offsets, lengths are the same in most rules: only values count.
+		for (const a of data.value) {
+			if (Array.isArray(a.value)) leaves(a.value);
+			else if ((kind === "match" || kind === "target") && a.type === 3) out.push(a.value);
+		}
+	}
+	return out;
+}
