@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { networkHash } from "../../src/firewall/iptables/layout";
 import { have, requireBinary } from "../lib/cli";
 import { must, sh } from "../lib/host";
 import {
@@ -158,9 +159,15 @@ describe.skipIf(!ok)("rootless podman 4.3 with ctrnet as netavark and rootlesspo
 		});
 		expect(forwarders.length).toBeGreaterThanOrEqual(1);
 		expect(readlinkSync(`/proc/${forwarders[0]}/exe`)).toBe(`${helpers}/rootlessport`);
-		// netavark ran inside the rootless netns: ctrnet's table is there, with the port.
-		const table = await inRootlessNetns("nft list table inet ctrnet");
-		expect(table).toContain(`tcp . ${PORT} comment "tnv-rl-web-${TAG} on network podman"`);
+		// netavark ran inside the rootless netns: netavark's chains (the default iptables driver)
+		// are there, with the port, and ctrnet's own table is not.
+		const nat = await inRootlessNetns("iptables -t nat -S");
+		expect(nat).toMatch(
+			new RegExp(
+				`-A NETAVARK-DN-${networkHash("podman")} -p tcp -m tcp --dport ${PORT} -j DNAT --to-destination 10\\.88\\.\\d+\\.\\d+:80`,
+			),
+		);
+		expect(await inRootlessNetns("nft list tables")).not.toContain("inet ctrnet");
 		expect(existsSync(`${runDir()}/containers/networks/ctrnet-locks/podman.lock`)).toBe(true);
 	});
 
@@ -201,9 +208,13 @@ describe.skipIf(!ok)("rootless podman 4.3 with ctrnet as netavark and rootlesspo
 		expect((await podman(["rm", "-f", "-t", "0", "-a"])).code).toBe(0);
 		expect((await podman(["network", "rm", NET])).code).toBe(0);
 		const state = await inRootlessNetns(
-			"nft list tables; ip -o link show; echo; ls -A " +
+			"nft list tables; iptables -t nat -S; iptables -S; ip -o link show; echo; ls -A " +
 				`${runDir()}/containers/networks/aardvark-dns`,
 		);
+		// Only netavark's base stays (as netavark leaves it): no chain of the network's own.
+		expect(state).not.toContain(`NETAVARK-${networkHash("podman")}`);
+		expect(state).not.toContain(`NETAVARK-DN-${networkHash("podman")}`);
+		expect(state).not.toContain("10.88.");
 		expect(state).not.toContain("inet ctrnet");
 		expect(state).not.toContain("podman0");
 		expect(state).not.toContain("veth");

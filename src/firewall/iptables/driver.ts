@@ -31,7 +31,7 @@ import type { NetlinkSocket } from "../../netlink/socket";
 import type { Firewall } from "../apply";
 import type { FwNetwork, FwPort } from "../types";
 import { type Expr, fingerprint, fingerprintOf, needlesOf } from "./expr";
-import { type LayoutChain, networkChains, portChains, subnetOf } from "./layout";
+import { type LayoutChain, type LayoutRule, networkChains, portChains, subnetOf } from "./layout";
 
 /** The built-in chains netavark's rules use, as iptables-nft creates them. */
 const BASE_CHAINS: Record<string, BaseChainSpec> = {
@@ -175,13 +175,31 @@ export function teardownChanges(
 	const gone = new Set<bigint>();
 	for (const c of chains) {
 		const current = now.rules.get(`${c.table} ${c.name}`) ?? [];
+		const found = new Map<LayoutRule, Listed>();
 		for (const r of c.rules) {
 			if (r.teardown === "never" || (r.teardown === "complete" && !complete)) continue;
 			const w = wanted(r.exprs);
-			const found = current.find((x) => !gone.has(x.handle) && same(x, w));
-			if (!found) continue;
-			gone.add(found.handle);
-			changes.push({ kind: "delrule", table: c.table, chain: c.name, handle: found.handle });
+			const hit = current.find((x) => !gone.has(x.handle) && same(x, w));
+			if (!hit) continue;
+			gone.add(hit.handle);
+			found.set(r, hit);
+		}
+		// A shared rule stays while a rule it serves stays (judged after this container's went).
+		for (const [r, hit] of found) {
+			if (!r.keptWhile) continue;
+			const prefix = `${fingerprintOf(r.keptWhile)} target(`;
+			const probe = needlesOf(r.keptWhile);
+			const serves = current.some(
+				(x) =>
+					!gone.has(x.handle) &&
+					probe.every((n) => x.raw.indexOf(n) >= 0) &&
+					x.key().startsWith(prefix),
+			);
+			if (serves) found.delete(r);
+			if (serves) gone.delete(hit.handle);
+		}
+		for (const hit of found.values()) {
+			changes.push({ kind: "delrule", table: c.table, chain: c.name, handle: hit.handle });
 		}
 	}
 	if (!complete) return changes;

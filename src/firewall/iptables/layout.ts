@@ -18,6 +18,13 @@ export interface LayoutRule {
 	teardown: Teardown;
 	/** Inserted at this 1-based position when missing (netavark's `iptables -I`), else appended. */
 	position?: number;
+	/**
+	 * Shared: kept at teardown while another rule of the chain matches these expressions and
+	 * ends in a target (another container's DNAT on the same host port). Setup adds a rule only
+	 * when missing, so two containers publishing one port share the port's mark rules; netavark
+	 * removes them with the first container to go, and the other's localhost port stops working.
+	 */
+	keptWhile?: X.Expr[];
 }
 
 export interface LayoutChain {
@@ -229,9 +236,10 @@ export function portChains(family: Family, pf: PortForward): LayoutChain[] {
 				"each",
 			),
 		);
+		const samePort = [...X.proto(proto), ...dstExprs, ...X.dport(p.hostPort)];
 		for (const src of [pf.subnet, `${localhost}/${prefix}`]) {
-			dn.push(
-				rule(
+			dn.push({
+				...rule(
 					`-s ${src}${dst} ${m} -j ${HOSTPORT_SETMARK}`,
 					[
 						...X.proto(proto),
@@ -243,7 +251,8 @@ export function portChains(family: Family, pf: PortForward): LayoutChain[] {
 					],
 					"each",
 				),
-			);
+				keptWhile: samePort,
+			});
 		}
 		dn.push(
 			rule(
