@@ -49,7 +49,8 @@ interface Listed extends NftRule {
 	key(): string;
 }
 
-interface Current {
+/** What a decision is made on: the ruleset's generation, its chains, and the rules read. */
+export interface Current {
 	generation: number;
 	chains: Set<string>;
 	rules: Map<string, Listed[]>;
@@ -99,6 +100,11 @@ function look(nl: NetlinkSocket, family: Family, scope?: readonly LayoutChain[])
 					return dumpRules(nl, nf, { table, chain });
 				})
 		: dumpRules(nl, nf);
+	return currentOf(generation, chains, found);
+}
+
+/** A Current from listed chains ("table chain") and rules (in chain order). */
+export function currentOf(generation: number, chains: Set<string>, found: NftRule[]): Current {
 	const rules = new Map<string, Listed[]>();
 	for (const r of found) {
 		const k = `${r.table} ${r.chain}`;
