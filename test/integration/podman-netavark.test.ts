@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { openIptablesFirewall } from "../../src/firewall/iptables/driver";
 import { networkHash } from "../../src/firewall/iptables/layout";
 import { hostVethName } from "../../src/native/names";
 import { have, requireBinary } from "../lib/cli";
@@ -54,6 +55,8 @@ let podman: ReturnType<typeof podmanRunner>;
 interface HostSnapshot {
 	aardvark: number[];
 	ctrnetTable: boolean;
+	/** netavark's chains (the default driver's base, which stays as netavark leaves it). */
+	netavarkChains: boolean;
 }
 
 /** Every container netns seen, with its interfaces: their host veths must be gone at the end. */
@@ -65,7 +68,27 @@ function snapshot(): HostSnapshot {
 	return {
 		aardvark: aardvarkOfRunDir(),
 		ctrnetTable: sh(["nft", "list", "table", "inet", "ctrnet"]).code === 0,
+		netavarkChains: netavarkRules().length > 0,
 	};
+}
+
+/** Every iptables and ip6tables line that names a netavark chain. */
+function netavarkRules(): string[] {
+	return ["iptables-save", "ip6tables-save"]
+		.flatMap((cmd) => sh([cmd]).out.split("\n"))
+		.filter((l) => l.includes("NETAVARK"));
+}
+
+/** netavark's base stays after the last network; the test removes it if the host had none. */
+function removeNetavarkBase(): void {
+	if (before && !before.netavarkChains) {
+		const fw = openIptablesFirewall();
+		try {
+			fw.wipe();
+		} finally {
+			fw.close();
+		}
+	}
 }
 let before: HostSnapshot;
 
@@ -135,6 +158,7 @@ describe.skipIf(!ok)("podman 4.3 with ctrnet as netavark (rootful)", () => {
 		if (mine.length > 0) await podman(["rm", "-f", "-t", "0", ...mine]);
 		for (const n of Object.values(NETS)) await podman(["network", "rm", "-f", n.name]);
 		await podman(["rmi", "-f", IMAGE]);
+		removeNetavarkBase();
 		removeDir(helpers);
 		removeDir(image.dir);
 	});
@@ -373,6 +397,8 @@ describe.skipIf(!ok)("podman 4.3 with ctrnet as netavark (rootful)", () => {
 			expect(rules).not.toMatch(/10\.240\.|fd40:|tnv/);
 			for (const n of Object.values(NETS)) expect(rules).not.toContain(networkHash(n.name));
 		}
+		removeNetavarkBase();
+		if (!before.netavarkChains) expect(netavarkRules()).toEqual([]);
 		for (const n of Object.values(NETS)) {
 			expect(readdirSync(`${RUN_DIR}/aardvark-dns`).includes(n.name)).toBe(false);
 			// The networks' lock files stay by design (src/native/lock.ts); these names were ours.
