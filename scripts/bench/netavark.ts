@@ -248,7 +248,9 @@ async function concurrent(work: string, t: Tool, n: number) {
 	nss = Array.from({ length: n }, () => containerNs());
 	for (const ns of nss) await waitNs(ns.path);
 	let sequential = 0;
+	const times: number[] = [];
 	for (const [k, ns] of nss.entries()) {
+		const started = performance.now();
 		const p = Bun.spawn(
 			[
 				t.bin,
@@ -262,6 +264,7 @@ async function concurrent(work: string, t: Tool, n: number) {
 			{ stdin: new TextEncoder().encode(jsons[k]), stdout: "ignore", stderr: "ignore" },
 		);
 		if ((await p.exited) === 0) sequential++;
+		times.push(performance.now() - started);
 	}
 	const t1 = performance.now();
 	const teardowns = await spawnAll(
@@ -272,6 +275,14 @@ async function concurrent(work: string, t: Tool, n: number) {
 	for (const ns of nss) ns.kill();
 	const left = leftovers();
 	console.log(`${t.name}: ${n} concurrent calls, no lock`);
+	if (n >= 20) {
+		// Does a setup cost more with more containers (and firewall rules) on the host?
+		const first = median(times.slice(0, 10));
+		const last = median(times.slice(-10));
+		console.log(
+			`  one-by-one setups: first 10 ${first.toFixed(1)} ms, last 10 ${last.toFixed(1)} ms (median): ${(last / first).toFixed(2)}x`,
+		);
+	}
 	console.log(`  setups at once:    ${setups.ok}/${n} succeeded in ${setupMs.toFixed(0)} ms`);
 	console.log(
 		`  teardowns at once: ${teardowns.ok}/${n} succeeded in ${teardownMs.toFixed(0)} ms (after ${sequential}/${n} setups one by one)`,

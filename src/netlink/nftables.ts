@@ -5,6 +5,7 @@
 import { ERRNO } from "../../ffi/errno";
 import { inNetns } from "../../ffi/netns";
 import { type Attr, decodeAttrs, getStr, str } from "./codec";
+import { NLA_TYPE_MASK } from "./constants";
 import { type BatchItem, NetlinkSocket } from "./socket";
 
 const NETLINK_NETFILTER = 12;
@@ -213,7 +214,11 @@ export interface NftRule {
 	expressions: Uint8Array;
 }
 
-/** The rules of the family's tables (of one table's chain with `only`), in chain order. */
+/**
+ * The rules of the family's tables (of one table's chain with `only`), in chain order. Read in
+ * place, keeping only the handle and a copy of the expressions: a host's DNAT chains hold a few
+ * rules per published port, and this runs in every setup and teardown.
+ */
 export function dumpRules(
 	nl: NetlinkSocket,
 	family: NfFamily,
@@ -225,15 +230,27 @@ export function dumpRules(
 				{ type: RULE_CHAIN, value: str(only.chain) },
 			]
 		: [];
-	return nl.dump("list rules", NFT_MSG_GETRULE, nfgenmsg(family), filter).map((r) => {
-		const a = decodeAttrs(r.payload.subarray(4));
-		const handle = a.get(RULE_HANDLE);
-		return {
-			table: getStr(a.get(RULE_TABLE)) ?? "",
-			chain: getStr(a.get(RULE_CHAIN)) ?? "",
-			handle: handle ? new DataView(handle.buffer, handle.byteOffset).getBigUint64(0) : 0n,
-			expressions: a.get(RULE_EXPRESSIONS) ?? new Uint8Array(),
+	return nl.dumpWith("list rules", NFT_MSG_GETRULE, nfgenmsg(family), filter, (m) => {
+		const p = m.payload;
+		const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+		const rule: NftRule = {
+			table: only?.table ?? "",
+			chain: only?.chain ?? "",
+			handle: 0n,
+			expressions: new Uint8Array(),
 		};
+		for (let off = 4; off + 4 <= p.byteLength; ) {
+			const len = dv.getUint16(off, true);
+			if (len < 4 || off + len > p.byteLength) break;
+			const type = dv.getUint16(off + 2, true) & NLA_TYPE_MASK;
+			const value = p.subarray(off + 4, off + len);
+			if (type === RULE_HANDLE) rule.handle = dv.getBigUint64(off + 4);
+			else if (type === RULE_EXPRESSIONS) rule.expressions = value.slice();
+			else if (!only && type === RULE_TABLE) rule.table = getStr(value) ?? "";
+			else if (!only && type === RULE_CHAIN) rule.chain = getStr(value) ?? "";
+			off += (len + 3) & ~3;
+		}
+		return rule;
 	});
 }
 

@@ -213,10 +213,24 @@ export class NetlinkSocket {
 
 	/** A dump (NLM_F_DUMP): every reply of every part until NLMSG_DONE; redone if interrupted. */
 	dump(op: string, type: number, body: Uint8Array, attrs: Attr[] = []): Reply[] {
+		return this.dumpWith(op, type, body, attrs, copy);
+	}
+
+	/**
+	 * A dump whose replies `read` turns into values while they are still in the receive buffer
+	 * (dump() copies each one first): for long dumps of which little is kept.
+	 */
+	dumpWith<T>(
+		op: string,
+		type: number,
+		body: Uint8Array,
+		attrs: Attr[],
+		read: (m: Message) => T,
+	): T[] {
 		for (let attempt = 0; attempt < DUMP_RETRIES; attempt++) {
 			const seq = this.nextSeq();
 			this.send(encodeMessage({ type, flags: NLM_F_REQUEST | NLM_F_DUMP, seq }, body, attrs));
-			const replies: Reply[] = [];
+			const replies: T[] = [];
 			let interrupted = false;
 			let done = false;
 			while (!done) {
@@ -237,7 +251,7 @@ export class NetlinkSocket {
 						if (errno === 0) continue;
 						throw new NetlinkError(op, errno, message ?? strerror(errno));
 					}
-					if (m.type !== NLMSG_NOOP) replies.push(copy(m));
+					if (m.type !== NLMSG_NOOP) replies.push(read(m));
 				}
 			}
 			if (!interrupted) return replies;

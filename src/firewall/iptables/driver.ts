@@ -58,17 +58,30 @@ export interface Current {
 
 /** A rule we look for: its fingerprint, and bytes its dump must hold (needlesOf). */
 interface Wanted {
-	key: string;
+	/** fingerprintOf its expressions: computed only for a rule that passes the needles. */
+	key(): string;
 	needles: Uint8Array[];
 }
 
-const wanted = (exprs: Expr[]): Wanted => ({
-	key: fingerprintOf(exprs),
-	needles: needlesOf(exprs),
-});
+function wanted(exprs: Expr[]): Wanted {
+	let key: string | undefined;
+	return {
+		key: () => {
+			key ??= fingerprintOf(exprs);
+			return key;
+		},
+		needles: needlesOf(exprs),
+	};
+}
 
 const same = (r: Listed, w: Wanted) =>
-	w.needles.every((n) => r.raw.indexOf(n) >= 0) && r.key() === w.key;
+	w.needles.every((n) => r.raw.indexOf(n) >= 0) && r.key() === w.key();
+
+/** Two rules we are about to write are the same (a layout naming one rule twice). */
+const sameWanted = (a: Wanted, b: Wanted) =>
+	a.needles.length === b.needles.length &&
+	a.needles.every((n, i) => Buffer.compare(n, b.needles[i] as Uint8Array) === 0) &&
+	a.key() === b.key();
 
 function listed(r: NftRule): Listed {
 	let key: string | undefined;
@@ -135,7 +148,7 @@ export function setupChanges(chains: readonly LayoutChain[], now: Current): NftC
 	}
 	// Each chain's rules as they will be, existing (with a handle) and added (without one), so a
 	// positioned insert finds its neighbour even when that is a rule added in this transaction.
-	type Slot = { rule?: Listed; added?: string; handle?: bigint };
+	type Slot = { rule?: Listed; added?: Wanted; handle?: bigint };
 	const model = new Map<string, Slot[]>();
 	for (const c of chains) {
 		const k = `${c.table} ${c.name}`;
@@ -144,8 +157,9 @@ export function setupChanges(chains: readonly LayoutChain[], now: Current): NftC
 		model.set(k, list);
 		for (const r of c.rules) {
 			const w = wanted(r.exprs);
-			const key = w.key;
-			if (list.some((x) => (x.rule ? same(x.rule, w) : x.added === key))) continue;
+			if (list.some((x) => (x.rule ? same(x.rule, w) : x.added && sameWanted(x.added, w)))) {
+				continue;
+			}
 			const at = Math.min((r.position ?? list.length + 1) - 1, list.length);
 			const change: NftChange = {
 				kind: "rule",
@@ -162,7 +176,7 @@ export function setupChanges(chains: readonly LayoutChain[], now: Current): NftC
 				// else: both neighbours are new in this transaction and in order already: append.
 			}
 			changes.push(change);
-			list.splice(at, 0, { added: key });
+			list.splice(at, 0, { added: w });
 		}
 	}
 	return changes;

@@ -3,7 +3,6 @@
 // `iptables -S` prints, without "-A CHAIN") and its nf_tables expressions (expr.ts). Same chain
 // names, rule order, positions and teardown policies as netavark's varktables, so a user, a
 // script or netavark's own test suite reading iptables finds what netavark would have left. Pure.
-import { createHash } from "node:crypto";
 import type { Family } from "../../ip/address";
 import { formatSubnet, parseSubnet } from "../../ip/cidr";
 import type { FwNetwork, FwPort } from "../types";
@@ -47,7 +46,8 @@ const MARK = 0x2000;
 
 /** netavark's per-network chain suffix: SHA-512 of the network's name, upper-case hex, 13 long. */
 export function networkHash(name: string): string {
-	return createHash("sha512").update(name).digest("hex").toUpperCase().slice(0, 13);
+	// Bun's hasher: loading node:crypto's module is a cost of its own in a command that runs once.
+	return new Bun.CryptoHasher("sha512").update(name).digest("hex").toUpperCase().slice(0, 13);
 }
 
 const rule = (text: string, exprs: X.Expr[], teardown: Teardown, position?: number) =>
