@@ -2,7 +2,6 @@
 // writes: tables, chains and rules of one family, changed in ONE transaction (a batch framed by
 // NFNL_MSG_BATCH_BEGIN/END: all applied or none), and listed by dumps. The rules' expressions
 // are opaque here (src/firewall/iptables builds them). Numbers: <linux/netfilter/nf_tables.h>.
-import { ERRNO } from "../../ffi/errno";
 import { inNetns } from "../../ffi/netns";
 import { type Attr, decodeAttrs, getStr, str } from "./codec";
 import { NLA_TYPE_MASK } from "./constants";
@@ -94,6 +93,18 @@ export type NftChange =
 	  }
 	| { kind: "delrule"; table: string; chain: string; handle: bigint };
 
+/** The chain a chain message is about. */
+const chainIs = (table: string, chain: string): Attr[] => [
+	{ type: CHAIN_TABLE, value: str(table) },
+	{ type: CHAIN_NAME, value: str(chain) },
+];
+
+/** The chain a rule message is about. */
+const ruleIn = (table: string, chain: string): Attr[] => [
+	{ type: RULE_TABLE, value: str(table) },
+	{ type: RULE_CHAIN, value: str(chain) },
+];
+
 function item(family: NfFamily, c: NftChange): BatchItem {
 	const body = nfgenmsg(family);
 	switch (c.kind) {
@@ -106,10 +117,7 @@ function item(family: NfFamily, c: NftChange): BatchItem {
 				attrs: [{ type: TABLE_NAME, value: str(c.table) }],
 			};
 		case "chain": {
-			const attrs: Attr[] = [
-				{ type: CHAIN_TABLE, value: str(c.table) },
-				{ type: CHAIN_NAME, value: str(c.chain) },
-			];
+			const attrs = chainIs(c.table, c.chain);
 			if (c.base) {
 				attrs.push(
 					{
@@ -138,16 +146,11 @@ function item(family: NfFamily, c: NftChange): BatchItem {
 				type: NFT_MSG_DELCHAIN,
 				flags: 0,
 				body,
-				attrs: [
-					{ type: CHAIN_TABLE, value: str(c.table) },
-					{ type: CHAIN_NAME, value: str(c.chain) },
-				],
-				tolerate: [ERRNO.ENOENT],
+				attrs: chainIs(c.table, c.chain),
 			};
 		case "rule": {
-			const attrs: Attr[] = [
-				{ type: RULE_TABLE, value: str(c.table) },
-				{ type: RULE_CHAIN, value: str(c.chain) },
+			const attrs = [
+				...ruleIn(c.table, c.chain),
 				{ type: RULE_EXPRESSIONS, nestedFlag: true, value: c.expressions },
 			];
 			let flags = NLM_F_CREATE | NLM_F_APPEND;
@@ -164,11 +167,7 @@ function item(family: NfFamily, c: NftChange): BatchItem {
 				type: NFT_MSG_DELRULE,
 				flags: 0,
 				body,
-				attrs: [
-					{ type: RULE_TABLE, value: str(c.table) },
-					{ type: RULE_CHAIN, value: str(c.chain) },
-					{ type: RULE_HANDLE, value: be64(c.handle) },
-				],
+				attrs: [...ruleIn(c.table, c.chain), { type: RULE_HANDLE, value: be64(c.handle) }],
 			};
 	}
 }
@@ -224,12 +223,7 @@ export function dumpRules(
 	family: NfFamily,
 	only?: { table: string; chain: string },
 ): NftRule[] {
-	const filter: Attr[] = only
-		? [
-				{ type: RULE_TABLE, value: str(only.table) },
-				{ type: RULE_CHAIN, value: str(only.chain) },
-			]
-		: [];
+	const filter = only ? ruleIn(only.table, only.chain) : [];
 	return nl.dumpWith("list rules", NFT_MSG_GETRULE, nfgenmsg(family), filter, (m) => {
 		const p = m.payload;
 		const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
