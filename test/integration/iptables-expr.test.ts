@@ -2,10 +2,13 @@
 // be byte for byte what iptables-nft writes for the same iptables arguments, or `iptables -S`
 // would print something else (or call the table incompatible). Here iptables writes each shape in
 // a namespace of the test's own, our dump reads it back, and the two must compare equal; then our
-// encoding is written and iptables must print it as netavark's text.
+// encoding is written and iptables must print it as netavark's text. Then the driver itself, on
+// what only the kernel can say: a chain that something else still jumps to.
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
+import { openIptablesFirewall } from "../../src/firewall/iptables/driver";
 import * as X from "../../src/firewall/iptables/expr";
+import { networkHash } from "../../src/firewall/iptables/layout";
 import {
 	dumpRules,
 	NFPROTO_IPV4,
@@ -204,5 +207,52 @@ describe.if(ok)("iptables-nft's encoding", () => {
 			sh(["ip", "netns", "del", ns]);
 		}
 		expect(sh(["ip", "netns", "list"]).out).not.toContain(ns);
+	});
+});
+
+describe.if(ok)("the iptables driver in a namespace of its own", () => {
+	test("a network's last teardown keeps a chain something else still jumps to, and removes the rest", () => {
+		const ns = `tix-${randomBytes(3).toString("hex")}`;
+		must(["ip", "netns", "add", ns]);
+		const inNs = (...cmd: string[]) => must(["ip", "netns", "exec", ns, ...cmd]);
+		const fw = openIptablesFirewall({ netnsPath: `/run/netns/${ns}` });
+		try {
+			const net = {
+				name: "tix",
+				bridge: "tix0",
+				subnets: ["10.99.0.0/24"],
+				internal: false,
+				isolate: false,
+			};
+			const ports = [
+				{
+					hostIP: "",
+					hostPort: 8080,
+					containerPort: 80,
+					protocol: "tcp" as const,
+					containerIP: "10.99.0.2",
+				},
+			];
+			fw.setup(net, ports, { containerId: "c1" });
+			const chain = `NETAVARK-${networkHash("tix")}`;
+			expect(inNs("iptables", "-t", "nat", "-S", "POSTROUTING")).toContain(
+				`-s 10.99.0.0/24 -j ${chain}`,
+			);
+			inNs("iptables", "-t", "nat", "-N", "FOREIGN");
+			inNs("iptables", "-t", "nat", "-A", "FOREIGN", "-j", chain);
+			fw.teardown(net, ports, { lastOnNetwork: false, containerId: "c1" });
+			fw.teardown(net, [], { lastOnNetwork: true, containerId: "c1" });
+			const nat = inNs("iptables", "-t", "nat", "-S");
+			expect(nat).toContain(`-N ${chain}`); // still jumped to: kept, empty
+			expect(nat).not.toContain(`-A ${chain} `);
+			expect(nat).not.toContain("10.99.0.");
+			expect(nat).not.toContain(`NETAVARK-DN-${networkHash("tix")}`);
+			inNs("iptables", "-t", "nat", "-F", "FOREIGN");
+			fw.wipe();
+			expect(inNs("iptables-save")).not.toContain("NETAVARK");
+		} finally {
+			fw.close();
+			sh(["ip", "netns", "del", ns]);
+		}
 	});
 });

@@ -173,7 +173,8 @@ export function setupChanges(chains: readonly LayoutChain[], now: Current): NftC
 				if (at === 0) change.at = "first";
 				else if (prev?.handle !== undefined) change.at = { after: prev.handle };
 				else if (next?.handle !== undefined) change.at = { before: next.handle };
-				// else: both neighbours are new in this transaction and in order already: append.
+				// else both neighbours are new in this transaction: append. (Right for netavark's
+				// positions, 1 and 2; a later position between two new rules would need more.)
 			}
 			changes.push(change);
 			list.splice(at, 0, { added: w });
@@ -215,8 +216,10 @@ export function teardownChanges(
 					probe.every((n) => x.raw.indexOf(n) >= 0) &&
 					x.key().startsWith(prefix),
 			);
-			if (serves) found.delete(r);
-			if (serves) gone.delete(hit.handle);
+			if (serves) {
+				found.delete(r);
+				gone.delete(hit.handle);
+			}
 		}
 		for (const hit of found.values()) {
 			changes.push({ kind: "delrule", table: c.table, chain: c.name, handle: hit.handle });
@@ -256,11 +259,18 @@ function apply(
 				commit();
 			} catch (e) {
 				// A chain of ours that something outside our view still jumps to stays (netavark
-				// leaves a chain with rules in it too); the rest of the change goes ahead.
-				if (!(e instanceof NetlinkError && e.errno === ERRNO.EBUSY)) throw e;
+				// leaves a chain with rules in it too): the rest goes ahead, then each chain on its own.
+				const chainsToGo = changes.filter((c) => c.kind === "delchain");
+				if (!(e instanceof NetlinkError && e.errno === ERRNO.EBUSY) || !chainsToGo.length) throw e;
 				changes = changes.filter((c) => c.kind !== "delchain");
-				if (changes.length === 0) return;
-				commit();
+				if (changes.length > 0) commit();
+				for (const c of chainsToGo) {
+					try {
+						nftTransaction(nl, family === 4 ? NFPROTO_IPV4 : NFPROTO_IPV6, [c]);
+					} catch (err) {
+						if (!(err instanceof NetlinkError && err.errno === ERRNO.EBUSY)) throw err;
+					}
+				}
 			}
 			return;
 		} catch (e) {
