@@ -1,5 +1,7 @@
 // The native backend's firewall (DESIGN 10): nftables through libnftables, one table that ctrnet
-// owns, and per network / per container nothing but set and map elements.
+// owns, and per network / per container nothing but set and map elements. The netavark front
+// end's default is the other driver behind the same Firewall interface: netavark's iptables
+// layout (iptables/driver.ts).
 export { applyTransaction, type Firewall, hostFirewall, NftError, openFirewall } from "./apply";
 export {
 	addCommands,
