@@ -25,6 +25,8 @@ const NFNL_BATCH_GENID = 1;
 
 const NLM_F_CREATE = 0x400;
 const NLM_F_APPEND = 0x800;
+/** On a chain deletion: refuse (EBUSY) when rules are left in it, instead of deleting them too. */
+const NLM_F_NONREC = 0x100;
 
 export const NFPROTO_IPV4 = 2;
 export const NFPROTO_IPV6 = 10;
@@ -144,7 +146,7 @@ function item(family: NfFamily, c: NftChange): BatchItem {
 			return {
 				op: `delete chain ${c.table} ${c.chain}`,
 				type: NFT_MSG_DELCHAIN,
-				flags: 0,
+				flags: NLM_F_NONREC,
 				body,
 				attrs: chainIs(c.table, c.chain),
 			};

@@ -129,17 +129,14 @@ const SHAPES: Shape[] = [
 	v4(
 		"nat",
 		"PREROUTING",
-		// No "/BASE" here: iptables 1.8.9 writes it as NF_NAT_RANGE_PROTO_RANDOM_FULLY (0x10) instead
-		// of PROTO_OFFSET (0x20), so the kernel picks a random port of the range; ours is right
-		// (unit test), and this iptables prints it as "--random-fully".
-		"-d 127.0.0.1 -p tcp --dport 8080:8081 -j DNAT --to-destination 10.88.0.2:80-81",
-		"-A PREROUTING -d 127.0.0.1/32 -p tcp -m tcp --dport 8080:8081 -j DNAT --to-destination 10.88.0.2:80-81",
+		"-d 127.0.0.1 -p tcp --dport 8080:8081 -j DNAT --to-destination 10.88.0.2:80-81/8080",
+		"-A PREROUTING -d 127.0.0.1/32 -p tcp -m tcp --dport 8080:8081 -j DNAT --to-destination 10.88.0.2:80-81/8080",
 		[
 			...X.proto("tcp"),
 			...X.addr(4, "dst", "127.0.0.1/32"),
 			...X.dport(8080, 8081),
 			X.counter(),
-			X.dnat("10.88.0.2", 80, 81),
+			X.dnat("10.88.0.2", 80, 81, 8080),
 		],
 	),
 	v4(

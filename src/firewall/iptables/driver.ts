@@ -193,16 +193,18 @@ export function teardownChanges(
 	complete: boolean,
 ): NftChange[] {
 	const changes: NftChange[] = [];
-	const gone = new Set<bigint>();
+	// Handles are numbered per table: a rule is "table handle".
+	const gone = new Set<string>();
+	const id = (r: Listed) => `${r.table} ${r.handle}`;
 	for (const c of chains) {
 		const current = now.rules.get(`${c.table} ${c.name}`) ?? [];
 		const found = new Map<LayoutRule, Listed>();
 		for (const r of c.rules) {
 			if (r.teardown === "never" || (r.teardown === "complete" && !complete)) continue;
 			const w = wanted(r.exprs);
-			const hit = current.find((x) => !gone.has(x.handle) && same(x, w));
+			const hit = current.find((x) => !gone.has(id(x)) && same(x, w));
 			if (!hit) continue;
-			gone.add(hit.handle);
+			gone.add(id(hit));
 			found.set(r, hit);
 		}
 		// A shared rule stays while a rule it serves stays (judged after this container's went).
@@ -212,13 +214,13 @@ export function teardownChanges(
 			const probe = needlesOf(r.keptWhile);
 			const serves = current.some(
 				(x) =>
-					!gone.has(x.handle) &&
+					!gone.has(id(x)) &&
 					probe.every((n) => x.raw.indexOf(n) >= 0) &&
 					x.key().startsWith(prefix),
 			);
 			if (serves) {
 				found.delete(r);
-				gone.delete(hit.handle);
+				gone.delete(id(hit));
 			}
 		}
 		for (const hit of found.values()) {
@@ -226,7 +228,7 @@ export function teardownChanges(
 		}
 	}
 	if (!complete) return changes;
-	const left = [...now.rules.values()].flat().filter((r) => !gone.has(r.handle));
+	const left = [...now.rules.values()].flat().filter((r) => !gone.has(id(r)));
 	for (const c of chains) {
 		if (!c.removeOnComplete || !now.chains.has(`${c.table} ${c.name}`)) continue;
 		const inIt = left.some((r) => r.table === c.table && r.chain === c.name);
@@ -317,15 +319,22 @@ export function openIptablesFirewall(
 		},
 		teardown(net, ports, opts) {
 			if (net.internal) return { baseRemoved: false };
+			// Both families, whatever the first does: then the first error.
+			const errors: unknown[] = [];
 			for (const { family, chains } of layout(net, ports, opts.containerId ?? "")) {
-				apply(
-					nl,
-					family,
-					(now) => teardownChanges(chains, now, opts.lastOnNetwork),
-					lockPath,
-					chains,
-				);
+				try {
+					apply(
+						nl,
+						family,
+						(now) => teardownChanges(chains, now, opts.lastOnNetwork),
+						lockPath,
+						chains,
+					);
+				} catch (e) {
+					errors.push(e);
+				}
 			}
+			if (errors.length > 0) throw errors[0];
 			return { baseRemoved: false };
 		},
 		wipe() {

@@ -213,7 +213,7 @@ export function dnat(ip: string, from: number, to = from, base?: number): Expr {
 	const dv = new DataView(info.buffer);
 	const MAP_IPS = 1;
 	const PROTO_SPECIFIED = 2;
-	const PROTO_OFFSET = 0x10;
+	const PROTO_OFFSET = 0x20; // 1 << 5 (1 << 4 is PROTO_RANDOM_FULLY)
 	dv.setUint32(0, MAP_IPS | PROTO_SPECIFIED | (base !== undefined ? PROTO_OFFSET : 0), true);
 	const a = parseIp(ip);
 	info.set(a, 4); // min_addr
