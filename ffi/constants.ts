@@ -39,6 +39,11 @@ export const SOCK_SEQPACKET = 5;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+/** As SO_SNDBUF/SO_RCVBUF, past the sysctl caps (CAP_NET_ADMIN). */
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
 export const SO_REUSEADDR = 2;
 export const SO_ATTACH_FILTER = 26;
 export const IPPROTO_IPV6 = 41;

@@ -56,6 +56,27 @@ export interface NativeAttachRequest {
 
 export type FirewallDriver = "nftables" | "iptables";
 
+/**
+ * The firewall a detach uses. Under the iptables driver, when ctrnet's own table is there too,
+ * it clears the container from both: the netavark front end's default used to be that table,
+ * and a container set up then must not leave its port elements (a stale DNAT) behind.
+ */
+async function openDetachDriver(driver: FirewallDriver | undefined, lockDir: string) {
+	const fw = await openDriver(driver, lockDir);
+	if (driver !== "iptables") return fw;
+	const { hasTable, NFPROTO_INET, openNetfilter } = await import("../netlink/nftables");
+	using nl = openNetfilter();
+	if (!hasTable(nl, NFPROTO_INET, "ctrnet")) return fw;
+	const own = await openDriver("nftables");
+	return {
+		...fw,
+		teardown: (...args: Parameters<Firewall["teardown"]>) => {
+			own.teardown(...args);
+			return fw.teardown(...args);
+		},
+	} satisfies Firewall;
+}
+
 async function openDriver(
 	driver: FirewallDriver = "nftables",
 	lockDir?: string,
@@ -179,6 +200,10 @@ export async function attachNative(req: NativeAttachRequest): Promise<NativeAtta
 			// The iptables driver commits one family at a time: IPv4's ports may be in already.
 			if (attached)
 				fw.teardown(fwNet, ports, { lastOnNetwork: false, containerId: req.containerId });
+		} catch {
+			// the attachment's own error is the one to report; the bridge still goes below
+		}
+		try {
 			const { removeBridgeIfUnused } = await import("./bridge");
 			removeBridgeIfUnused(req.net, {
 				lockDir: req.lockDir,
@@ -234,7 +259,7 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 	}
 	const { detachBridge } = await import("./veth");
 	const { removeBridgeIfUnused } = await import("./bridge");
-	const fw = await openDriver(req.firewall, req.lockDir);
+	const fw = await openDetachDriver(req.firewall, req.lockDir);
 	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
 	const containerId = req.containerId;
 	step("firewall", () =>

@@ -54,6 +54,13 @@ export async function setup(ctx: Context, netnsPath: string): Promise<string> {
 	const opts = loadOptions(ctx);
 	const firewall = firewallDriver(ctx);
 	const port = dnsPort(ctx);
+	const sctp = opts.port_mappings.find((m) => m.protocols.includes("sctp"));
+	if (firewall === "iptables" && sctp) {
+		// Refused before anything is touched (the layout would refuse it half-way through).
+		throw new NetavarkError(
+			`sctp port ${sctp.host_port}: the iptables firewall driver forwards tcp and udp only (NETAVARK_FW=nftables forwards sctp)`,
+		);
+	}
 	const plans = planNetworks(opts, true, firewall === "iptables");
 	for (const p of opts.port_mappings.filter((m) => m.host_ip === "::1")) {
 		// netavark 1.4 writes an ip6tables DNAT rule for it that can never work (IPv6 has no

@@ -2,9 +2,19 @@
 // writes: tables, chains and rules of one family, changed in ONE transaction (a batch framed by
 // NFNL_MSG_BATCH_BEGIN/END: all applied or none), and listed by dumps. The rules' expressions
 // are opaque here (src/firewall/iptables builds them). Numbers: <linux/netfilter/nf_tables.h>.
+import {
+	SO_RCVBUF,
+	SO_RCVBUFFORCE,
+	SO_SNDBUF,
+	SO_SNDBUFFORCE,
+	SOL_SOCKET,
+} from "../../ffi/constants";
+import { ERRNO } from "../../ffi/errno";
+import { setsockopt } from "../../ffi/libc";
 import { inNetns } from "../../ffi/netns";
 import { type Attr, decodeAttrs, getStr, str } from "./codec";
 import { NLA_TYPE_MASK } from "./constants";
+import { NetlinkError } from "./error";
 import { type BatchItem, NetlinkSocket } from "./socket";
 
 const NETLINK_NETFILTER = 12;
@@ -13,6 +23,7 @@ const NFNL_MSG_BATCH_BEGIN = 16;
 const NFNL_MSG_BATCH_END = 17;
 const msg = (m: number) => (NFNL_SUBSYS_NFTABLES << 8) | m;
 const NFT_MSG_NEWTABLE = msg(0);
+const NFT_MSG_GETTABLE = msg(1);
 const NFT_MSG_NEWCHAIN = msg(3);
 const NFT_MSG_GETCHAIN = msg(4);
 const NFT_MSG_DELCHAIN = msg(5);
@@ -28,6 +39,7 @@ const NLM_F_APPEND = 0x800;
 /** On a chain deletion: refuse (EBUSY) when rules are left in it, instead of deleting them too. */
 const NLM_F_NONREC = 0x100;
 
+export const NFPROTO_INET = 1;
 export const NFPROTO_IPV4 = 2;
 export const NFPROTO_IPV6 = 10;
 export type NfFamily = typeof NFPROTO_IPV4 | typeof NFPROTO_IPV6;
@@ -250,6 +262,19 @@ export function dumpRules(
 	});
 }
 
+/** Whether the family has a table of that name. */
+export function hasTable(nl: NetlinkSocket, family: number, name: string): boolean {
+	try {
+		nl.request(`get table ${name}`, NFT_MSG_GETTABLE, 0, nfgenmsg(family), [
+			{ type: TABLE_NAME, value: str(name) },
+		]);
+		return true;
+	} catch (e) {
+		if (e instanceof NetlinkError && e.errno === ERRNO.ENOENT) return false;
+		throw e;
+	}
+}
+
 /** The family's chains, as "table chain". */
 export function dumpChains(nl: NetlinkSocket, family: NfFamily): Set<string> {
 	return new Set(
@@ -260,8 +285,32 @@ export function dumpChains(nl: NetlinkSocket, family: NfFamily): Set<string> {
 	);
 }
 
-/** A NETLINK_NETFILTER socket in `netnsPath`, or in the current netns. */
+/** Room for one transaction of a few thousand rules, and for the kernel's answers to it. */
+const BUFFER_BYTES = 4 << 20;
+
+/**
+ * A NETLINK_NETFILTER socket in `netnsPath`, or in the current netns. Its buffers are raised as
+ * libnftables raises them: netlink refuses a datagram larger than the send buffer (EMSGSIZE).
+ */
 export function openNetfilter(netnsPath?: string): NetlinkSocket {
 	const open = () => new NetlinkSocket(netnsPath, NETLINK_NETFILTER);
-	return netnsPath === undefined ? open() : inNetns(netnsPath, open);
+	const nl = netnsPath === undefined ? open() : inNetns(netnsPath, open);
+	const size = new Uint8Array(4);
+	new DataView(size.buffer).setUint32(0, BUFFER_BYTES, true);
+	try {
+		for (const [force, plain] of [
+			[SO_SNDBUFFORCE, SO_SNDBUF],
+			[SO_RCVBUFFORCE, SO_RCVBUF],
+		] as const) {
+			try {
+				setsockopt(nl.fd, SOL_SOCKET, force, size);
+			} catch {
+				setsockopt(nl.fd, SOL_SOCKET, plain, size); // without CAP_NET_ADMIN: up to the sysctl cap
+			}
+		}
+	} catch (e) {
+		nl.close();
+		throw e;
+	}
+	return nl;
 }

@@ -114,14 +114,17 @@ export class NetlinkSocket {
 	 * the kernel runs them in order and acks each, going on past a failed one. Waits for every
 	 * ack, then throws the first failure (in request order) that is not tolerated.
 	 * `frame`: messages sent before and after the requests, unacked (nf_tables' batch begin and
-	 * end, which make the requests one transaction: all applied or none).
+	 * end, which make the requests one transaction: all applied or none). Then only the last
+	 * request asks for an ack: the kernel reports every failing one anyway, and queueing an ack
+	 * per request would overflow the receive buffer of a large transaction (ENOBUFS).
 	 */
 	batch(
 		items: readonly BatchItem[],
 		frame?: { begin: Omit<BatchItem, "op">; end: Omit<BatchItem, "op"> },
 	): void {
 		if (items.length === 0) return;
-		const pending = new Map<number, number>(); // seq -> index into items
+		const index = new Map<number, number>(); // seq -> index into items
+		const pending = new Set<number>(); // the seqs whose ack (or error) is still to come
 		const unacked = (it: Omit<BatchItem, "op">) =>
 			encodeMessage(
 				{ type: it.type, flags: it.flags | NLM_F_REQUEST, seq: this.nextSeq() },
@@ -134,8 +137,10 @@ export class NetlinkSocket {
 		const beginSeq = frame ? this.seq : undefined;
 		items.forEach((it, i) => {
 			const seq = this.nextSeq();
-			pending.set(seq, i);
-			const flags = it.flags | NLM_F_REQUEST | NLM_F_ACK;
+			index.set(seq, i);
+			const ack = !frame || i === items.length - 1;
+			if (ack) pending.add(seq);
+			const flags = it.flags | NLM_F_REQUEST | (ack ? NLM_F_ACK : 0);
 			msgs.push(encodeMessage({ type: it.type, flags, seq }, it.body, it.attrs ?? []));
 		});
 		if (frame) msgs.push(unacked(frame.end));
@@ -147,7 +152,7 @@ export class NetlinkSocket {
 					const { errno, message } = decodeError(m.payload, m.flags);
 					if (errno !== 0) throw new NetlinkError("transaction", errno, message ?? strerror(errno));
 				}
-				const i = pending.get(m.seq);
+				const i = index.get(m.seq);
 				if (i === undefined || m.type !== NLMSG_ERROR) continue;
 				pending.delete(m.seq);
 				const { errno, message } = decodeError(m.payload, m.flags);

@@ -208,6 +208,41 @@ describe.if(ok)("iptables-nft's encoding", () => {
 });
 
 describe.if(ok)("the iptables driver in a namespace of its own", () => {
+	test("300 ports one by one: one transaction of 1200 rules, in and out", () => {
+		const ns = `tix-${randomBytes(3).toString("hex")}`;
+		must(["ip", "netns", "add", ns]);
+		const inNs = (...cmd: string[]) => must(["ip", "netns", "exec", ns, ...cmd]);
+		const fw = openIptablesFirewall({ netnsPath: `/run/netns/${ns}` });
+		try {
+			const net = {
+				name: "tixp",
+				bridge: "tixp0",
+				subnets: ["10.98.0.0/24"],
+				internal: false,
+				isolate: false,
+			};
+			// Every other port: no two of them make a range, so each is rules of its own.
+			const ports = Array.from({ length: 300 }, (_, i) => ({
+				hostIP: "",
+				hostPort: 20000 + 2 * i,
+				containerPort: 80,
+				protocol: "tcp" as const,
+				containerIP: "10.98.0.2",
+			}));
+			fw.setup(net, ports, { containerId: "c1" });
+			const dnat = () =>
+				inNs("iptables", "-t", "nat", "-S")
+					.split("\n")
+					.filter((l) => l.includes("-j DNAT"));
+			expect(dnat()).toHaveLength(300);
+			fw.teardown(net, ports, { lastOnNetwork: false, containerId: "c1" });
+			expect(dnat()).toEqual([]);
+		} finally {
+			fw.close();
+			sh(["ip", "netns", "del", ns]);
+		}
+	});
+
 	test("a network's last teardown keeps a chain something else still jumps to, and removes the rest", () => {
 		const ns = `tix-${randomBytes(3).toString("hex")}`;
 		must(["ip", "netns", "add", ns]);

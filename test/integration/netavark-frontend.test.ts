@@ -258,6 +258,45 @@ describe.skipIf(!ok)("ctrnet as netavark 1.4 (private namespaces)", () => {
 		expect(h.links()).toEqual(["lo"]);
 	});
 
+	test("[iptables] an sctp port is refused before anything is made", async () => {
+		const h = await Host.make("iptables");
+		const c = await Ctr.make();
+		const json = options(
+			"sctp",
+			[{ net: NET_A, ifname: "eth0", ips: ["10.240.21.9"] }],
+			[{ host_port: 31998, container_port: 80, protocol: "sctp" }],
+		);
+		const r = await h.nv(["--config", `${work}/c6`, "setup", c.path], json);
+		expect(r.code).toBe(1);
+		expect(JSON.parse(r.out)).toEqual({
+			error:
+				"sctp port 31998: the iptables firewall driver forwards tcp and udp only (NETAVARK_FW=nftables forwards sctp)",
+		});
+		expect(h.links()).toEqual(["lo"]);
+		expect(c.iface("eth0")).toBeUndefined();
+		expect(h.sh(["nft", "list", "tables"]).out.trim()).toBe("");
+	});
+
+	test("a container set up under ctrnet's table (the earlier default) is torn down whole under the iptables driver", async () => {
+		const h = await Host.make("nftables");
+		const c = await Ctr.make();
+		const config = `${work}/c7`;
+		const json = options(
+			"upgrade",
+			[{ net: NET_A, ifname: "eth0", ips: ["10.240.21.8", "fd40:21::8"] }],
+			[{ host_port: 31997, container_port: 80 }],
+		);
+		const r = await h.nv(["--config", config, "setup", c.path], json);
+		expect(r.out).not.toContain("error");
+		expect(h.table()).toContain("31997");
+		const t = await h.nv(["--config", config, "teardown", c.path], json, {
+			NETAVARK_FW: "iptables",
+		});
+		expect(t).toEqual({ out: "", err: "", code: 0 });
+		expect(h.links()).toEqual(["lo"]);
+		expect(h.sh(["nft", "list", "table", "inet", "ctrnet"]).code).not.toBe(0);
+	});
+
 	for (const fw of DRIVERS) {
 		test(`[${fw}] setup answers one key per network (ipnet with the subnet's prefix, the real MAC); teardown leaves the host as before`, async () => {
 			const h = await Host.make(fw);

@@ -9,7 +9,8 @@ import {
 	networkChains,
 	networkHash,
 	portChains,
-	subnetOf,
+	portRuns,
+	subnetsOf,
 } from "../../src/firewall/iptables/layout";
 import type { FwNetwork, FwPort } from "../../src/firewall/types";
 import { encodeAttrs } from "../../src/netlink/codec";
@@ -99,7 +100,7 @@ const port = (containerIP: string, hostPort = 8080, hostIP = ""): FwPort => ({
 });
 
 const layoutOf = (net: FwNetwork, ports: FwPort[], id: string) => {
-	const subnet = subnetOf(net, 4) as string;
+	const [subnet = ""] = subnetsOf(net, 4);
 	return [
 		...networkChains(4, subnet, net),
 		...portChains(4, { containerId: id, network: net, subnet, ports }),
@@ -109,8 +110,8 @@ const layoutOf = (net: FwNetwork, ports: FwPort[], id: string) => {
 describe("netavark's iptables layout", () => {
 	test("chain names hash the network's name as netavark does", () => {
 		expect(networkHash("podman")).toBe("1D8721804F16F");
-		expect(subnetOf(NET, 4)).toBe("10.88.0.0/16");
-		expect(subnetOf(NET, 6)).toBeUndefined();
+		expect(subnetsOf(NET, 4)).toEqual(["10.88.0.0/16"]);
+		expect(subnetsOf(NET, 6)).toEqual([]);
 	});
 
 	test("a simple bridge: netavark's rules, in netavark's order (its suite's text)", () => {
@@ -160,7 +161,51 @@ describe("netavark's iptables layout", () => {
 	});
 });
 
+describe("port ranges", () => {
+	test("ports spelt out one by one become netavark's range rules again", () => {
+		const ports = [port("10.88.0.2", 8080), port("10.88.0.2", 8081), port("10.88.0.2", 9000)];
+		ports[1] = { ...(ports[1] as FwPort), containerPort: 81 };
+		expect(portRuns(ports).map((r) => [r.hostPort, r.containerPort, r.count])).toEqual([
+			[8080, 80, 2],
+			[9000, 80, 1],
+		]);
+		const chains = portChains(4, {
+			containerId: "abc",
+			network: NET,
+			subnet: "10.88.0.0/16",
+			ports,
+		});
+		const text = (name: string) => chains.find((c) => c.name === name)?.rules.map((r) => r.text);
+		expect(text("NETAVARK-DN-1D8721804F16F")).toEqual([
+			"-s 10.88.0.0/16 -p tcp -m tcp --dport 8080:8081 -j NETAVARK-HOSTPORT-SETMARK",
+			"-s 127.0.0.1/32 -p tcp -m tcp --dport 8080:8081 -j NETAVARK-HOSTPORT-SETMARK",
+			"-p tcp -m tcp --dport 8080:8081 -j DNAT --to-destination 10.88.0.2:80-81/8080",
+			"-s 10.88.0.0/16 -p tcp -m tcp --dport 9000 -j NETAVARK-HOSTPORT-SETMARK",
+			"-s 127.0.0.1/32 -p tcp -m tcp --dport 9000 -j NETAVARK-HOSTPORT-SETMARK",
+			"-p tcp -m tcp --dport 9000 -j DNAT --to-destination 10.88.0.2:80",
+		]);
+	});
+});
+
 describe("the iptables driver's decisions", () => {
+	test("a network with two subnets of a family: rules for each, its chain removed once", () => {
+		const net = { ...NET, subnets: ["10.88.0.0/16", "10.89.0.0/24"] };
+		const layout = subnetsOf(net, 4).flatMap((s) => networkChains(4, s, net));
+		const rs = new Ruleset(layout);
+		rs.apply(setupChanges(layout, rs.now()));
+		expect(rs.text("nat", "POSTROUTING")).toEqual([
+			"-s 10.88.0.0/16 -j NETAVARK-1D8721804F16F",
+			"-s 10.89.0.0/24 -j NETAVARK-1D8721804F16F",
+		]);
+		expect(rs.text("filter", "FORWARD")).toHaveLength(1);
+		expect(rs.text("filter", "NETAVARK_FORWARD")).toHaveLength(4);
+		const changes = teardownChanges(layout, rs.now(), true);
+		expect(changes.filter((c) => c.kind === "delchain")).toHaveLength(1);
+		rs.apply(changes);
+		expect(rs.chains.has("nat NETAVARK-1D8721804F16F")).toBe(false);
+		expect(rs.text("filter", "NETAVARK_FORWARD")).toEqual([]);
+	});
+
 	test("setup makes chains before rules, is idempotent, and puts isolation first in FORWARD", () => {
 		const net = { ...NET, isolate: true };
 		const layout = layoutOf(net, [port("10.88.0.2")], "c1");

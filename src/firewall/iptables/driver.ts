@@ -14,6 +14,7 @@ import { dirname } from "node:path";
 import { ERRNO } from "../../../ffi/errno";
 import { lockFileSync } from "../../files/lock";
 import type { Family } from "../../ip/address";
+import { contains, parseSubnet } from "../../ip/cidr";
 import { NetlinkError } from "../../netlink/error";
 import {
 	type BaseChainSpec,
@@ -31,7 +32,7 @@ import type { NetlinkSocket } from "../../netlink/socket";
 import type { Firewall } from "../apply";
 import type { FwNetwork, FwPort } from "../types";
 import { type Expr, fingerprint, fingerprintOf, needlesOf } from "./expr";
-import { type LayoutChain, type LayoutRule, networkChains, portChains, subnetOf } from "./layout";
+import { type LayoutChain, type LayoutRule, networkChains, portChains, subnetsOf } from "./layout";
 
 /** The built-in chains netavark's rules use, as iptables-nft creates them. */
 const BASE_CHAINS: Record<string, BaseChainSpec> = {
@@ -229,8 +230,11 @@ export function teardownChanges(
 	}
 	if (!complete) return changes;
 	const left = [...now.rules.values()].flat().filter((r) => !gone.has(id(r)));
+	const deleted = new Set<string>(); // a chain listed once per subnet goes once
 	for (const c of chains) {
-		if (!c.removeOnComplete || !now.chains.has(`${c.table} ${c.name}`)) continue;
+		const k = `${c.table} ${c.name}`;
+		if (!c.removeOnComplete || !now.chains.has(k) || deleted.has(k)) continue;
+		deleted.add(k);
 		const inIt = left.some((r) => r.table === c.table && r.chain === c.name);
 		// A jump names its chain (a comment that does too keeps the chain: the safe side).
 		const name = Buffer.from(`${c.name}\0`);
@@ -284,15 +288,21 @@ function apply(
 	}
 }
 
-/** What one network and one container's ports make, per family the network has. */
+/**
+ * What one network and one container's ports make, per family the network has: the network's
+ * rules for each of its subnets (as netavark loops over them), the ports' through the subnet of
+ * the container's address.
+ */
 function layout(net: FwNetwork, ports: readonly FwPort[], containerId: string) {
 	return ([4, 6] as const).flatMap((family) => {
-		const subnet = subnetOf(net, family);
-		if (!subnet) return [];
+		const subnets = subnetsOf(net, family);
+		if (subnets.length === 0) return [];
 		const mine = ports.filter((p) => p.containerIP.includes(":") === (family === 6));
+		const first = mine[0]?.containerIP;
+		const own = subnets.find((s) => first && contains(parseSubnet(s), first)) ?? subnets[0];
 		const chains = [
-			...networkChains(family, subnet, net),
-			...portChains(family, { containerId, network: net, subnet, ports: mine }),
+			...subnets.flatMap((s) => networkChains(family, s, net)),
+			...portChains(family, { containerId, network: net, subnet: own as string, ports: mine }),
 		];
 		return [{ family, chains }];
 	});

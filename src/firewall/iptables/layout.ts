@@ -66,10 +66,12 @@ const chain = (
 	rules,
 });
 
-/** The network's first subnet of `family`, as netavark writes it (the network address). */
-export function subnetOf(net: Pick<FwNetwork, "subnets">, family: Family): string | undefined {
-	const s = net.subnets.map(parseSubnet).find((x) => x.family === family);
-	return s ? formatSubnet(s) : undefined;
+/** The network's subnets of `family`, as netavark writes them (network address / prefix). */
+export function subnetsOf(net: Pick<FwNetwork, "subnets">, family: Family): string[] {
+	return net.subnets
+		.map(parseSubnet)
+		.filter((s) => s.family === family)
+		.map(formatSubnet);
 }
 
 /** netavark's get_network_chains: NAT out of the subnet, forwarding in and out, isolation. */
@@ -191,6 +193,35 @@ export interface PortForward {
 const hostAddr = (p: FwPort) => (p.hostIP === "0.0.0.0" || p.hostIP === "::" ? "" : p.hostIP);
 const bracket = (family: Family, ip: string) => (family === 6 ? `[${ip}]` : ip);
 
+/** A run of ports that map one to one: host ports from..to onto container ports from `to`. */
+export interface PortRun extends FwPort {
+	count: number;
+}
+
+/**
+ * Ports as netavark's rules take them: one run per range (the callers spell ranges out port by
+ * port), so a range is one rule per chain, `--dport A:B` and `--to-destination IP:C-D/A`.
+ */
+export function portRuns(ports: readonly FwPort[]): PortRun[] {
+	const runs: PortRun[] = [];
+	for (const p of ports) {
+		const last = runs.at(-1);
+		if (
+			last &&
+			last.hostIP === p.hostIP &&
+			last.protocol === p.protocol &&
+			last.containerIP === p.containerIP &&
+			p.hostPort === last.hostPort + last.count &&
+			p.containerPort === last.containerPort + last.count
+		) {
+			last.count++;
+		} else {
+			runs.push({ ...p, count: 1 });
+		}
+	}
+	return runs;
+}
+
 /** netavark's get_port_forwarding_chains: the hostport chains, DNS redirect, the ports. */
 export function portChains(family: Family, pf: PortForward): LayoutChain[] {
 	const dnChain = `NETAVARK-DN-${networkHash(pf.network.name)}`;
@@ -216,7 +247,7 @@ export function portChains(family: Family, pf: PortForward): LayoutChain[] {
 			);
 		}
 	}
-	for (const p of pf.ports) {
+	for (const p of portRuns(pf.ports)) {
 		if (p.protocol !== "tcp" && p.protocol !== "udp") {
 			throw new Error(
 				`${p.protocol} port ${p.hostPort}: the iptables firewall driver forwards tcp and udp only (NETAVARK_FW=nftables forwards ${p.protocol})`,
@@ -227,16 +258,19 @@ export function portChains(family: Family, pf: PortForward): LayoutChain[] {
 		const prefix = family === 4 ? 32 : 128;
 		const dst = host ? ` -d ${host}/${prefix}` : "";
 		const dstExprs = host ? X.addr(family, "dst", `${host}/${prefix}`) : [];
-		const m = `-p ${proto} -m ${proto} --dport ${p.hostPort}`;
+		const lastPort = p.hostPort + p.count - 1;
+		const ports = p.count > 1 ? `${p.hostPort}:${lastPort}` : `${p.hostPort}`;
+		const m = `-p ${proto} -m ${proto} --dport ${ports}`;
+		const dport = () => X.dport(p.hostPort, lastPort);
 		const cid = `dnat name: ${pf.network.name} id: ${pf.containerId}`;
 		hostport.push(
 			rule(
 				`${m} -m comment --comment "${cid}" -j ${dnChain}`,
-				[...X.proto(proto), ...X.dport(p.hostPort), X.comment(cid), X.counter(), X.jump(dnChain)],
+				[...X.proto(proto), ...dport(), X.comment(cid), X.counter(), X.jump(dnChain)],
 				"each",
 			),
 		);
-		const samePort = [...X.proto(proto), ...dstExprs, ...X.dport(p.hostPort)];
+		const samePort = [...X.proto(proto), ...dstExprs, ...dport()];
 		for (const src of [pf.subnet, `${localhost}/${prefix}`]) {
 			dn.push({
 				...rule(
@@ -245,7 +279,7 @@ export function portChains(family: Family, pf: PortForward): LayoutChain[] {
 						...X.proto(proto),
 						...X.addr(family, "src", src),
 						...dstExprs,
-						...X.dport(p.hostPort),
+						...dport(),
 						X.counter(),
 						X.jump(HOSTPORT_SETMARK),
 					],
@@ -254,15 +288,21 @@ export function portChains(family: Family, pf: PortForward): LayoutChain[] {
 				keptWhile: samePort,
 			});
 		}
+		const to =
+			p.count > 1
+				? `${p.containerPort}-${p.containerPort + p.count - 1}/${p.hostPort}`
+				: `${p.containerPort}`;
 		dn.push(
 			rule(
-				`${dst.trim()}${dst ? " " : ""}${m} -j DNAT --to-destination ${bracket(family, p.containerIP)}:${p.containerPort}`,
+				`${dst.trim()}${dst ? " " : ""}${m} -j DNAT --to-destination ${bracket(family, p.containerIP)}:${to}`,
 				[
 					...X.proto(proto),
 					...dstExprs,
-					...X.dport(p.hostPort),
+					...dport(),
 					X.counter(),
-					X.dnat(p.containerIP, p.containerPort),
+					p.count > 1
+						? X.dnat(p.containerIP, p.containerPort, p.containerPort + p.count - 1, p.hostPort)
+						: X.dnat(p.containerIP, p.containerPort),
 				],
 				"each",
 			),
