@@ -225,6 +225,26 @@ describe("the iptables driver's decisions", () => {
 		expect(setupChanges(layout, rs.now())).toEqual([]);
 	});
 
+	test("two isolated networks: FORWARD's jump to the isolation chain stays until the last goes", () => {
+		const a = networkChains(4, "10.88.0.0/16", { ...NET, isolate: true });
+		const b = networkChains(4, "10.89.0.0/24", { name: "other", bridge: "other0", isolate: true });
+		const rs = new Ruleset([...a, ...b]);
+		rs.apply(setupChanges(a, rs.now()));
+		rs.apply(setupChanges(b, rs.now()));
+		expect(rs.text("filter", "NETAVARK_ISOLATION_1")).toEqual([
+			"-i other0 ! -o other0 -j NETAVARK_ISOLATION_2",
+			"-i podman0 ! -o podman0 -j NETAVARK_ISOLATION_2",
+		]);
+		rs.apply(teardownChanges(a, rs.now(), true));
+		expect(rs.text("filter", "FORWARD")[0]).toBe("-j NETAVARK_ISOLATION_1");
+		expect(rs.text("filter", "NETAVARK_ISOLATION_2")).toEqual(["-o other0 -j DROP"]);
+		rs.apply(teardownChanges(b, rs.now(), true));
+		expect(rs.text("filter", "FORWARD")).toEqual([
+			'-m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD',
+		]);
+		expect(rs.text("filter", "NETAVARK_ISOLATION_1")).toEqual([]);
+	});
+
 	test("teardown: a container's rules go; the network's with its last container; the base never", () => {
 		const one = layoutOf(NET, [port("10.88.0.2", 8080)], "c1");
 		const two = layoutOf(NET, [port("10.88.0.3", 8081)], "c2");

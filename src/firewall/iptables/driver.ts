@@ -197,6 +197,7 @@ export function teardownChanges(
 	// Handles are numbered per table: a rule is "table handle".
 	const gone = new Set<string>();
 	const id = (r: Listed) => `${r.table} ${r.handle}`;
+	const judgedLast: { c: LayoutChain; r: LayoutRule; hit: Listed }[] = [];
 	for (const c of chains) {
 		const current = now.rules.get(`${c.table} ${c.name}`) ?? [];
 		const found = new Map<LayoutRule, Listed>();
@@ -224,9 +225,16 @@ export function teardownChanges(
 				gone.delete(id(hit));
 			}
 		}
-		for (const hit of found.values()) {
-			changes.push({ kind: "delrule", table: c.table, chain: c.name, handle: hit.handle });
+		for (const [r, hit] of found) {
+			if (r.keptWhileRulesIn) judgedLast.push({ c, r, hit });
+			else changes.push({ kind: "delrule", table: c.table, chain: c.name, handle: hit.handle });
 		}
+	}
+	// A jump into a shared chain stays while the chain still holds rules (another network's).
+	for (const { c, r, hit } of judgedLast) {
+		const target = now.rules.get(`${c.table} ${r.keptWhileRulesIn}`) ?? [];
+		if (target.some((x) => !gone.has(id(x)))) gone.delete(id(hit));
+		else changes.push({ kind: "delrule", table: c.table, chain: c.name, handle: hit.handle });
 	}
 	if (!complete) return changes;
 	const left = [...now.rules.values()].flat().filter((r) => !gone.has(id(r)));

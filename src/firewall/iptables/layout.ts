@@ -24,6 +24,12 @@ export interface LayoutRule {
 	 * removes them with the first container to go, and the other's localhost port stops working.
 	 */
 	keptWhile?: X.Expr[];
+	/**
+	 * Kept at teardown while this chain (of the same table) still holds rules. netavark removes
+	 * FORWARD's jump to NETAVARK_ISOLATION_1 with the first isolated network to go, and the
+	 * isolation of every other one stops with it.
+	 */
+	keptWhileRulesIn?: string;
 }
 
 export interface LayoutChain {
@@ -36,12 +42,12 @@ export interface LayoutChain {
 	rules: LayoutRule[];
 }
 
-export const NETAVARK_FORWARD = "NETAVARK_FORWARD";
-export const HOSTPORT_DNAT = "NETAVARK-HOSTPORT-DNAT";
-export const HOSTPORT_SETMARK = "NETAVARK-HOSTPORT-SETMARK";
-export const HOSTPORT_MASQ = "NETAVARK-HOSTPORT-MASQ";
-export const ISOLATION_1 = "NETAVARK_ISOLATION_1";
-export const ISOLATION_2 = "NETAVARK_ISOLATION_2";
+const NETAVARK_FORWARD = "NETAVARK_FORWARD";
+const HOSTPORT_DNAT = "NETAVARK-HOSTPORT-DNAT";
+const HOSTPORT_SETMARK = "NETAVARK-HOSTPORT-SETMARK";
+const HOSTPORT_MASQ = "NETAVARK-HOSTPORT-MASQ";
+const ISOLATION_1 = "NETAVARK_ISOLATION_1";
+const ISOLATION_2 = "NETAVARK_ISOLATION_2";
 const MARK = 0x2000;
 
 /** netavark's per-network chain suffix: SHA-512 of the network's name, upper-case hex, 13 long. */
@@ -112,9 +118,10 @@ export function networkChains(
 	let position = 1;
 	if (net.isolate) {
 		const br = net.bridge;
-		forward.push(
-			rule(`-j ${ISOLATION_1}`, [X.counter(), X.jump(ISOLATION_1)], "complete", position),
-		);
+		forward.push({
+			...rule(`-j ${ISOLATION_1}`, [X.counter(), X.jump(ISOLATION_1)], "complete", position),
+			keptWhileRulesIn: ISOLATION_1,
+		});
 		out.push(
 			chain(
 				"filter",
