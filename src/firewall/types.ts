@@ -33,5 +33,7 @@ export const FwPortSchema = z.object({
 	protocol: z.enum(PROTOCOLS),
 	/** The container's address on this network; of the same family as hostIP when that is set. */
 	containerIP: z.string(),
+	/** As PortMapping's: the podman mapping it comes from (one range rule per mapping). */
+	mapping: z.optional(z.int()),
 });
 export type FwPort = z.infer<typeof FwPortSchema>;

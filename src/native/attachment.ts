@@ -65,14 +65,25 @@ async function openDetachDriver(driver: FirewallDriver | undefined, lockDir: str
 	const fw = await openDriver(driver, lockDir);
 	if (driver !== "iptables") return fw;
 	const { hasTable, NFPROTO_INET, openNetfilter } = await import("../netlink/nftables");
-	using nl = openNetfilter();
-	if (!hasTable(nl, NFPROTO_INET, "ctrnet")) return fw;
+	let ownTable = false;
+	try {
+		using nl = openNetfilter();
+		ownTable = hasTable(nl, NFPROTO_INET, "ctrnet");
+	} catch {
+		// best effort: the container's own driver is the one that must work
+	}
+	if (!ownTable) return fw;
 	const own = await openDriver("nftables");
 	return {
 		...fw,
 		teardown: (...args: Parameters<Firewall["teardown"]>) => {
-			own.teardown(...args);
-			return fw.teardown(...args);
+			const done = fw.teardown(...args);
+			try {
+				own.teardown(...args);
+			} catch {
+				// best effort, as above: what the earlier default left must not block this teardown
+			}
+			return done;
 		},
 	} satisfies Firewall;
 }

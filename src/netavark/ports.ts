@@ -8,10 +8,13 @@
 import type { PortMapping as FwMapping } from "../ports/schema";
 import type { PortMapping } from "./schema";
 
-/** Each range and protocol list spelt out: one entry per host port and protocol. */
+/**
+ * Each range and protocol list spelt out: one entry per host port and protocol, numbered by the
+ * mapping it came from (so a range can be written as one rule again).
+ */
 export function expandPorts(mappings: readonly PortMapping[]): FwMapping[] {
 	const out: FwMapping[] = [];
-	for (const m of mappings) {
+	for (const [mapping, m] of mappings.entries()) {
 		for (const protocol of m.protocols) {
 			for (let i = 0; i < m.range; i++) {
 				out.push({
@@ -19,6 +22,7 @@ export function expandPorts(mappings: readonly PortMapping[]): FwMapping[] {
 					hostPort: m.host_port + i,
 					containerPort: m.container_port + i,
 					protocol,
+					mapping,
 				});
 			}
 		}

@@ -116,7 +116,10 @@ export class NetlinkSocket {
 	 * `frame`: messages sent before and after the requests, unacked (nf_tables' batch begin and
 	 * end, which make the requests one transaction: all applied or none). Then only the last
 	 * request asks for an ack: the kernel reports every failing one anyway, and queueing an ack
-	 * per request would overflow the receive buffer of a large transaction (ENOBUFS).
+	 * per request would overflow the receive buffer of a large transaction (ENOBUFS). The first
+	 * error ends the wait: the kernel has aborted the transaction, and some of its answers (a
+	 * refused generation, ENOMEM) come alone, on the begin message or the first request.
+	 * `tolerate` does not apply to a framed batch: nothing of an aborted transaction stands.
 	 */
 	batch(
 		items: readonly BatchItem[],
@@ -148,12 +151,14 @@ export class NetlinkSocket {
 		const failures: (NetlinkError | undefined)[] = [];
 		while (pending.size > 0) {
 			for (const m of this.receive(items[0]?.op ?? "batch")) {
-				if (m.seq === beginSeq && m.type === NLMSG_ERROR) {
-					const { errno, message } = decodeError(m.payload, m.flags);
-					if (errno !== 0) throw new NetlinkError("transaction", errno, message ?? strerror(errno));
-				}
+				if (m.type !== NLMSG_ERROR) continue;
 				const i = index.get(m.seq);
-				if (i === undefined || m.type !== NLMSG_ERROR) continue;
+				if (frame && (i !== undefined || m.seq === beginSeq)) {
+					const { errno, message } = decodeError(m.payload, m.flags);
+					const op = i === undefined ? "transaction" : (items[i] as BatchItem).op;
+					if (errno !== 0) throw new NetlinkError(op, errno, message ?? strerror(errno));
+				}
+				if (i === undefined) continue;
 				pending.delete(m.seq);
 				const { errno, message } = decodeError(m.payload, m.flags);
 				const it = items[i] as BatchItem;

@@ -12,6 +12,11 @@ export const PortMappingSchema = lazySchema(() =>
 		hostPort: z.int().check(z.minimum(1), z.maximum(65535)),
 		containerPort: z.int().check(z.minimum(1), z.maximum(65535)),
 		protocol: z.enum(PROTOCOLS),
+		/**
+		 * Which of podman's mappings the port was spelt out from (the netavark front end): the
+		 * iptables layout writes one mapping's ports as one range rule, as netavark does.
+		 */
+		mapping: z.optional(z.int()),
 	}),
 );
 export type PortMapping = z.infer<ReturnType<typeof PortMappingSchema>>;

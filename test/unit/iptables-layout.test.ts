@@ -163,12 +163,21 @@ describe("netavark's iptables layout", () => {
 
 describe("port ranges", () => {
 	test("ports spelt out one by one become netavark's range rules again", () => {
-		const ports = [port("10.88.0.2", 8080), port("10.88.0.2", 8081), port("10.88.0.2", 9000)];
-		ports[1] = { ...(ports[1] as FwPort), containerPort: 81 };
+		const ports = [
+			{ ...port("10.88.0.2", 8080), mapping: 0 },
+			{ ...port("10.88.0.2", 8081), containerPort: 81, mapping: 0 },
+			{ ...port("10.88.0.2", 9000), mapping: 1 },
+		];
 		expect(portRuns(ports).map((r) => [r.hostPort, r.containerPort, r.count])).toEqual([
 			[8080, 80, 2],
 			[9000, 80, 1],
 		]);
+		// Two of podman's mappings that happen to be consecutive stay two rules, as netavark's.
+		const two = [
+			{ ...port("10.88.0.2", 7000), mapping: 0 },
+			{ ...port("10.88.0.2", 7001), containerPort: 81, mapping: 1 },
+		];
+		expect(portRuns(two).map((r) => r.count)).toEqual([1, 1]);
 		const chains = portChains(4, {
 			containerId: "abc",
 			network: NET,

@@ -111,9 +111,9 @@ describe("published ports", () => {
 	test("ranges and protocol lists are spelt out", () => {
 		const opts = parseNetworkOptions(sample("07-two-networks-udp-hostip-portrange-setup"));
 		expect(expandPorts(opts.port_mappings)).toEqual([
-			{ hostIP: "127.0.0.1", hostPort: 8082, containerPort: 80, protocol: "udp" },
-			{ hostIP: "", hostPort: 8083, containerPort: 83, protocol: "tcp" },
-			{ hostIP: "", hostPort: 8084, containerPort: 84, protocol: "tcp" },
+			{ hostIP: "127.0.0.1", hostPort: 8082, containerPort: 80, protocol: "udp", mapping: 0 },
+			{ hostIP: "", hostPort: 8083, containerPort: 83, protocol: "tcp", mapping: 1 },
+			{ hostIP: "", hostPort: 8084, containerPort: 84, protocol: "tcp", mapping: 1 },
 		]);
 		expect(
 			expandPorts([

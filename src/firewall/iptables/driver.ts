@@ -337,9 +337,11 @@ export function openIptablesFirewall(
 		},
 		teardown(net, ports, opts) {
 			if (net.internal) return { baseRemoved: false };
-			// Both families, whatever the first does: then the first error.
+			// Both families, whatever the first does: then the first error. A port this driver
+			// never writes (sctp: refused at setup) has nothing here to remove.
 			const errors: unknown[] = [];
-			for (const { family, chains } of layout(net, ports, opts.containerId ?? "")) {
+			const mine = ports.filter((p) => p.protocol === "tcp" || p.protocol === "udp");
+			for (const { family, chains } of layout(net, mine, opts.containerId ?? "")) {
 				try {
 					apply(
 						nl,

@@ -206,8 +206,9 @@ export interface PortRun extends FwPort {
 }
 
 /**
- * Ports as netavark's rules take them: one run per range (the callers spell ranges out port by
- * port), so a range is one rule per chain, `--dport A:B` and `--to-destination IP:C-D/A`.
+ * Ports as netavark's rules take them: one run per podman mapping's range (the callers spell
+ * ranges out port by port), so a range is one rule per chain, `--dport A:B` and
+ * `--to-destination IP:C-D/A`; ports of two mappings stay apart, as in netavark's rules.
  */
 export function portRuns(ports: readonly FwPort[]): PortRun[] {
 	const runs: PortRun[] = [];
@@ -215,6 +216,8 @@ export function portRuns(ports: readonly FwPort[]): PortRun[] {
 		const last = runs.at(-1);
 		if (
 			last &&
+			last.mapping !== undefined &&
+			last.mapping === p.mapping &&
 			last.hostIP === p.hostIP &&
 			last.protocol === p.protocol &&
 			last.containerIP === p.containerIP &&
