@@ -207,28 +207,44 @@ describe.if(ok)("iptables-nft's encoding", () => {
 	});
 });
 
+/** A scratch namespace with the driver opened in it; `run` gets both, the namespace goes after. */
+function inScratchNs(
+	run: (fw: ReturnType<typeof openIptablesFirewall>, inNs: (...cmd: string[]) => string) => void,
+): void {
+	const ns = `tix-${randomBytes(3).toString("hex")}`;
+	must(["ip", "netns", "add", ns]);
+	const fw = openIptablesFirewall({ netnsPath: `/run/netns/${ns}` });
+	try {
+		run(fw, (...cmd) => must(["ip", "netns", "exec", ns, ...cmd]));
+	} finally {
+		fw.close();
+		sh(["ip", "netns", "del", ns]);
+	}
+	expect(sh(["ip", "netns", "list"]).out).not.toContain(ns);
+}
+
+const scratchNet = (name: string, subnet: string) => ({
+	name,
+	bridge: `${name}0`,
+	subnets: [subnet],
+	internal: false,
+	isolate: false,
+});
+
+const tcpTo = (containerIP: string, hostPort: number) => ({
+	hostIP: "",
+	hostPort,
+	containerPort: 80,
+	protocol: "tcp" as const,
+	containerIP,
+});
+
 describe.if(ok)("the iptables driver in a namespace of its own", () => {
 	test("300 ports one by one: one transaction of 1200 rules, in and out", () => {
-		const ns = `tix-${randomBytes(3).toString("hex")}`;
-		must(["ip", "netns", "add", ns]);
-		const inNs = (...cmd: string[]) => must(["ip", "netns", "exec", ns, ...cmd]);
-		const fw = openIptablesFirewall({ netnsPath: `/run/netns/${ns}` });
-		try {
-			const net = {
-				name: "tixp",
-				bridge: "tixp0",
-				subnets: ["10.98.0.0/24"],
-				internal: false,
-				isolate: false,
-			};
+		inScratchNs((fw, inNs) => {
+			const net = scratchNet("tixp", "10.98.0.0/24");
 			// Every other port: no two of them make a range, so each is rules of its own.
-			const ports = Array.from({ length: 300 }, (_, i) => ({
-				hostIP: "",
-				hostPort: 20000 + 2 * i,
-				containerPort: 80,
-				protocol: "tcp" as const,
-				containerIP: "10.98.0.2",
-			}));
+			const ports = Array.from({ length: 300 }, (_, i) => tcpTo("10.98.0.2", 20000 + 2 * i));
 			fw.setup(net, ports, { containerId: "c1" });
 			const dnat = () =>
 				inNs("iptables", "-t", "nat", "-S")
@@ -237,34 +253,13 @@ describe.if(ok)("the iptables driver in a namespace of its own", () => {
 			expect(dnat()).toHaveLength(300);
 			fw.teardown(net, ports, { lastOnNetwork: false, containerId: "c1" });
 			expect(dnat()).toEqual([]);
-		} finally {
-			fw.close();
-			sh(["ip", "netns", "del", ns]);
-		}
+		});
 	});
 
 	test("a network's last teardown keeps a chain something else still jumps to, and removes the rest", () => {
-		const ns = `tix-${randomBytes(3).toString("hex")}`;
-		must(["ip", "netns", "add", ns]);
-		const inNs = (...cmd: string[]) => must(["ip", "netns", "exec", ns, ...cmd]);
-		const fw = openIptablesFirewall({ netnsPath: `/run/netns/${ns}` });
-		try {
-			const net = {
-				name: "tix",
-				bridge: "tix0",
-				subnets: ["10.99.0.0/24"],
-				internal: false,
-				isolate: false,
-			};
-			const ports = [
-				{
-					hostIP: "",
-					hostPort: 8080,
-					containerPort: 80,
-					protocol: "tcp" as const,
-					containerIP: "10.99.0.2",
-				},
-			];
+		inScratchNs((fw, inNs) => {
+			const net = scratchNet("tix", "10.99.0.0/24");
+			const ports = [tcpTo("10.99.0.2", 8080)];
 			fw.setup(net, ports, { containerId: "c1" });
 			const chain = `NETAVARK-${networkHash("tix")}`;
 			expect(inNs("iptables", "-t", "nat", "-S", "POSTROUTING")).toContain(
@@ -282,9 +277,6 @@ describe.if(ok)("the iptables driver in a namespace of its own", () => {
 			inNs("iptables", "-t", "nat", "-F", "FOREIGN");
 			fw.wipe();
 			expect(inNs("iptables-save")).not.toContain("NETAVARK");
-		} finally {
-			fw.close();
-			sh(["ip", "netns", "del", ns]);
-		}
+		});
 	});
 });
