@@ -135,8 +135,7 @@ export class NetlinkSocket {
 				it.attrs ?? [],
 			);
 		const msgs = frame ? [unacked(frame.begin)] : [];
-		// A transaction refused as a whole (nf_tables: ERESTART, the ruleset changed since the
-		// generation it names) is answered once, with an error for the begin message.
+		// An answer about the whole transaction (a stale generation: ERESTART) comes on this seq.
 		const beginSeq = frame ? this.seq : undefined;
 		items.forEach((it, i) => {
 			const seq = this.nextSeq();
