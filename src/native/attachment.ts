@@ -57,18 +57,24 @@ export interface NativeAttachRequest {
 export type FirewallDriver = "nftables" | "iptables";
 
 /**
- * The firewall a detach uses. Under the iptables driver, when ctrnet's own table is there too,
- * it clears the container from both: the netavark front end's default used to be that table,
- * and a container set up then must not leave its port elements (a stale DNAT) behind.
+ * The firewall a detach uses. Under the iptables driver, when ctrnet's own table knows the
+ * network's bridge too, it clears the container from both: the netavark front end's default used
+ * to be that table, and a container set up then must not leave its port elements (a stale DNAT)
+ * behind. (Asking the table's `bridges` set keeps libnftables out of every other teardown.)
  */
-async function openDetachDriver(driver: FirewallDriver | undefined, lockDir: string) {
+async function openDetachDriver(
+	driver: FirewallDriver | undefined,
+	lockDir: string,
+	bridge: string,
+) {
 	const fw = await openDriver(driver, lockDir);
 	if (driver !== "iptables") return fw;
-	const { hasTable, NFPROTO_INET, openNetfilter } = await import("../netlink/nftables");
+	const { NFPROTO_INET, openNetfilter, setHolds } = await import("../netlink/nftables");
+	const { str } = await import("../netlink/codec");
 	let ownTable = false;
 	try {
 		using nl = openNetfilter();
-		ownTable = hasTable(nl, NFPROTO_INET, "ctrnet");
+		ownTable = setHolds(nl, NFPROTO_INET, "ctrnet", "bridges", str(bridge));
 	} catch {
 		// best effort: the container's own driver is the one that must work
 	}
@@ -270,7 +276,7 @@ export async function detachNative(req: NativeDetachRequest): Promise<void> {
 	}
 	const { detachBridge } = await import("./veth");
 	const { removeBridgeIfUnused } = await import("./bridge");
-	const fw = await openDetachDriver(req.firewall, req.lockDir);
+	const fw = await openDetachDriver(req.firewall, req.lockDir, req.net.network_interface);
 	const fwNet = fwNetwork(req.net, req.dnsPort ?? req.dns?.port);
 	const containerId = req.containerId;
 	step("firewall", () =>

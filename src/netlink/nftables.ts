@@ -23,13 +23,13 @@ const NFNL_MSG_BATCH_BEGIN = 16;
 const NFNL_MSG_BATCH_END = 17;
 const msg = (m: number) => (NFNL_SUBSYS_NFTABLES << 8) | m;
 const NFT_MSG_NEWTABLE = msg(0);
-const NFT_MSG_GETTABLE = msg(1);
 const NFT_MSG_NEWCHAIN = msg(3);
 const NFT_MSG_GETCHAIN = msg(4);
 const NFT_MSG_DELCHAIN = msg(5);
 const NFT_MSG_NEWRULE = msg(6);
 const NFT_MSG_GETRULE = msg(7);
 const NFT_MSG_DELRULE = msg(8);
+const NFT_MSG_GETSETELEM = msg(13);
 const NFT_MSG_GETGEN = msg(16);
 const NFTA_GEN_ID = 1;
 const NFNL_BATCH_GENID = 1;
@@ -262,13 +262,32 @@ export function dumpRules(
 	});
 }
 
-/** Whether the family has a table of that name. */
-export function hasTable(nl: NetlinkSocket, family: number, name: string): boolean {
+/**
+ * Whether a set's elements hold `bytes` (a key such as an ifname with its NUL). A byte search of
+ * the dump: a comment that happens to hold them too reads as a yes, which callers must allow.
+ */
+export function setHolds(
+	nl: NetlinkSocket,
+	family: number,
+	table: string,
+	set: string,
+	bytes: Uint8Array,
+): boolean {
+	const needle = Buffer.from(bytes);
 	try {
-		nl.request(`get table ${name}`, NFT_MSG_GETTABLE, 0, nfgenmsg(family), [
-			{ type: TABLE_NAME, value: str(name) },
-		]);
-		return true;
+		const hits = nl.dumpWith(
+			`list set ${table} ${set}`,
+			NFT_MSG_GETSETELEM,
+			nfgenmsg(family),
+			[
+				{ type: 1, value: str(table) }, // NFTA_SET_ELEM_LIST_TABLE
+				{ type: 2, value: str(set) }, // NFTA_SET_ELEM_LIST_SET
+			],
+			(m) =>
+				Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength).indexOf(needle) >=
+				0,
+		);
+		return hits.includes(true);
 	} catch (e) {
 		if (e instanceof NetlinkError && e.errno === ERRNO.ENOENT) return false;
 		throw e;
