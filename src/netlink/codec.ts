@@ -44,6 +44,25 @@ export function u32(v: number): Uint8Array {
 	return b;
 }
 
+/** Network byte order: nf_tables' numbers, and ports and addresses in packet headers. */
+export function be16(v: number): Uint8Array {
+	const b = new Uint8Array(2);
+	view(b).setUint16(0, v);
+	return b;
+}
+
+export function be32(v: number): Uint8Array {
+	const b = new Uint8Array(4);
+	view(b).setUint32(0, v >>> 0);
+	return b;
+}
+
+export function be64(v: bigint): Uint8Array {
+	const b = new Uint8Array(8);
+	view(b).setBigUint64(0, v);
+	return b;
+}
+
 /** A NUL-terminated string, as the kernel expects for names and kinds. */
 export function str(s: string): Uint8Array {
 	return new TextEncoder().encode(`${s}\0`);

@@ -12,7 +12,7 @@ import {
 import { ERRNO } from "../../ffi/errno";
 import { setsockopt } from "../../ffi/libc";
 import { inNetns } from "../../ffi/netns";
-import { type Attr, decodeAttrs, getStr, str } from "./codec";
+import { type Attr, be32, be64, decodeAttrs, getStr, str } from "./codec";
 import { NLA_TYPE_MASK } from "./constants";
 import { NetlinkError } from "./error";
 import { type BatchItem, NetlinkSocket } from "./socket";
@@ -60,18 +60,6 @@ const RULE_EXPRESSIONS = 4;
 const RULE_POSITION = 6;
 
 const NF_ACCEPT = 1;
-
-export function be32(v: number): Uint8Array {
-	const b = new Uint8Array(4);
-	new DataView(b.buffer).setUint32(0, v >>> 0);
-	return b;
-}
-
-function be64(v: bigint): Uint8Array {
-	const b = new Uint8Array(8);
-	new DataView(b.buffer).setBigUint64(0, v);
-	return b;
-}
 
 /** struct nfgenmsg: family, version 0, res_id (big-endian; the subsystem on batch messages). */
 function nfgenmsg(family: number, resId = 0): Uint8Array {

@@ -7,8 +7,16 @@
 // Numbers: <linux/netfilter/nf_tables.h>, the xt structs of <linux/netfilter/xt_*.h>.
 import { type Family, parseIp } from "../../ip/address";
 import { parseCidr } from "../../ip/cidr";
-import { type Attr, decodeAttrList, encodeAttrs, getStr, str } from "../../netlink/codec";
-import { be32 } from "../../netlink/nftables";
+import {
+	type Attr,
+	be16,
+	be32,
+	decodeAttrList,
+	encodeAttrs,
+	getStr,
+	str,
+	u32,
+} from "../../netlink/codec";
 
 export type Expr = Attr;
 
@@ -74,16 +82,6 @@ function meta(key: number): Expr {
 	]);
 }
 
-function be16(v: number): Uint8Array {
-	return Uint8Array.of((v >> 8) & 0xff, v & 0xff);
-}
-
-function le32(v: number): Uint8Array {
-	const b = new Uint8Array(4);
-	new DataView(b.buffer).setUint32(0, v >>> 0, true);
-	return b;
-}
-
 /** `-s`/`-d CIDR` (`!` with `invert`): iptables-nft loads only the prefix's bytes when it can. */
 export function addr(family: Family, which: "src" | "dst", cidr: string, invert = false): Expr[] {
 	const { address, prefixLen } = parseCidr(cidr);
@@ -131,9 +129,9 @@ export function dport(from: number, to = from): Expr[] {
 	];
 }
 
-/** `-m mark --mark V/M`: the mark is host byte order. */
+/** `-m mark --mark V/M`: the mark is host byte order (u32: little-endian, as this host). */
 export function markMatch(v: number, mask: number): Expr[] {
-	return [meta(META_MARK), bitwise(le32(mask)), cmp(CMP_EQ, le32(v))];
+	return [meta(META_MARK), bitwise(u32(mask)), cmp(CMP_EQ, u32(v))];
 }
 
 export function counter(): Expr {
@@ -199,8 +197,8 @@ export function masquerade(family: Family): Expr {
 /** `-j MARK --set-xmark V/M` (struct xt_mark_tginfo2). */
 export function setXmark(v: number, mask: number): Expr {
 	const info = new Uint8Array(8);
-	info.set(le32(v), 0);
-	info.set(le32(mask), 4);
+	info.set(u32(v), 0);
+	info.set(u32(mask), 4);
 	return xt("target", "MARK", 2, info);
 }
 
