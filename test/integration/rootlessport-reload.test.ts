@@ -81,6 +81,16 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 		if (base) rmSync(base, { recursive: true, force: true });
 	});
 
+	/** A RootlessCNI config into the test's netns, towards A, with these mappings and fields. */
+	const cniConfig = (fields: Record<string, unknown>) => ({
+		NetNSPath: ns.path,
+		ExitFD: 3,
+		ReadyFD: 4,
+		ChildIP: A,
+		RootlessCNI: true,
+		...fields,
+	});
+
 	test.each([
 		["splice", {}],
 		["js", { CTRNET_ROOTLESSPORT_ENGINE: "js" }],
@@ -90,19 +100,14 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 			const tmpDir = mkdtempSync(`${base}/t-`);
 			const id = `trlp${uniq()}`;
 			const [tcpPort, udpPort] = [freePort(), freePort()];
-			const config = {
+			const config = cniConfig({
 				Mappings: [
 					{ host_ip: "127.0.0.1", container_port: PORT, host_port: tcpPort, protocol: "tcp" },
 					{ host_ip: "127.0.0.1", container_port: PORT, host_port: udpPort, protocol: "udp" },
 				],
-				NetNSPath: ns.path,
-				ExitFD: 3,
-				ReadyFD: 4,
 				TmpDir: tmpDir,
-				ChildIP: A,
 				ContainerID: id,
-				RootlessCNI: true,
-			};
+			});
 			const f = spawnForwarder(config, { env: { ...ENV, ...env } });
 			const sock = reloadSocketPath(tmpDir, id);
 			try {
@@ -171,15 +176,10 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 			[{ TmpDir: "/tmp", ContainerID: "" }, 'invalid ContainerID ""'],
 		] as const) {
 			const f = spawnForwarder(
-				{
+				cniConfig({
 					Mappings: [{ hostIP: "127.0.0.1", hostPort: freePort(), containerPort: PORT }],
-					NetNSPath: ns.path,
-					ExitFD: 3,
-					ReadyFD: 4,
-					ChildIP: A,
-					RootlessCNI: true,
 					...extra,
-				},
+				}),
 				{ env: ENV },
 			);
 			expect(await f.proc.exited).toBe(1);
@@ -192,16 +192,11 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 		const dir = mkdtempSync(`${base}/t-`);
 		must(["mkdir", "-m", "0777", `${dir}/rp`]);
 		const f = spawnForwarder(
-			{
+			cniConfig({
 				Mappings: [{ hostIP: "127.0.0.1", hostPort: freePort(), containerPort: PORT }],
-				NetNSPath: ns.path,
-				ExitFD: 3,
-				ReadyFD: 4,
-				ChildIP: A,
 				TmpDir: dir,
 				ContainerID: "trlp-open",
-				RootlessCNI: true,
-			},
+			}),
 			{ env: ENV },
 		);
 		try {
@@ -223,7 +218,7 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 		const id = `trlp${uniq()}`;
 		const port = freePort();
 		const f = spawnForwarder(
-			{
+			cniConfig({
 				Mappings: [
 					{
 						host_ip: "127.0.0.1",
@@ -233,14 +228,9 @@ describe.skipIf(!ok)("rootlessport with RootlessCNI: the reload socket", () => {
 						protocol: "tcp",
 					},
 				],
-				NetNSPath: ns.path,
-				ExitFD: 3,
-				ReadyFD: 4,
 				TmpDir: dir,
-				ChildIP: A,
 				ContainerID: id,
-				RootlessCNI: true,
-			},
+			}),
 			{ cmd: [PODMAN_RP], argv0: "rootlessport", env: ENV },
 		);
 		try {
