@@ -4,6 +4,7 @@
 import { ERRNO } from "../../ffi/errno";
 import { strerror } from "../../ffi/libc";
 import { ConflictError } from "../errors";
+import { forwards, refusal } from "../firewall/iptables/layout";
 import type { FirewallDriver, NativeAttachRequest } from "../native/attachment";
 import { containerAddressOwner, hasInterface } from "./container";
 import {
@@ -54,12 +55,13 @@ export async function setup(ctx: Context, netnsPath: string): Promise<string> {
 	const opts = loadOptions(ctx);
 	const firewall = firewallDriver(ctx);
 	const port = dnsPort(ctx);
-	const sctp = opts.port_mappings.find((m) => m.protocols.includes("sctp"));
-	if (firewall === "iptables" && sctp) {
+	if (firewall === "iptables") {
 		// Refused before anything is touched (the layout would refuse it half-way through).
-		throw new NetavarkError(
-			`sctp port ${sctp.host_port}: the iptables firewall driver forwards tcp and udp only (NETAVARK_FW=nftables forwards sctp)`,
-		);
+		for (const m of opts.port_mappings) {
+			for (const proto of m.protocols) {
+				if (!forwards(proto)) throw new NetavarkError(refusal(proto, m.host_port));
+			}
+		}
 	}
 	const plans = planNetworks(opts, true, firewall === "iptables");
 	for (const p of opts.port_mappings.filter((m) => m.host_ip === "::1")) {

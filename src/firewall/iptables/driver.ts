@@ -32,7 +32,14 @@ import type { NetlinkSocket } from "../../netlink/socket";
 import type { Firewall } from "../apply";
 import type { FwNetwork, FwPort } from "../types";
 import { type Expr, fingerprint, fingerprintOf, needlesOf } from "./expr";
-import { type LayoutChain, type LayoutRule, networkChains, portChains, subnetsOf } from "./layout";
+import {
+	forwards,
+	type LayoutChain,
+	type LayoutRule,
+	networkChains,
+	portChains,
+	subnetsOf,
+} from "./layout";
 
 /** The built-in chains netavark's rules use, as iptables-nft creates them. */
 const BASE_CHAINS: Record<string, BaseChainSpec> = {
@@ -340,7 +347,7 @@ export function openIptablesFirewall(
 			// Both families, whatever the first does: then the first error. A port this driver
 			// never writes (sctp: refused at setup) has nothing here to remove.
 			const errors: unknown[] = [];
-			const mine = ports.filter((p) => p.protocol === "tcp" || p.protocol === "udp");
+			const mine = ports.filter((p) => forwards(p.protocol));
 			for (const { family, chains } of layout(net, mine, opts.containerId ?? "")) {
 				try {
 					apply(

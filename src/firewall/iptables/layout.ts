@@ -5,6 +5,7 @@
 // script or netavark's own test suite reading iptables finds what netavark would have left. Pure.
 import type { Family } from "../../ip/address";
 import { formatSubnet, parseSubnet } from "../../ip/cidr";
+import type { Protocol } from "../../ports/schema";
 import type { FwNetwork, FwPort } from "../types";
 import * as X from "./expr";
 
@@ -197,6 +198,15 @@ export interface PortForward {
 	ports: readonly FwPort[];
 }
 
+/** The protocols the layout forwards (sctp would need the xt sctp match: not written). */
+export const forwards = (protocol: Protocol): protocol is "tcp" | "udp" =>
+	protocol === "tcp" || protocol === "udp";
+
+/** The refusal of a port whose protocol the layout does not forward. */
+export function refusal(protocol: Protocol, hostPort: number): string {
+	return `${protocol} port ${hostPort}: the iptables firewall driver forwards tcp and udp only (NETAVARK_FW=nftables forwards ${protocol})`;
+}
+
 const hostAddr = (p: FwPort) => (p.hostIP === "0.0.0.0" || p.hostIP === "::" ? "" : p.hostIP);
 const bracket = (family: Family, ip: string) => (family === 6 ? `[${ip}]` : ip);
 
@@ -258,11 +268,7 @@ export function portChains(family: Family, pf: PortForward): LayoutChain[] {
 		}
 	}
 	for (const p of portRuns(pf.ports)) {
-		if (p.protocol !== "tcp" && p.protocol !== "udp") {
-			throw new Error(
-				`${p.protocol} port ${p.hostPort}: the iptables firewall driver forwards tcp and udp only (NETAVARK_FW=nftables forwards ${p.protocol})`,
-			);
-		}
+		if (!forwards(p.protocol)) throw new Error(refusal(p.protocol, p.hostPort));
 		const proto = p.protocol;
 		const host = hostAddr(p);
 		const prefix = family === 4 ? 32 : 128;
